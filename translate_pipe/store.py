@@ -1,0 +1,818 @@
+"""SQLite storage: the schema, its migrations and every SQL statement of the project.
+
+The database is injected (a path or ``":memory:"``) so tests use an in-memory
+database.  Writes that belong together happen in one transaction
+(:meth:`Store.transaction`), so an interrupted run never leaves a half-written
+document behind.
+
+Schema overview (see ``MIGRATIONS``)::
+
+    documents        one row per distinct text (sha256 of the UTF-8 text + source language)
+    segments         character spans of a document (unique per document/start/end)
+    runs             one translation run: model, settings, times, status, glossary version
+    run_documents    which documents a run translated, from which path, to which output
+    translations     one target text per (run, segment)
+    alignments       word links of a translation, as character spans on both sides
+    term_alignments  which glossary term produced which target span, and how
+    glossaries, glossary_versions, glossary_terms, term_revisions   versioned glossaries
+    refsets, references_   reference translations tied to documents (one row per line)
+    scores           stored metric values with their signatures
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import GlossaryError, StoreError
+from .records import Link, Segment, Term, TermOutcome
+
+SCHEMA_VERSION = 1
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    source_lang TEXT NOT NULL,
+    path TEXT,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (sha256, source_lang)
+);
+CREATE TABLE segments (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    paragraph INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    UNIQUE (document_id, start, "end")
+);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL DEFAULT 'translate',
+    parent_run_id INTEGER REFERENCES runs(id),
+    model_name TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    model_checksum TEXT NOT NULL,
+    source_lang TEXT NOT NULL,
+    target_lang TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    glossary_id INTEGER REFERENCES glossaries(id),
+    glossary_version INTEGER,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
+    error TEXT
+);
+CREATE TABLE run_documents (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    document_id INTEGER NOT NULL REFERENCES documents(id),
+    position INTEGER NOT NULL,
+    path TEXT,
+    output_path TEXT,
+    PRIMARY KEY (run_id, position)
+);
+CREATE TABLE translations (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    segment_id INTEGER NOT NULL REFERENCES segments(id),
+    segment_index INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    score REAL,
+    UNIQUE (run_id, segment_id)
+);
+CREATE TABLE alignments (
+    translation_id INTEGER NOT NULL REFERENCES translations(id) ON DELETE CASCADE,
+    src_start INTEGER NOT NULL,
+    src_end INTEGER NOT NULL,
+    tgt_start INTEGER NOT NULL,
+    tgt_end INTEGER NOT NULL
+);
+CREATE INDEX alignments_translation ON alignments(translation_id);
+CREATE TABLE glossaries (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    source_lang TEXT NOT NULL,
+    target_lang TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE glossary_versions (
+    glossary_id INTEGER NOT NULL REFERENCES glossaries(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    author TEXT NOT NULL,
+    action TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    PRIMARY KEY (glossary_id, version)
+);
+CREATE TABLE glossary_terms (
+    id INTEGER PRIMARY KEY,
+    glossary_id INTEGER NOT NULL REFERENCES glossaries(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    context TEXT NOT NULL DEFAULT '',
+    UNIQUE (glossary_id, source, context)
+);
+CREATE TABLE term_revisions (
+    term_id INTEGER NOT NULL REFERENCES glossary_terms(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    variants TEXT NOT NULL,
+    note TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (term_id, version)
+);
+CREATE TABLE term_alignments (
+    translation_id INTEGER NOT NULL REFERENCES translations(id) ON DELETE CASCADE,
+    term_id INTEGER REFERENCES glossary_terms(id),
+    glossary_version INTEGER,
+    source_term TEXT NOT NULL,
+    target_term TEXT NOT NULL,
+    src_start INTEGER NOT NULL,
+    src_end INTEGER NOT NULL,
+    tgt_start INTEGER,
+    tgt_end INTEGER,
+    method TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('enforced', 'present', 'failed')),
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX term_alignments_translation ON term_alignments(translation_id);
+CREATE TABLE refsets (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    path TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (document_id, name)
+);
+CREATE TABLE references_ (
+    refset_id INTEGER NOT NULL REFERENCES refsets(id) ON DELETE CASCADE,
+    line INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (refset_id, line)
+);
+CREATE TABLE scores (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    metric TEXT NOT NULL,
+    value REAL,
+    signature TEXT NOT NULL,
+    refset TEXT NOT NULL,
+    level TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    UNIQUE (run_id, metric, refset, level)
+);
+""",
+}
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    kind: str
+    model_name: str
+    model_version: str
+    model_checksum: str
+    source_lang: str
+    target_lang: str
+    settings: dict[str, Any]
+    glossary_id: int | None
+    glossary_version: int | None
+    started_at: str
+    finished_at: str | None
+    status: str
+    parent_run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredTranslation:
+    translation_id: int
+    run_id: int
+    document_id: int
+    segment: Segment
+    target: str
+
+
+@dataclass(frozen=True)
+class GlossaryInfo:
+    id: int
+    name: str
+    source_lang: str
+    target_lang: str
+    version: int
+
+
+@dataclass(frozen=True)
+class StoredTerm:
+    id: int
+    version: int  # the version that last changed this term
+    term: Term
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    created_at: str
+    author: str
+    action: str
+    summary: str
+
+
+class Store:
+    """All database access.  ``Store(":memory:")`` for tests."""
+
+    def __init__(self, path: str | Path) -> None:
+        import sqlite_utils
+
+        self.path = str(path)
+        if self.path != ":memory:":
+            parent = Path(self.path).parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the database folder {parent}: {exc.strerror}") from exc
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            self.db = sqlite_utils.Database(conn)
+            self.conn = conn
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA busy_timeout = 5000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} has schema version {current}, newer than this "
+                f"translate-pipe understands ({SCHEMA_VERSION}); upgrade translate-pipe"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in _split_sql(MIGRATIONS[version]):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {version}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception (nested calls join)."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def count(self, table: str) -> int:
+        if table not in self.db.table_names():
+            raise StoreError(f"no table {table}")
+        return int(self._one(f"SELECT count(*) FROM [{table}]"))
+
+    # -- documents and segments -------------------------------------------------------------
+    def add_document(self, text: str, source_lang: str, path: str | None) -> int:
+        """Return the id of the document with this text, inserting it if new."""
+        sha = text_sha256(text)
+        row = self.conn.execute(
+            "SELECT id FROM documents WHERE sha256 = ? AND source_lang = ?", (sha, source_lang)
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+        cur = self.conn.execute(
+            "INSERT INTO documents (sha256, source_lang, path, text, created_at) VALUES (?, ?, ?, ?, ?)",
+            (sha, source_lang, path, text, _now()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def find_document(self, text: str, source_lang: str) -> int | None:
+        return self._one(
+            "SELECT id FROM documents WHERE sha256 = ? AND source_lang = ?",
+            (text_sha256(text), source_lang),
+        )
+
+    def document_text(self, document_id: int) -> str:
+        text = self._one("SELECT text FROM documents WHERE id = ?", (document_id,))
+        if text is None:
+            raise StoreError(f"no document {document_id}")
+        return str(text)
+
+    def add_segments(self, document_id: int, segments: Sequence[Segment]) -> list[int]:
+        ids = []
+        for seg in segments:
+            self.conn.execute(
+                'INSERT OR IGNORE INTO segments (document_id, start, "end", paragraph, text) '
+                "VALUES (?, ?, ?, ?, ?)",
+                (document_id, seg.start, seg.end, seg.paragraph, seg.text),
+            )
+            ids.append(
+                int(
+                    self._one(
+                        'SELECT id FROM segments WHERE document_id = ? AND start = ? AND "end" = ?',
+                        (document_id, seg.start, seg.end),
+                    )
+                )
+            )
+        return ids
+
+    # -- runs -------------------------------------------------------------------------------
+    def start_run(
+        self,
+        *,
+        model_name: str,
+        model_version: str,
+        model_checksum: str,
+        source_lang: str,
+        target_lang: str,
+        settings: dict[str, Any],
+        glossary_id: int | None = None,
+        glossary_version: int | None = None,
+        kind: str = "translate",
+        parent_run_id: int | None = None,
+    ) -> int:
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO runs (kind, parent_run_id, model_name, model_version, model_checksum, "
+                "source_lang, target_lang, settings, glossary_id, glossary_version, started_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')",
+                (
+                    kind,
+                    parent_run_id,
+                    model_name,
+                    model_version,
+                    model_checksum,
+                    source_lang,
+                    target_lang,
+                    json.dumps(settings, sort_keys=True),
+                    glossary_id,
+                    glossary_version,
+                    _now(),
+                ),
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, error: str | None = None) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE id = ?",
+                (status, _now(), error, run_id),
+            )
+
+    def run(self, run_id: int) -> RunInfo:
+        row = self.conn.execute(
+            "SELECT id, kind, model_name, model_version, model_checksum, source_lang, target_lang, "
+            "settings, glossary_id, glossary_version, started_at, finished_at, status, parent_run_id "
+            "FROM runs WHERE id = ?",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no run {run_id} in the database; `translate-pipe runs` lists them")
+        return RunInfo(
+            id=row[0],
+            kind=row[1],
+            model_name=row[2],
+            model_version=row[3],
+            model_checksum=row[4],
+            source_lang=row[5],
+            target_lang=row[6],
+            settings=json.loads(row[7]),
+            glossary_id=row[8],
+            glossary_version=row[9],
+            started_at=row[10],
+            finished_at=row[11],
+            status=row[12],
+            parent_run_id=row[13],
+        )
+
+    def runs(self) -> list[RunInfo]:
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM runs ORDER BY id")]
+        return [self.run(i) for i in ids]
+
+    def write_document_result(
+        self,
+        *,
+        run_id: int,
+        position: int,
+        text: str,
+        source_lang: str,
+        path: str | None,
+        output_path: str | None,
+        results: Sequence[tuple[Segment, str, float | None, Sequence[Link], Sequence[TermOutcome]]],
+        term_ids: dict[tuple[str, str], int] | None = None,
+        glossary_version: int | None = None,
+    ) -> int:
+        """Store one translated document in ONE transaction; returns the document id."""
+        term_ids = term_ids or {}
+        with self.transaction():
+            document_id = self.add_document(text, source_lang, path)
+            segment_ids = self.add_segments(document_id, [r[0] for r in results])
+            self.conn.execute(
+                "INSERT INTO run_documents (run_id, document_id, position, path, output_path) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (run_id, document_id, position, path, output_path),
+            )
+            for segment_id, (segment, target, score, links, outcomes) in zip(segment_ids, results):
+                cur = self.conn.execute(
+                    "INSERT INTO translations (run_id, segment_id, segment_index, target, score) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (run_id, segment_id, segment.index, target, score),
+                )
+                translation_id = cur.lastrowid
+                self.conn.executemany(
+                    "INSERT INTO alignments (translation_id, src_start, src_end, tgt_start, tgt_end) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(translation_id, *link) for link in links],
+                )
+                self.conn.executemany(
+                    "INSERT INTO term_alignments (translation_id, term_id, glossary_version, "
+                    "source_term, target_term, src_start, src_end, tgt_start, tgt_end, method, "
+                    "status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            translation_id,
+                            o.match.term_id
+                            if o.match.term_id is not None
+                            else term_ids.get((o.match.source, o.match.target)),
+                            glossary_version,
+                            o.match.source,
+                            o.match.target,
+                            o.match.start,
+                            o.match.end,
+                            o.target_start,
+                            o.target_end,
+                            o.method,
+                            o.status,
+                            o.reason,
+                        )
+                        for o in outcomes
+                    ],
+                )
+        return document_id
+
+    def run_documents(self, run_id: int) -> list[tuple[int, str | None, str | None]]:
+        """(document_id, path, output_path) of a run, in order."""
+        return [
+            (r[0], r[1], r[2])
+            for r in self.conn.execute(
+                "SELECT document_id, path, output_path FROM run_documents WHERE run_id = ? "
+                "ORDER BY position",
+                (run_id,),
+            )
+        ]
+
+    def translations(self, run_id: int, document_id: int | None = None) -> list[StoredTranslation]:
+        sql = (
+            'SELECT t.id, t.run_id, s.document_id, t.segment_index, s.start, s."end", s.text, '
+            "s.paragraph, t.target FROM translations t JOIN segments s ON s.id = t.segment_id "
+            "WHERE t.run_id = ?"
+        )
+        params: list[Any] = [run_id]
+        if document_id is not None:
+            sql += " AND s.document_id = ?"
+            params.append(document_id)
+        sql += " ORDER BY s.document_id, t.segment_index"
+        return [
+            StoredTranslation(
+                translation_id=r[0],
+                run_id=r[1],
+                document_id=r[2],
+                segment=Segment(index=r[3], start=r[4], end=r[5], text=r[6], paragraph=r[7]),
+                target=r[8],
+            )
+            for r in self.conn.execute(sql, params)
+        ]
+
+    def alignment(self, translation_id: int) -> list[Link]:
+        return [
+            (r[0], r[1], r[2], r[3])
+            for r in self.conn.execute(
+                "SELECT src_start, src_end, tgt_start, tgt_end FROM alignments "
+                "WHERE translation_id = ? ORDER BY rowid",
+                (translation_id,),
+            )
+        ]
+
+    def term_alignments(self, translation_id: int) -> list[dict[str, Any]]:
+        cols = (
+            "term_id, glossary_version, source_term, target_term, src_start, src_end, "
+            "tgt_start, tgt_end, method, status, reason"
+        )
+        cur = self.conn.execute(
+            f"SELECT {cols} FROM term_alignments WHERE translation_id = ? ORDER BY src_start",
+            (translation_id,),
+        )
+        names = [c.strip() for c in cols.split(",")]
+        return [dict(zip(names, row)) for row in cur]
+
+    def latest_translations(
+        self, model_name: str, source_lang: str, target_lang: str
+    ) -> list[StoredTranslation]:
+        """For every segment translated by a completed run of this model, its latest translation."""
+        sql = (
+            'SELECT t.id, t.run_id, s.document_id, t.segment_index, s.start, s."end", s.text, '
+            "s.paragraph, t.target FROM translations t JOIN segments s ON s.id = t.segment_id "
+            "JOIN runs r ON r.id = t.run_id WHERE r.status = 'completed' AND r.model_name = ? "
+            "AND r.source_lang = ? AND r.target_lang = ? AND t.id = (SELECT max(t2.id) FROM "
+            "translations t2 JOIN runs r2 ON r2.id = t2.run_id WHERE t2.segment_id = t.segment_id "
+            "AND r2.status = 'completed' AND r2.model_name = r.model_name) "
+            "ORDER BY s.document_id, t.segment_index"
+        )
+        return [
+            StoredTranslation(
+                translation_id=r[0],
+                run_id=r[1],
+                document_id=r[2],
+                segment=Segment(index=r[3], start=r[4], end=r[5], text=r[6], paragraph=r[7]),
+                target=r[8],
+            )
+            for r in self.conn.execute(sql, (model_name, source_lang, target_lang))
+        ]
+
+    # -- glossaries -------------------------------------------------------------------------
+    def glossary(self, name: str) -> GlossaryInfo:
+        row = self.conn.execute(
+            "SELECT id, name, source_lang, target_lang FROM glossaries WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            raise GlossaryError(
+                f"no glossary named {name!r}; create it with `translate-pipe glossary import FILE "
+                f"--name {name}` or `glossary add {name} SOURCE TARGET`"
+            )
+        version = self._one(
+            "SELECT coalesce(max(version), 0) FROM glossary_versions WHERE glossary_id = ?", (row[0],)
+        )
+        return GlossaryInfo(id=row[0], name=row[1], source_lang=row[2], target_lang=row[3], version=version)
+
+    def glossaries(self) -> list[GlossaryInfo]:
+        names = [r[0] for r in self.conn.execute("SELECT name FROM glossaries ORDER BY name")]
+        return [self.glossary(n) for n in names]
+
+    def ensure_glossary(self, name: str, source_lang: str, target_lang: str) -> GlossaryInfo:
+        row = self.conn.execute(
+            "SELECT id, source_lang, target_lang FROM glossaries WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            self.conn.execute(
+                "INSERT INTO glossaries (name, source_lang, target_lang, created_at) VALUES (?, ?, ?, ?)",
+                (name, source_lang, target_lang, _now()),
+            )
+        elif (row[1], row[2]) != (source_lang, target_lang):
+            raise GlossaryError(
+                f"glossary {name!r} is {row[1]}->{row[2]}, not {source_lang}->{target_lang}"
+            )
+        return self.glossary(name)
+
+    def glossary_terms(self, glossary_id: int, version: int | None = None) -> list[StoredTerm]:
+        """The terms of a glossary as they stood at ``version`` (default: current), deprecated included."""
+        if version is None:
+            version = int(
+                self._one(
+                    "SELECT coalesce(max(version), 0) FROM glossary_versions WHERE glossary_id = ?",
+                    (glossary_id,),
+                )
+            )
+        rows = self.conn.execute(
+            "SELECT g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, "
+            "r.status FROM glossary_terms g JOIN term_revisions r ON r.term_id = g.id "
+            "WHERE g.glossary_id = ? AND r.version = (SELECT max(version) FROM term_revisions "
+            "WHERE term_id = g.id AND version <= ?) ORDER BY g.source, g.context",
+            (glossary_id, version),
+        )
+        return [
+            StoredTerm(
+                id=r[0],
+                version=r[3],
+                term=Term(
+                    source=r[1],
+                    context=r[2],
+                    target=r[4],
+                    variants=tuple(json.loads(r[5])),
+                    note=r[6],
+                    domain=r[7],
+                    status=r[8],
+                ),
+            )
+            for r in rows
+        ]
+
+    def apply_glossary_changes(
+        self,
+        glossary_id: int,
+        terms: Iterable[Term],
+        *,
+        author: str,
+        action: str,
+        summary: str,
+    ) -> int | None:
+        """Write the given terms as a new version; unchanged terms are skipped.
+
+        Returns the new version number, or None when nothing changed (no version is made).
+        Runs in one transaction: all or nothing.
+        """
+        with self.transaction():
+            current = {
+                (st.term.source, st.term.context): st for st in self.glossary_terms(glossary_id)
+            }
+            version = (
+                int(
+                    self._one(
+                        "SELECT coalesce(max(version), 0) FROM glossary_versions WHERE glossary_id = ?",
+                        (glossary_id,),
+                    )
+                )
+                + 1
+            )
+            changed = 0
+            for term in terms:
+                old = current.get((term.source, term.context))
+                if old is not None and old.term == term:
+                    continue
+                if old is None:
+                    cur = self.conn.execute(
+                        "INSERT INTO glossary_terms (glossary_id, source, context) VALUES (?, ?, ?)",
+                        (glossary_id, term.source, term.context),
+                    )
+                    term_id = int(cur.lastrowid or 0)
+                else:
+                    term_id = old.id
+                self.conn.execute(
+                    "INSERT INTO term_revisions (term_id, version, target, variants, note, domain, status) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (term_id, version) DO UPDATE SET "
+                    "target = excluded.target, variants = excluded.variants, note = excluded.note, "
+                    "domain = excluded.domain, status = excluded.status",
+                    (
+                        term_id,
+                        version,
+                        term.target,
+                        json.dumps(list(term.variants), ensure_ascii=False),
+                        term.note,
+                        term.domain,
+                        term.status,
+                    ),
+                )
+                current[(term.source, term.context)] = StoredTerm(id=term_id, version=version, term=term)
+                changed += 1
+            if not changed:
+                return None
+            self.conn.execute(
+                "INSERT INTO glossary_versions (glossary_id, version, created_at, author, action, summary) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (glossary_id, version, _now(), author, action, summary),
+            )
+            return version
+
+    def term_history(self, glossary_id: int, source: str, context: str = "") -> list[StoredTerm]:
+        """Every revision of one term, oldest first."""
+        rows = self.conn.execute(
+            "SELECT g.id, r.version, r.target, r.variants, r.note, r.domain, r.status "
+            "FROM glossary_terms g JOIN term_revisions r ON r.term_id = g.id "
+            "WHERE g.glossary_id = ? AND g.source = ? AND g.context = ? ORDER BY r.version",
+            (glossary_id, source, context),
+        )
+        return [
+            StoredTerm(
+                id=r[0],
+                version=r[1],
+                term=Term(
+                    source=source,
+                    context=context,
+                    target=r[2],
+                    variants=tuple(json.loads(r[3])),
+                    note=r[4],
+                    domain=r[5],
+                    status=r[6],
+                ),
+            )
+            for r in rows
+        ]
+
+    def glossary_log(self, glossary_id: int) -> list[VersionInfo]:
+        return [
+            VersionInfo(version=r[0], created_at=r[1], author=r[2], action=r[3], summary=r[4])
+            for r in self.conn.execute(
+                "SELECT version, created_at, author, action, summary FROM glossary_versions "
+                "WHERE glossary_id = ? ORDER BY version",
+                (glossary_id,),
+            )
+        ]
+
+    def term_changes(self, glossary_id: int, version: int) -> list[tuple[str, str]]:
+        """(source, context) of the terms changed in exactly this version."""
+        return [
+            (r[0], r[1])
+            for r in self.conn.execute(
+                "SELECT g.source, g.context FROM term_revisions r JOIN glossary_terms g ON g.id = r.term_id "
+                "WHERE g.glossary_id = ? AND r.version = ? ORDER BY g.source, g.context",
+                (glossary_id, version),
+            )
+        ]
+
+    def translation_terms(self, translation_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        out: dict[int, list[dict[str, Any]]] = {i: [] for i in translation_ids}
+        for tid in translation_ids:
+            out[tid] = self.term_alignments(tid)
+        return out
+
+    # -- references and scores --------------------------------------------------------------
+    def add_refset(self, document_id: int, name: str, path: str | None, lines: Sequence[str]) -> int:
+        with self.transaction():
+            self.conn.execute(
+                "DELETE FROM refsets WHERE document_id = ? AND name = ?", (document_id, name)
+            )
+            cur = self.conn.execute(
+                "INSERT INTO refsets (document_id, name, path, created_at) VALUES (?, ?, ?, ?)",
+                (document_id, name, path, _now()),
+            )
+            refset_id = int(cur.lastrowid or 0)
+            self.conn.executemany(
+                "INSERT INTO references_ (refset_id, line, text) VALUES (?, ?, ?)",
+                [(refset_id, i, line) for i, line in enumerate(lines)],
+            )
+        return refset_id
+
+    def refsets(self, document_id: int) -> list[tuple[str, list[str]]]:
+        out = []
+        for refset_id, name in self.conn.execute(
+            "SELECT id, name FROM refsets WHERE document_id = ? ORDER BY name", (document_id,)
+        ).fetchall():
+            lines = [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT text FROM references_ WHERE refset_id = ? ORDER BY line", (refset_id,)
+                )
+            ]
+            out.append((name, lines))
+        return out
+
+    def save_scores(
+        self, run_id: int, refset: str, level: str, rows: Sequence[tuple[str, float | None, str, dict[str, Any]]]
+    ) -> None:
+        with self.transaction():
+            for metric, value, signature, details in rows:
+                self.conn.execute(
+                    "INSERT INTO scores (run_id, metric, value, signature, refset, level, details, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, metric, refset, level) DO UPDATE "
+                    "SET value = excluded.value, signature = excluded.signature, "
+                    "details = excluded.details, created_at = excluded.created_at",
+                    (run_id, metric, value, signature, refset, level, json.dumps(details, ensure_ascii=False), _now()),
+                )
+
+    def scores(self, run_id: int, refset: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT metric, value, signature, refset, level, details, created_at FROM scores WHERE run_id = ?"
+        params: list[Any] = [run_id]
+        if refset is not None:
+            sql += " AND refset = ?"
+            params.append(refset)
+        names = ["metric", "value", "signature", "refset", "level", "details", "created_at"]
+        rows = []
+        for r in self.conn.execute(sql + " ORDER BY id", params):
+            d = dict(zip(names, r))
+            d["details"] = json.loads(d["details"])
+            rows.append(d)
+        return rows
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
