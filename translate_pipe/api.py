@@ -140,6 +140,11 @@ def _check_field(name: str, value: str) -> None:
         raise GlossaryError(f"the {name} {value!r} has leading or trailing spaces; trim it")
 
 
+def _primary(lang: str) -> str:
+    """'ar-SA' -> 'ar' (TBX files carry regional codes; glossaries are per language pair)."""
+    return lang.replace("_", "-").split("-")[0].lower()
+
+
 def glossary_import(
     store: Store,
     name: str,
@@ -163,7 +168,7 @@ def glossary_import(
 
     data = read_glossary(path, fmt, source_lang=source_lang, target_lang=target_lang)
     with store.transaction():
-        info = store.ensure_glossary(name, data.source_lang, data.target_lang)
+        info = store.ensure_glossary(name, _primary(data.source_lang), _primary(data.target_lang))
         terms = list(data.terms)
         if replace:
             keys = {(t.source, t.context) for t in terms}

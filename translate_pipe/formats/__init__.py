@@ -45,7 +45,14 @@ FORMATS: tuple[str, ...] = ("csv", "tsv", "po", "tbx")
 STATUSES: tuple[str, ...] = ("approved", "deprecated")
 TBX_VERSIONS: tuple[str, ...] = ("basic", "v3")
 
-_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".po": "po", ".pot": "po", ".tbx": "tbx"}
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".po": "po",
+    ".pot": "po",
+    ".tbx": "tbx",
+}
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,9 @@ def read_glossary(
     falling back to these values.  TBX files carry their own languages (``xml:lang``); these
     values only choose which two languages to read when the file has more than two, or which
     one is the source (see :mod:`.tbx`).
+
+    A missing or unreadable file raises :class:`InputError`; bad content raises
+    :class:`FormatError` (file and line/entry named) and nothing is returned.
     """
     path = Path(path)
     fmt = _check_format_name(fmt) if fmt is not None else detect_format(path)
@@ -151,7 +161,9 @@ def dumps_glossary(
     """
     fmt = _check_format_name(fmt)
     if tbx_version not in TBX_VERSIONS:
-        raise FormatError(f"unknown TBX version {tbx_version!r}; use one of {', '.join(TBX_VERSIONS)}")
+        raise FormatError(
+            f"unknown TBX version {tbx_version!r}; use one of {', '.join(TBX_VERSIONS)}"
+        )
     ordered = sorted(terms, key=lambda t: (t.source, t.context))
     check_export_terms(ordered, fmt)
     if fmt in ("csv", "tsv"):
@@ -253,7 +265,7 @@ def decode_utf8(path: Path, data: bytes) -> str:
             f"{path}: line {line}: not valid UTF-8 (byte 0x{data[exc.start]:02X}); "
             "save the file as UTF-8 and try again"
         ) from None
-    return text[1:] if text.startswith("\ufeff") else text
+    return text.removeprefix("\ufeff")
 
 
 def check_read_terms(path: Path, items: Sequence[Located]) -> tuple[Term, ...]:
