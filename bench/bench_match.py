@@ -1,0 +1,139 @@
+"""Benchmark: glossary Matcher on ~1 MB of Arabic text with a 50,000-term glossary.
+
+    python bench/bench_match.py [--terms 50000] [--mb 1.0] [--synthetic] [--seed 7]
+
+Text: real Arabic sentences from ../shared/eval (FLORES, NTREX, TICO) when present, repeated up
+to the requested size, else synthetic words; ``--synthetic`` forces the latter.  Glossary:
+n-grams taken from that text (so that terms do occur, with their clitics) plus random
+Arabic-looking multi-word terms up to the requested count.  Construction and matching are timed
+separately, in this one process (one core).  Target: matching 1 MB in under 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from translate_pipe.arabic import normalise, token_spans
+from translate_pipe.glossary import Matcher
+from translate_pipe.records import Term
+
+LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهويءأإآةى"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
+SHARED_FILES = [
+    "flores101/flores-dev.ar",
+    "flores101/flores-test.ar",
+    "flores200/arb_Arab.devtest",
+    "ntrex128/ntrex128.arb",
+    "tico19/tico19-test.ar",
+]
+
+
+def real_lines() -> list[str]:
+    lines: list[str] = []
+    for name in SHARED_FILES:
+        path = SHARED / name
+        if path.is_file():
+            lines += [
+                ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()
+            ]
+    return lines
+
+
+def synthetic_lines(rng: random.Random, n_lines: int) -> list[str]:
+    vocab = ["".join(rng.choices(LETTERS, k=rng.randint(3, 7))) for _ in range(30_000)]
+    clitics = ["", "", "", "", "و", "ب", "ال", "وال", "بال", "لل", "ف"]
+    lines = []
+    for _ in range(n_lines):
+        words = [rng.choice(clitics) + rng.choice(vocab) for _ in range(rng.randint(8, 30))]
+        lines.append(" ".join(words) + rng.choice([".", "،", "؟", ""]))
+    return lines
+
+
+def build_text(lines: list[str], size_bytes: int, rng: random.Random) -> str:
+    out: list[str] = []
+    total = 0
+    while total < size_bytes:
+        line = rng.choice(lines)
+        out.append(line)
+        total += len(line.encode("utf-8")) + 1
+    return "\n".join(out)
+
+
+def build_glossary(lines: list[str], n_terms: int, rng: random.Random) -> list[Term]:
+    sources: dict[str, None] = {}
+    sample = rng.sample(lines, min(len(lines), 4000))
+    for line in sample:  # real n-grams: 1 to 4 words
+        words = [w.strip(".,،؛:!؟?\"'()«»") for w in line.split()]
+        words = [w for w in words if w]
+        for _ in range(3):
+            if not words:
+                break
+            k = rng.randint(1, min(4, len(words)))
+            s = rng.randint(0, len(words) - k)
+            sources.setdefault(" ".join(words[s : s + k]), None)
+        if len(sources) >= n_terms // 2:
+            break
+    while len(sources) < n_terms:  # random multi-word terms
+        words = [
+            rng.choice(["", "ال"]) + "".join(rng.choices(LETTERS, k=rng.randint(3, 7)))
+            for _ in range(rng.randint(1, 4))
+        ]
+        sources.setdefault(" ".join(words), None)
+    return [
+        Term(src, f"term {i}", variants=(src + "ات",) if i % 10 == 0 else ())
+        for i, src in enumerate(sources)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--terms", type=int, default=50_000)
+    parser.add_argument("--mb", type=float, default=1.0)
+    parser.add_argument("--synthetic", action="store_true", help="do not read ../shared")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    lines = [] if args.synthetic else real_lines()
+    origin = "real (../shared/eval)" if lines else "synthetic"
+    if not lines:
+        lines = synthetic_lines(rng, 5000)
+    text = build_text(lines, int(args.mb * 1_000_000), rng)
+    terms = build_glossary(lines, args.terms, rng)
+
+    t0 = time.perf_counter()
+    matcher = Matcher(terms, "ar")
+    t_build = time.perf_counter() - t0
+
+    normalise("warm-up", "ar")  # one-off table construction, not part of the per-text cost
+    token_spans("warm up")
+
+    t0 = time.perf_counter()
+    norm = normalise(text, "ar")
+    n_tokens = len(token_spans(norm.text))
+    t_norm = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    matches = matcher.find(text)
+    t_match = time.perf_counter() - t0
+
+    size = len(text.encode("utf-8"))
+    print(f"text: {origin}, {size / 1e6:.2f} MB UTF-8, {len(text):,} chars, {n_tokens:,} tokens")
+    print(f"glossary: {len(terms):,} terms ({sum(len(t.variants) for t in terms):,} variants)")
+    print(f"construction: {t_build:.2f} s")
+    print(f"normalise+tokenize alone: {t_norm:.2f} s")
+    print(
+        f"matching (find, incl. normalisation): {t_match:.2f} s = {size / 1e6 / t_match:.2f} MB/s"
+    )
+    print(f"matches: {len(matches):,}")
+    print(f"target (< 2 s per MB): {'met' if t_match / (size / 1e6) < 2 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,434 @@
+"""Text normalisation for term matching, with an offset map back to the original text.
+
+Two schemes, chosen by the source language code (:func:`is_arabic`):
+
+**Arabic** (``"ar"``, ``"ara"``, ``"arb"``, ``"ar-XX"``, ``"arb_Arab"``, ...), per character:
+
+* presentation forms U+FB50–U+FDFF and U+FE70–U+FEFF are folded with NFKC (one original
+  character may become several: ``ﻻ`` -> ``لا``, ``ﷲ`` -> ``الله``; isolated-mark forms such as
+  U+FE70 become nothing);
+* alef forms ``أ إ آ ٱ`` -> ``ا``; ``ة`` -> ``ه``; ``ى`` -> ``ي``; Persian keheh ``ک`` -> ``ك`` and
+  Persian yeh ``ی`` -> ``ي``;
+* diacritics U+064B–U+065F and dagger alef U+0670 are removed, and so is tatweel U+0640;
+* zero-width and bidi control characters are removed (:data:`INVISIBLE`);
+* Latin letters are case-folded;
+* every run of whitespace (line breaks included) becomes one space.
+
+**Plain** (any other language): case folding, invisible controls removed, whitespace runs
+collapsed.
+
+:func:`normalise` returns a :class:`Normalised` that maps every normalised character back to the
+original character it came from, so that spans found in the normalised text can be reported
+against the real text (:meth:`Normalised.span`).  A span's end is extended over diacritics and
+tatweel that follow its last letter, so ``المتحدةُ`` is reported with its final damma.
+
+:func:`tokenize` gives tokens (runs of letters and digits, Arabic or Latin; punctuation is never
+part of a token) with their normalised form and original offsets.
+
+Proclitics (:func:`proclitic_readings`)
+---------------------------------------
+A normalised Arabic token is read as ``prefix + stem`` where the prefix is an optional
+conjunction (``و`` or ``ف``), then an optional preposition (``ب``, ``ك`` or ``ل``), then an optional
+article ``ال``; ``ل`` + ``ال`` is written ``لل`` (the alef drops:
+``للمناطق`` = ``ل`` + ``المناطق``),
+and before a stem that itself starts with ``ل`` one lam drops as well (``للجنة`` = ``ل`` +
+``اللجنة``, ``لله`` = ``ل`` + ``الله``).  Rules for short stems, to keep look-alike words apart:
+
+* a reading that strips the article (``ال`` or ``لل``) needs a stem of at least
+  :data:`MIN_STEM` (2) letters;
+* a reading that strips only one-letter proclitics (``و ف ب ك ل`` and their combinations, no
+  article) needs a stem of at least :data:`MIN_BARE_STEM` (3) letters, because in a
+  three-letter word the first letter is far more often a root letter than a clitic:
+  ``ولد`` (boy), ``بلد`` (country), ``فرد``, ``كرد``, ``ورد`` are never read as
+  clitic + two letters;
+* the article is ignored when comparing stems of three letters or more (``الأمن`` ~ ``أمن``),
+  but for a two-letter stem it is part of the word (:func:`word_key`): a term written with it
+  needs it in the text (``الله`` does not match ``له``, ``اللد`` (Lod) does not match ``لد``),
+  while a term written without it also matches the text with it (``رد`` matches ``الرد``), see
+  :func:`reading_keys`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+
+__all__ = [
+    "INVISIBLE",
+    "MIN_BARE_STEM",
+    "MIN_STEM",
+    "Normalised",
+    "Reading",
+    "Token",
+    "article_keys",
+    "has_arabic_letter",
+    "is_arabic",
+    "normalise",
+    "normalise_text",
+    "proclitic_readings",
+    "reading_keys",
+    "text_word_keys",
+    "tokenize",
+    "word_key",
+]
+
+MIN_STEM = 2
+MIN_BARE_STEM = 3
+
+# Zero-width and bidi control characters, dropped by both schemes.
+INVISIBLE = frozenset(
+    "\u00ad"  # soft hyphen
+    "\u034f"  # combining grapheme joiner
+    "\u061c"  # arabic letter mark (ALM)
+    "\u180e"  # mongolian vowel separator
+    "\u200b\u200c\u200d"  # ZWSP, ZWNJ, ZWJ
+    "\u200e\u200f"  # LRM, RLM
+    "\u202a\u202b\u202c\u202d\u202e"  # LRE, RLE, PDF, LRO, RLO
+    "\u2060\u2061\u2062\u2063\u2064"  # word joiner, invisible operators
+    "\u2066\u2067\u2068\u2069"  # LRI, RLI, FSI, PDI
+    "\ufeff"  # BOM / zero-width no-break space
+)
+
+# Removed from Arabic text and attached to the preceding letter for span ends.
+_ARABIC_MARKS = frozenset(
+    [chr(c) for c in range(0x064B, 0x0660)]
+    + ["\u0670", "\u0640"]  # harakat..., dagger alef, tatweel
+)
+
+_ARABIC_LETTER_MAP = {
+    "\u0623": "\u0627",  # أ -> ا
+    "\u0625": "\u0627",  # إ -> ا
+    "\u0622": "\u0627",  # آ -> ا
+    "\u0671": "\u0627",  # ٱ -> ا
+    "\u0629": "\u0647",  # ة -> ه
+    "\u0649": "\u064a",  # ى -> ي
+    "\u06a9": "\u0643",  # Persian keheh ک -> ك
+    "\u06cc": "\u064a",  # Persian yeh ی -> ي
+}
+
+_ALEF = "\u0627"
+_LAM = "\u0644"
+_ARTICLE = "\u0627\u0644"  # ال
+_CONJUNCTIONS = ("", "\u0648", "\u0641")  # و ف
+_PREPOSITIONS = ("", "\u0628", "\u0643", "\u0644")  # ب ك ل
+
+
+def is_arabic(lang: str) -> bool:
+    """True when ``lang`` names Arabic: ``ar``, ``ara``, ``arb`` with any region/script suffix."""
+    primary = lang.strip().lower().replace("_", "-").split("-", 1)[0]
+    return primary in {"ar", "ara", "arb"}
+
+
+def _is_presentation_form(c: str) -> bool:
+    o = ord(c)
+    return 0xFB50 <= o <= 0xFDFF or 0xFE70 <= o <= 0xFEFF
+
+
+def _map_arabic_char(c: str) -> str:
+    """Normalised form of one character under the Arabic scheme ('' when dropped)."""
+    if c in INVISIBLE or c in _ARABIC_MARKS:
+        return ""
+    if _is_presentation_form(c):
+        folded = unicodedata.normalize("NFKC", c)
+        if folded != c:
+            out = "".join(_map_arabic_char(x) for x in folded)
+            # isolated forms of marks decompose to " " + mark: keep no stray spaces
+            return re.sub(r"\s+", " ", out).strip()
+    mapped = _ARABIC_LETTER_MAP.get(c)
+    if mapped is not None:
+        return mapped
+    return c.casefold()
+
+
+def _map_plain_char(c: str) -> str:
+    if c in INVISIBLE:
+        return ""
+    return c.casefold()
+
+
+class _Scheme:
+    """Per-character mapping plus the tables used by the fast path of :func:`normalise`."""
+
+    def __init__(self, char_map: Callable[[str], str], arabic: bool) -> None:
+        self.char_map = char_map
+        self.arabic = arabic
+        scheme = self
+
+        class _Table(dict):  # type: ignore[type-arg]
+            """str.translate table computed lazily, one code point at a time."""
+
+            def __missing__(self, key: int) -> str:
+                value = scheme.char_map(chr(key))
+                self[key] = value
+                return value
+
+        # Characters whose mapping is not exactly one character ("irregular") are handled one
+        # by one; everything between them is translated in bulk.  Only these can be irregular:
+        # invisible controls, Arabic marks, presentation forms and the (BMP-only) characters
+        # whose case folding expands.
+        candidates = set(INVISIBLE) | _casefold_expanders()
+        if arabic:
+            candidates |= _ARABIC_MARKS
+            candidates |= {chr(i) for i in range(0xFB50, 0xFE00)}
+            candidates |= {chr(i) for i in range(0xFE70, 0xFF00)}
+        irregular = sorted(ord(c) for c in candidates if not c.isspace() and len(char_map(c)) != 1)
+        self.table: dict[int, str] = _Table()
+        self.irregular_re = re.compile(
+            r"(\s{2,}|[^\S ])|[" + _char_class(irregular) + "]" if irregular else r"(\s{2,}|[^\S ])"
+        )
+        self.attached = frozenset(
+            chr(i) for i in irregular if char_map(chr(i)) == "" and chr(i) not in INVISIBLE
+        )
+
+
+def _char_class(codepoints: list[int]) -> str:
+    """Regex character class body for sorted code points, as ranges."""
+    parts: list[str] = []
+    start = prev = codepoints[0]
+    for cp in [*codepoints[1:], -1]:
+        if cp == prev + 1:
+            prev = cp
+            continue
+        parts.append(f"\\U{start:08x}" if start == prev else f"\\U{start:08x}-\\U{prev:08x}")
+        start = prev = cp
+    return "".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _casefold_expanders() -> set[str]:
+    return {chr(i) for i in range(0x10000) if len(chr(i).casefold()) != 1}
+
+
+@lru_cache(maxsize=2)
+def _scheme(arabic: bool) -> _Scheme:
+    return _Scheme(_map_arabic_char if arabic else _map_plain_char, arabic)
+
+
+@lru_cache(maxsize=1)
+def _token_re() -> re.Pattern[str]:
+    # combining marks keep a word together (BMP marks; astral ones are too rare to matter)
+    marks = [i for i in range(0x10000) if unicodedata.category(chr(i)).startswith("M")]
+    return re.compile(r"(?:[^\W_]|[" + _char_class(marks) + "])+")
+
+
+class Normalised:
+    """A normalised text with, for every normalised character, the original index it came from."""
+
+    __slots__ = ("_attached", "_origin", "original", "text")
+
+    def __init__(self, original: str, text: str, origin: array, attached: frozenset[str]) -> None:
+        self.original = original
+        self.text = text
+        self._origin = origin
+        self._attached = attached
+
+    def __repr__(self) -> str:
+        return f"Normalised({self.text!r})"
+
+    def origin(self, index: int) -> int:
+        """Index in the original text of the character that produced ``text[index]``."""
+        return self._origin[index]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original ``(start, end)`` for the normalised span ``text[start:end]`` (end exclusive).
+
+        The start is the original character of the first normalised character (a ligature
+        that is only partly inside still counts as a whole).  The end is one past the original
+        character of the last normalised character, extended over the diacritics and tatweel
+        that follow it.
+        """
+        if not 0 <= start < end <= len(self.text):
+            raise ValueError(f"span ({start}, {end}) is empty or outside 0..{len(self.text)}")
+        o_start = self._origin[start]
+        o_end = self._origin[end - 1] + 1
+        original = self.original
+        n = len(original)
+        while o_end < n and original[o_end] in self._attached:
+            o_end += 1
+        return o_start, o_end
+
+
+def normalise(text: str, lang: str = "ar") -> Normalised:
+    """Normalise ``text`` for matching (scheme chosen by :func:`is_arabic`), keeping offsets."""
+    scheme = _scheme(is_arabic(lang))
+    table = scheme.table
+    pieces: list[str] = []
+    origin = array("q")
+    prev_space = False
+    pos = 0
+    for m in scheme.irregular_re.finditer(text):
+        s = m.start()
+        if s > pos:
+            pos, prev_space = _regular(text, pos, s, table, pieces, origin, prev_space)
+        if m.group(1) is not None:  # whitespace to collapse
+            if not prev_space:
+                pieces.append(" ")
+                origin.append(s)
+                prev_space = True
+        else:
+            mapped = scheme.char_map(text[s])
+            if mapped:
+                if prev_space and mapped[0] == " ":
+                    mapped = mapped[1:]
+                pieces.append(mapped)
+                origin.extend([s] * len(mapped))
+                prev_space = mapped[-1:] == " " if mapped else prev_space
+        pos = m.end()
+    if pos < len(text):
+        _regular(text, pos, len(text), table, pieces, origin, prev_space)
+    return Normalised(text, "".join(pieces), origin, scheme.attached)
+
+
+def _regular(
+    text: str,
+    start: int,
+    end: int,
+    table: dict[int, str],
+    pieces: list[str],
+    origin: array,
+    prev_space: bool,
+) -> tuple[int, bool]:
+    """Append text[start:end] (only one-to-one characters, no whitespace runs) in bulk."""
+    piece = text[start:end].translate(table)
+    if prev_space and piece[0] == " ":
+        piece = piece[1:]
+        start += 1
+    if piece:
+        pieces.append(piece)
+        origin.extend(range(start, end))
+        prev_space = piece[-1] == " "
+    return end, prev_space
+
+
+def normalise_text(text: str, lang: str = "ar") -> str:
+    """Only the normalised string (``normalise(text, lang).text``), faster, without offsets."""
+    scheme = _scheme(is_arabic(lang))
+    table = scheme.table
+    out = text.translate(table)  # irregular characters go through the same lazy table
+    return re.sub(r"\s+", " ", out)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A token: its normalised form and its ``[start, end)`` offsets in the original text."""
+
+    text: str
+    start: int
+    end: int
+
+
+def token_spans(normalised_text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each token in an already normalised text."""
+    return [m.span() for m in _token_re().finditer(normalised_text)]
+
+
+def tokenize(text: str, lang: str = "ar") -> list[Token]:
+    """Tokens of ``text``: runs of letters/digits, normalised, with original offsets."""
+    norm = normalise(text, lang)
+    nt = norm.text
+    tokens = []
+    for s, e in token_spans(nt):
+        o_s, o_e = norm.span(s, e)
+        tokens.append(Token(nt[s:e], o_s, o_e))
+    return tokens
+
+
+class Reading(NamedTuple):
+    """One analysis of a token: ``token == prefix + stem``.
+
+    ``definite`` is True when the reading contains the article, written (``ال``) or elided
+    (``لل``).
+    """
+
+    prefix: str
+    stem: str
+    definite: bool
+
+
+def word_key(stem: str, definite: bool) -> str:
+    """Key under which a stem is compared: the article only counts for stems under 3 letters."""
+    if definite and len(stem) < MIN_BARE_STEM:
+        return _ARTICLE + stem
+    return stem
+
+
+@lru_cache(maxsize=1 << 16)
+def proclitic_readings(token: str) -> tuple[Reading, ...]:
+    """All proclitic readings of a *normalised* Arabic token, shortest prefix first.
+
+    The first reading is always ``Reading("", token, False)``.  See the module docstring for the
+    prefixes and the minimum stem lengths.
+    """
+    readings = [Reading("", token, False)]
+    for conj in _CONJUNCTIONS:
+        if not token.startswith(conj):
+            continue
+        for prep in _PREPOSITIONS:
+            prefix = conj + prep
+            if not token.startswith(prefix):
+                continue
+            rest = token[len(prefix) :]
+            if prefix and len(rest) >= MIN_BARE_STEM:
+                readings.append(Reading(prefix, rest, False))
+            if prep == _LAM:
+                if rest.startswith(_LAM):
+                    if len(rest) - 1 >= MIN_STEM:  # لل + stem: ل + ال + stem
+                        readings.append(Reading(prefix + _LAM, rest[1:], True))
+                    if len(rest) >= MIN_STEM:  # ل + ال + ل... with one lam dropped
+                        readings.append(Reading(prefix, rest, True))
+            elif rest.startswith(_ARTICLE) and len(rest) - 2 >= MIN_STEM:
+                readings.append(Reading(prefix + _ARTICLE, rest[2:], True))
+    readings.sort(key=lambda r: len(r.prefix))
+    return tuple(dict.fromkeys(readings))
+
+
+def article_keys(word: str) -> tuple[str, ...]:
+    """Keys of a normalised Arabic *term* word, its article optional (literal key first)."""
+    if word.startswith(_ARTICLE) and len(word) - 2 >= MIN_STEM:
+        stripped = word_key(word[2:], True)
+        if stripped != word:
+            return (word, stripped)
+    return (word,)
+
+
+def reading_keys(reading: Reading) -> tuple[str, ...]:
+    """Keys under which a *text* reading may match a term word.
+
+    Its :func:`word_key`, plus the bare stem when a written article (``ال`` or ``لل``) was
+    stripped from a stem of under three letters: a term without the article also matches the
+    text with it (``رد`` in ``الرد``), but not the reverse (``الله`` never in ``له``).
+    """
+    key = word_key(reading.stem, reading.definite)
+    if key != reading.stem and reading.prefix.endswith((_ARTICLE, _LAM + _LAM)):
+        return (key, reading.stem)
+    return (key,)
+
+
+@lru_cache(maxsize=1 << 16)
+def text_word_keys(word: str) -> tuple[str, ...]:
+    """Keys of a normalised Arabic text word that follows the first word of a term: the
+    article is its only proclitic (literal key first)."""
+    readings = [Reading("", word, False)]
+    if word.startswith(_ARTICLE) and len(word) - 2 >= MIN_STEM:
+        readings.append(Reading(_ARTICLE, word[2:], True))
+    return tuple(dict.fromkeys(k for r in readings for k in reading_keys(r)))
+
+
+def has_arabic_letter(text: str) -> bool:
+    """True when ``text`` contains at least one Arabic letter (any Arabic block)."""
+    for c in text:
+        o = ord(c)
+        if (
+            0x0600 <= o <= 0x06FF
+            or 0x0750 <= o <= 0x077F
+            or 0x08A0 <= o <= 0x08FF
+            or 0xFB50 <= o <= 0xFDFF
+            or 0xFE70 <= o <= 0xFEFF
+        ) and unicodedata.category(c).startswith("L"):
+            return True
+    return False
