@@ -116,9 +116,21 @@ def translate(
 
 
 def _glossary_setup(store: Store, name: str, package: PackageInfo, settings: TranslateSettings) -> Any:
+    """Matcher and constrainer for the glossary's current version."""
+    from dataclasses import replace as dc_replace
+
+    from .constrain import Constrainer
     from .errors import GlossaryError
 
-    raise GlossaryError("glossary-constrained translation is not available yet")
+    info = store.glossary(name)
+    if (info.source_lang, info.target_lang) != (package.from_code, package.to_code):
+        raise GlossaryError(
+            f"glossary {name!r} is {info.source_lang}->{info.target_lang} but the model translates "
+            f"{package.from_code}->{package.to_code}"
+        )
+    matcher = glossary_matcher(store, name, info.version)
+    settings = dc_replace(settings, glossary=name, glossary_version=info.version)
+    return matcher, Constrainer(soft=settings.soft), info.id, None, settings
 
 
 # -- glossaries -------------------------------------------------------------------------------
@@ -570,3 +582,137 @@ def score_compare(store: Store, run_a: int, run_b: int, *, n_samples: int = 1000
     if a.refset_names != b.refset_names or a.level != b.level:
         raise ScoreError(f"runs {run_a} and {run_b} are scored against different references or levels")
     return compare_runs(a.hyps, b.hyps, a.refs, n_samples=n_samples, seed=seed)
+
+
+# -- retranslation after glossary edits -------------------------------------------------------
+@dataclass(frozen=True)
+class Rerun:
+    document: str
+    segment_index: int
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RetranslateResult:
+    run: RunResult | None  # None when nothing needed re-running
+    reruns: list[Rerun]
+    checked: int  # segments translated with the glossary that were checked
+    version: int  # the glossary version now used
+
+
+def _match_keys(matches: Sequence[Any]) -> dict[tuple[int, int, str], str]:
+    return {(m.start, m.end, m.source): m.target for m in matches}
+
+
+def _reasons(old: dict[tuple[int, int, str], str], new: dict[tuple[int, int, str], str]) -> list[str]:
+    reasons = []
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            reasons.append(f"new term {key[2]!r} -> {new[key]!r}")
+        elif key not in new:
+            reasons.append(f"term {key[2]!r} no longer applies (deprecated or replaced)")
+        elif old[key] != new[key]:
+            reasons.append(f"target of {key[2]!r} changed: {old[key]!r} -> {new[key]!r}")
+    return reasons
+
+
+def retranslate(
+    glossary: str,
+    *,
+    db: Path,
+    packages_dir: Path,
+    device: str = "cpu",
+    threads: int = 0,
+    compute_type: str = "default",
+    allow_failures: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> RetranslateResult:
+    """Re-run, as a new run, only the segments whose matched terms changed since the glossary
+    version their latest translation used (new terms, changed targets, deprecated terms)."""
+    from dataclasses import fields
+
+    from .constrain import Constrainer
+    from .errors import GlossaryError
+    from .pipeline import InputDoc
+
+    with Store(db) as store:
+        info = store.glossary(glossary)
+        rows = store.glossary_translations(info.id)
+        if not rows:
+            raise GlossaryError(
+                f"nothing was translated with glossary {glossary!r} yet; use `translate --glossary {glossary}`"
+            )
+        current = glossary_matcher(store, glossary, info.version)
+        matchers: dict[int, Any] = {}
+        changed: list[tuple[Any, list[str]]] = []
+        for st, used in rows:
+            if used == info.version:
+                continue
+            if used not in matchers:
+                matchers[used] = glossary_matcher(store, glossary, used)
+            reasons = _reasons(
+                _match_keys(matchers[used].find(st.segment.text)), _match_keys(current.find(st.segment.text))
+            )
+            if reasons:
+                changed.append((st, reasons))
+        if not changed:
+            return RetranslateResult(None, [], len(rows), info.version)
+
+        parent = store.run(max(st.run_id for st, _ in changed))
+        package = find_package(packages_dir, parent.source_lang, parent.target_lang)
+        engine = load_engine(package, device=device, threads=threads, compute_type=compute_type)
+        saved = dict(parent.settings)
+        decode = DecodeOptions(**{f.name: saved.get("decode", {}).get(f.name, f.default) for f in fields(DecodeOptions)})
+        settings = TranslateSettings(
+            decode=decode,
+            max_source_tokens=int(saved.get("max_source_tokens", 200)),
+            device=device,
+            intra_threads=threads,
+            compute_type=compute_type,
+            glossary=glossary,
+            glossary_version=info.version,
+            soft=bool(saved.get("soft", False)),
+            allow_failures=allow_failures,
+        )
+        by_doc: dict[int, list[Any]] = {}
+        for st, _ in changed:
+            by_doc.setdefault(st.document_id, []).append(st)
+        doc_ids = sorted(by_doc)
+        paths = {d: p for run_id in {st.run_id for st, _ in changed} for d, p, _ in store.run_documents(run_id)}
+        docs = [InputDoc(paths.get(d) or f"document-{d}", store.document_text(d)) for d in doc_ids]
+        segmented = [[st.segment for st in by_doc[d]] for d in doc_ids]
+        run = translate_documents(
+            store,
+            engine,
+            docs,
+            settings=settings,
+            outputs=[None] * len(docs),
+            matcher=current,
+            constrainer=Constrainer(soft=settings.soft),
+            glossary_id=info.id,
+            progress=progress,
+            kind="retranslate",
+            segmented=segmented,
+            parent_run_id=parent.id,
+        )
+        # refresh the output files of the affected documents with the merged translations
+        outputs = {
+            d: o for run_id in {st.run_id for st, _ in rows} for d, _, o in store.run_documents(run_id) if o
+        }
+        latest = {st.segment.start: st for st, _ in store.glossary_translations(info.id)}
+        from .pipeline import write_atomic
+        from .records import SegmentTranslation
+
+        for d, doc in zip(doc_ids, docs):
+            if d in outputs:
+                merged = [
+                    SegmentTranslation(segment=st.segment, target=st.target)
+                    for st in latest.values()
+                    if st.document_id == d
+                ]
+                write_atomic(Path(outputs[d]), render_document(doc.text, merged))
+    reruns = [
+        Rerun(paths.get(st.document_id) or f"document-{st.document_id}", st.segment.index, tuple(r))
+        for st, r in changed
+    ]
+    return RetranslateResult(run, reruns, len(rows), info.version)

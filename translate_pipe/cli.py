@@ -281,6 +281,50 @@ def translate(
     _report_run(result, as_json)
 
 
+@app.command("retranslate")
+def retranslate(
+    ctx: typer.Context,
+    glossary: Annotated[str, typer.Option("--glossary", help="The glossary whose edits to apply")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the re-run segments as JSON")] = False,
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto")] = "cpu",
+    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads")] = 0,
+    compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
+    allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Accept unenforceable terms")] = False,
+) -> None:
+    """Re-run only the segments whose matched glossary terms changed since their translation."""
+    from . import api
+    from .pipeline import to_json
+
+    paths = _paths(ctx)
+    with _progress("Retranslating") as bar:
+        result = api.retranslate(
+            glossary,
+            db=paths.db,
+            packages_dir=paths.packages_dir,
+            device=device,
+            threads=threads,
+            compute_type=compute_type,
+            allow_failures=allow_failures,
+            progress=bar,
+        )
+    if as_json:
+        if result.run is None:
+            _print_json({"run_id": None, "model": None, "documents": [], "checked": result.checked})
+        else:
+            _print_json({**to_json(result.run), "checked": result.checked,
+                         "reasons": [{"path": r.document, "index": r.segment_index, "reasons": list(r.reasons)} for r in result.reruns]})
+        return
+    for r in result.reruns:
+        typer.echo(f"{r.document}: segment {r.segment_index}: {'; '.join(r.reasons)}")
+    if result.run is None:
+        typer.echo(f"{result.checked} segment(s) checked against {glossary} v{result.version}: nothing to re-run")
+    else:
+        typer.echo(
+            f"run {result.run.run_id}: re-ran {len(result.reruns)} of {result.checked} segment(s) "
+            f"translated with {glossary} (now v{result.version})"
+        )
+
+
 def _report_run(result: Any, as_json: bool) -> None:
     from .pipeline import to_json
 

@@ -97,7 +97,8 @@ def detokenize(pieces: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
         flush()
         surface = piece.replace(SPACE, " ")
         parts.append(surface)
-        spans[i] = (pos, pos + len(surface))
+        lead = 1 if piece.startswith(SPACE) and len(surface) > 1 else 0  # the word's space is not the word
+        spans[i] = (pos + lead, pos + len(surface))
         pos += len(surface)
     flush()
     text = "".join(parts)
@@ -251,8 +252,10 @@ class Engine:
                 )
             results[i] = hyps
 
-    def score(self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]]) -> list[float]:
-        """Log-likelihood (sum over target tokens incl. </s>) of each target given its source."""
+    def score_tokens(
+        self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]]
+    ) -> list[list[float]]:
+        """Log-probability of every target token (then of </s>) given its source, in one batch."""
         if not sources:
             return []
         base = [self.target_prefix_token] if self.target_prefix_token else []
@@ -262,4 +265,12 @@ class Engine:
             )
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"the model failed to score: {exc}") from exc
-        return [float(sum(r.log_probs)) for r in out]
+        return [list(r.log_probs)[len(base) :] for r in out]
+
+    def score(self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]]) -> list[float]:
+        """Log-likelihood (sum over target tokens incl. </s>) of each target given its source."""
+        return [float(sum(lp)) for lp in self.score_tokens(sources, targets)]
+
+    def encode_target(self, text: str) -> list[str]:
+        """Pieces of a target-language text (the vocabulary is shared with the source)."""
+        return list(self.sp.encode(text, out_type=str))

@@ -207,13 +207,18 @@ def _translate_chunk(
     constrainer: Any | None,
 ) -> list[tuple[SegmentTranslation, list[str]]]:
     sources = [w.tokens.pieces for w in work]
-    hyps = engine.translate(sources, options)
+    decode = options
+    if constrainer is not None and any(w.matches for w in work):
+        n = max(options.num_hypotheses, constrainer.n_best)
+        decode = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n))
+    hyps = engine.translate(sources, decode)
     outcomes: list[list[TermOutcome]] = [[] for _ in work]
     best = [h[0] for h in hyps]
-    if constrainer is not None and any(w.matches for w in work):
-        best, outcomes = constrainer.apply(engine, work, best, options)
+    if decode is not options:
+        best, outcomes = constrainer.apply(engine, work, hyps, options)
     out = []
     for w, hyp, alts, terms in zip(work, best, hyps, outcomes):
+        alts = alts[: options.num_hypotheses]
         text, tspans = _target_spans(hyp)
         links = word_alignment(
             w.tokens.pieces,
@@ -282,11 +287,17 @@ def translate_documents(
     term_ids: dict[tuple[str, str], int] | None = None,
     progress: Progress | None = None,
     kind: str = "translate",
+    segmented: Sequence[Sequence[Segment]] | None = None,
+    parent_run_id: int | None = None,
 ) -> RunResult:
-    """Translate documents as one run; every document is stored in its own transaction."""
+    """Translate documents as one run; every document is stored in its own transaction.
+
+    ``segmented`` restricts the run to these segments of each document (retranslation).
+    """
     pkg = engine.package
     lang = pkg.from_code
-    segmented = [segment_document(d.text, lang, engine, settings.max_source_tokens) for d in docs]
+    if segmented is None:
+        segmented = [segment_document(d.text, lang, engine, settings.max_source_tokens) for d in docs]
     run_id = store.start_run(
         model_name=pkg.name,
         model_version=pkg.package_version,
@@ -297,6 +308,7 @@ def translate_documents(
         glossary_id=glossary_id,
         glossary_version=settings.glossary_version,
         kind=kind,
+        parent_run_id=parent_run_id,
     )
     results = [DocumentResult(d.name, str(o) if o else None, 0) for d, o in zip(docs, outputs)]
     expected = [len(s) for s in segmented]

@@ -546,28 +546,30 @@ class Store:
         names = [c.strip() for c in cols.split(",")]
         return [dict(zip(names, row)) for row in cur]
 
-    def latest_translations(
-        self, model_name: str, source_lang: str, target_lang: str
-    ) -> list[StoredTranslation]:
-        """For every segment translated by a completed run of this model, its latest translation."""
+    def glossary_translations(self, glossary_id: int) -> list[tuple[StoredTranslation, int]]:
+        """For every segment translated with this glossary by a completed run, its latest
+        translation and the glossary version that run used."""
         sql = (
             'SELECT t.id, t.run_id, s.document_id, t.segment_index, s.start, s."end", s.text, '
-            "s.paragraph, t.target FROM translations t JOIN segments s ON s.id = t.segment_id "
-            "JOIN runs r ON r.id = t.run_id WHERE r.status = 'completed' AND r.model_name = ? "
-            "AND r.source_lang = ? AND r.target_lang = ? AND t.id = (SELECT max(t2.id) FROM "
-            "translations t2 JOIN runs r2 ON r2.id = t2.run_id WHERE t2.segment_id = t.segment_id "
-            "AND r2.status = 'completed' AND r2.model_name = r.model_name) "
-            "ORDER BY s.document_id, t.segment_index"
+            "s.paragraph, t.target, r.glossary_version FROM translations t "
+            "JOIN segments s ON s.id = t.segment_id JOIN runs r ON r.id = t.run_id "
+            "WHERE r.status = 'completed' AND r.glossary_id = ? AND t.id = ("
+            "SELECT max(t2.id) FROM translations t2 JOIN runs r2 ON r2.id = t2.run_id "
+            "WHERE t2.segment_id = t.segment_id AND r2.status = 'completed' AND r2.glossary_id = ?) "
+            "ORDER BY s.document_id, s.start"
         )
         return [
-            StoredTranslation(
-                translation_id=r[0],
-                run_id=r[1],
-                document_id=r[2],
-                segment=Segment(index=r[3], start=r[4], end=r[5], text=r[6], paragraph=r[7]),
-                target=r[8],
+            (
+                StoredTranslation(
+                    translation_id=r[0],
+                    run_id=r[1],
+                    document_id=r[2],
+                    segment=Segment(index=r[3], start=r[4], end=r[5], text=r[6], paragraph=r[7]),
+                    target=r[8],
+                ),
+                int(r[9] or 0),
             )
-            for r in self.conn.execute(sql, (model_name, source_lang, target_lang))
+            for r in self.conn.execute(sql, (glossary_id, glossary_id))
         ]
 
     # -- glossaries -------------------------------------------------------------------------
