@@ -241,6 +241,9 @@ def translate(
         int, typer.Option("--max-source-tokens", min=8, help="Longer segments are split further (never cut)")
     ] = 200,
     batch_tokens: Annotated[int, typer.Option("--batch-tokens", min=1, help="Source tokens per batch")] = 4096,
+    chunk_segments: Annotated[
+        int, typer.Option("--chunk-segments", min=1, help="Segments decoded per chunk (bounds memory)")
+    ] = 2048,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto")] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads (0: CTranslate2's default)")] = 0,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
@@ -269,6 +272,7 @@ def translate(
             max_length=max_length,
             max_source_tokens=max_source_tokens,
             batch_tokens=batch_tokens,
+            chunk_segments=chunk_segments,
             device=device,
             threads=threads,
             compute_type=compute_type,
