@@ -19,8 +19,10 @@ segments of the chunk, whatever the number of terms, so the cost is bounded):
      contiguous run of per-word drops) are the words that depend on the term.
    When the ablation evidence is strong (a drop of at least ``min_evidence`` nats), its span
    is used, or the attention span when the two overlap (attention is sharper when the model
-   was trained with guided alignment).  Without such evidence (a weak model that memorised its
-   output, whose attention is useless), one ``score_batch`` call scores the hypothesis with
+   was trained with guided alignment).  Without such evidence, the attention span is used if
+   its tokens attend to the term far more than the other target tokens do (ratio of mean
+   attention shares >= ``min_contrast``: a model trained with guided alignment).  Otherwise (a weak model that memorised its output, whose
+   attention is useless), one ``score_batch`` call scores the hypothesis with
    every window of 0 to n+1 words replaced by the term, and the window the model scores best
    is taken (method ``search``; a zero-width window is an insertion).
 4. **Candidates**: (A) every located rendering replaced by its approved target (method
@@ -88,7 +90,8 @@ def _words(pieces: Sequence[str]) -> list[tuple[int, int]]:
     """Token ranges of the words of a piece sequence (trailing punctuation pieces split off)."""
     words: list[tuple[int, int]] = []
     for i, p in enumerate(pieces):
-        if _is_word_start(p, i) or (_is_punct(p) and not _is_punct(pieces[i - 1])):
+        trailing = _is_punct(p) and (i + 1 == len(pieces) or _is_word_start(pieces[i + 1], i + 1) or _is_punct(pieces[i + 1]))
+        if _is_word_start(p, i) or (trailing and not _is_punct(pieces[i - 1])):
             words.append((i, i + 1))
         else:
             words[-1] = (words[-1][0], i + 1)
@@ -134,11 +137,13 @@ class Constrainer:
         n_best: int = 4,
         rerank_margin: float = 0.5,
         min_evidence: float = 1.0,
+        min_contrast: float = 3.0,
     ) -> None:
         self.soft = soft
         self.n_best = n_best
         self.rerank_margin = rerank_margin
         self.min_evidence = min_evidence
+        self.min_contrast = min_contrast
 
     # -- entry point ------------------------------------------------------------------------
     def apply(
@@ -223,14 +228,27 @@ class Constrainer:
         return (idx[0], idx[-1] + 1) if idx else (0, 0)
 
     def _attention_span(self, hyp: Hypothesis, n_src: int, rng: tuple[int, int]) -> tuple[int, int] | None:
-        hits = []
-        for t, row in enumerate(hyp.attention[: len(hyp.tokens)]):
-            cols = list(row[:n_src])
-            if cols and rng[0] <= max(range(len(cols)), key=cols.__getitem__) < rng[1]:
-                hits.append(t)
+        # share of each target token's attention that falls on the term's source tokens
+        shares = []
+        for row in hyp.attention[: len(hyp.tokens)]:
+            cols = row[:n_src]
+            total = sum(cols)
+            shares.append(sum(cols[rng[0] : rng[1]]) / total if total > 0 else 0.0)
+        if not shares:
+            return None
+        top = max(shares)
+        hits = [t for t, sh in enumerate(shares) if sh >= max(0.15, 0.6 * top)]
         if not hits:
             return None
-        return self._to_words(hyp.tokens, min(hits), max(hits) + 1)
+        # the largest run of (nearly) consecutive tokens: stray tokens elsewhere are noise
+        clusters: list[list[int]] = [[hits[0]]]
+        for t in hits[1:]:
+            if t - clusters[-1][-1] <= 2:
+                clusters[-1].append(t)
+            else:
+                clusters.append([t])
+        best = max(clusters, key=len)
+        return self._to_words(hyp.tokens, best[0], best[-1] + 1)
 
     @staticmethod
     def _to_words(tokens: Sequence[str], start: int, end: int) -> tuple[int, int]:
@@ -278,12 +296,33 @@ class Constrainer:
             rng = self._src_range(seg, m)
             abl = self._ablation_span(hyp.tokens, full, ablated[k]) if k in ablated else None
             span: tuple[int, int] | None = None
+            att = self._attention_span(hyp, n_src, rng) if rng[1] > rng[0] else None
             if abl and abl[1] >= self.min_evidence:
-                att = self._attention_span(hyp, n_src, rng) if rng[1] > rng[0] else None
                 overlap = att and att[0] < abl[0][1] and abl[0][0] < att[1]
                 span = att if overlap else abl[0]
+            elif att and _distinct(hyp, att, rng, n_src) >= self.min_contrast:
+                span = att  # the output does not depend on the term, but attention singles it out
+            if span is not None and not self._plausible(seg, m, span):
+                span = None
             out.append((m, rng, span))
         return out
+
+    def _plausible(self, seg: _Segment, m: TermMatch, span: tuple[int, int]) -> bool:
+        """A located rendering must not cover another term's target the model got right, nor be
+        far longer than the term."""
+        hyp = seg.hyps[0]
+        words = [w for w in _words(hyp.tokens) if span[0] <= w[0] < span[1]]
+        if len(words) > 3 * len(m.text.split()) + 3:
+            return False
+        _, char_spans = detokenize(list(hyp.tokens))
+        cs, ce = char_spans[span[0]][0], char_spans[span[1] - 1][1]
+        for x in seg.matches:
+            if x is m:
+                continue
+            for ps, pe in find_target(hyp.text, x.target):
+                if ps < ce and cs < pe:
+                    return False
+        return True
 
     def _windows(self, engine: Engine, seg: _Segment, m: TermMatch) -> list[tuple[int, int, list[str]]]:
         """Candidate (start, end, tokens) replacing a window of 0..n+1 words with the term."""
@@ -501,6 +540,23 @@ class Constrainer:
             status, method = ("enforced", final.inserted[0][3] if final.inserted else "replace") if was_missing else ("present", "model")
             outcomes[id(m)] = TermOutcome(m, span[0], span[1], status, method)
         return hyp, [outcomes[id(m)] for m in sorted(seg.matches, key=lambda m: m.start)]
+
+
+def _distinct(hyp: Hypothesis, span: tuple[int, int], rng: tuple[int, int], n_src: int) -> float:
+    """How much more the tokens of ``span`` attend to the term's source tokens than the other
+    target tokens do (ratio of mean shares): high for a model trained with guided alignment,
+    near 1 for attention never trained to align."""
+    shares = []
+    for row in hyp.attention[: len(hyp.tokens)]:
+        total = sum(row[:n_src])
+        shares.append(sum(row[rng[0] : rng[1]]) / total if total > 0 else 0.0)
+    inside = shares[span[0] : span[1]]
+    outside = shares[: span[0]] + shares[span[1] :]
+    if not inside:
+        return 0.0
+    mean_in = sum(inside) / len(inside)
+    mean_out = sum(outside) / len(outside) if outside else 0.0
+    return mean_in / max(mean_out, 0.02)
 
 
 def _starts_with_article(target: str) -> bool:
