@@ -97,7 +97,7 @@ def detokenize(pieces: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
         flush()
         surface = piece.replace(SPACE, " ")
         parts.append(surface)
-        lead = 1 if piece.startswith(SPACE) and len(surface) > 1 else 0  # the word's space is not the word
+        lead = 1 if piece.startswith(SPACE) else 0  # the word's space is not part of the word
         spans[i] = (pos + lead, pos + len(surface))
         pos += len(surface)
     flush()
