@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from translate_pipe.score import (
+from translate_pipe.score import (  # noqa: E402
     compare_runs,
     corpus_scores,
     format_score,

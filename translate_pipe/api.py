@@ -96,9 +96,8 @@ def translate(
     with Store(db) as store:
         matcher = constrainer = None
         glossary_id = None
-        term_ids = None
         if glossary is not None:
-            matcher, constrainer, glossary_id, term_ids, settings = _glossary_setup(
+            matcher, constrainer, glossary_id, settings = _glossary_setup(
                 store, glossary, package, settings
             )
         run = translate_documents(
@@ -110,7 +109,6 @@ def translate(
             matcher=matcher,
             constrainer=constrainer,
             glossary_id=glossary_id,
-            term_ids=term_ids,
             progress=progress,
         )
     texts = [render_document(d.text, r.segments) for d, r in zip(docs, run.documents)]
@@ -132,7 +130,7 @@ def _glossary_setup(store: Store, name: str, package: PackageInfo, settings: Tra
         )
     matcher = glossary_matcher(store, name, info.version)
     settings = dc_replace(settings, glossary=name, glossary_version=info.version)
-    return matcher, Constrainer(soft=settings.soft), info.id, None, settings
+    return matcher, Constrainer(soft=settings.soft), info.id, settings
 
 
 # -- glossaries -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 import typer.core
@@ -89,11 +89,11 @@ def _paths(ctx: typer.Context) -> Paths:
 def _root(
     ctx: typer.Context,
     db: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--db", envvar="TRANSLATE_PIPE_DB", help="SQLite database [default: outputs/translate_pipe.db]"),
     ] = None,
     packages_dir: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--packages-dir",
             envvar="ARGOS_PACKAGES_DIR",
@@ -127,10 +127,11 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[int, Any],
     state: dict[str, Any] = {"bar": None, "done": 0}
 
     def update(done: int, total: Any) -> None:
-        if state["bar"] is None:
-            state["bar"] = typer.progressbar(length=total or 0, label=label, file=sys.stderr)
-            state["bar"].__enter__()
-        state["bar"].update(done - state["done"])
+        bar = state["bar"]
+        if bar is None:
+            bar = state["bar"] = typer.progressbar(length=total or 0, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - state["done"])
         state["done"] = done
 
     try:
@@ -144,13 +145,13 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[int, Any],
 @models_app.command("install")
 def models_install(
     ctx: typer.Context,
-    from_code: Annotated[Optional[str], typer.Argument(help="Source language code, e.g. ar")] = None,
-    to_code: Annotated[Optional[str], typer.Argument(help="Target language code, e.g. en")] = None,
+    from_code: Annotated[str | None, typer.Argument(help="Source language code, e.g. ar")] = None,
+    to_code: Annotated[str | None, typer.Argument(help="Target language code, e.g. en")] = None,
     from_file: Annotated[
-        Optional[Path], typer.Option("--from-file", help="Install a local .argosmodel file (offline)")
+        Path | None, typer.Option("--from-file", help="Install a local .argosmodel file (offline)")
     ] = None,
     index_url: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--index-url", envvar="ARGOS_PACKAGE_INDEX", help="Package index [default: argostranslate's]"),
     ] = None,
 ) -> None:
@@ -234,7 +235,7 @@ def translate(
     beam_size: Annotated[int, typer.Option("--beam-size", min=1, help="Beam size")] = 4,
     n_best: Annotated[int, typer.Option("--n-best", min=1, help="Hypotheses per segment (JSON shows alternatives)")] = 1,
     max_length: Annotated[
-        Optional[int],
+        int | None,
         typer.Option("--max-length", min=1, help="Bound on output tokens [default: 2 x source tokens + 10]"),
     ] = None,
     max_source_tokens: Annotated[
@@ -248,7 +249,7 @@ def translate(
     threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads (0: CTranslate2's default)")] = 0,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
     glossary: Annotated[
-        Optional[str], typer.Option("--glossary", help="Enforce this glossary's terms")
+        str | None, typer.Option("--glossary", help="Enforce this glossary's terms")
     ] = None,
     soft: Annotated[bool, typer.Option("--soft", help="Prefer glossary targets, never force them")] = False,
     allow_failures: Annotated[
@@ -346,7 +347,7 @@ def _report_run(result: Any, as_json: bool) -> None:
 # -- glossary ---------------------------------------------------------------------------------
 NameArg = Annotated[str, typer.Argument(help="Glossary name")]
 AuthorOpt = Annotated[
-    Optional[str], typer.Option("--author", envvar="TRANSLATE_PIPE_AUTHOR", help="Recorded in the history [default: $USER]")
+    str | None, typer.Option("--author", envvar="TRANSLATE_PIPE_AUTHOR", help="Recorded in the history [default: $USER]")
 ]
 ContextOpt = Annotated[str, typer.Option("--context", help="Disambiguation context (PO msgctxt)")]
 
@@ -375,7 +376,7 @@ def glossary_import(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="A .csv, .tsv, .po or .tbx file")],
     name: Annotated[str, typer.Option("--name", help="Glossary to import into (created if new)")],
-    fmt: Annotated[Optional[str], typer.Option("--format", help="csv, tsv, po or tbx [default: from the extension]")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, tsv, po or tbx [default: from the extension]")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Deprecate terms the file does not contain")] = False,
     from_code: Annotated[str, typer.Option("--from", help="Source language of CSV/TSV files")] = "ar",
     to_code: Annotated[str, typer.Option("--to", help="Target language of CSV/TSV files")] = "en",
@@ -400,9 +401,9 @@ def glossary_add(
     name: NameArg,
     source: Annotated[str, typer.Argument(help="Source term")],
     target: Annotated[str, typer.Argument(help="Approved target")],
-    variant: Annotated[Optional[list[str]], typer.Option("--variant", help="Another source form (repeatable)")] = None,
-    note: Annotated[Optional[str], typer.Option("--note", help="Usage note")] = None,
-    domain: Annotated[Optional[str], typer.Option("--domain", help="Domain, e.g. diplomacy")] = None,
+    variant: Annotated[list[str] | None, typer.Option("--variant", help="Another source form (repeatable)")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Usage note")] = None,
+    domain: Annotated[str | None, typer.Option("--domain", help="Domain, e.g. diplomacy")] = None,
     context: ContextOpt = "",
     author: AuthorOpt = None,
 ) -> None:
@@ -436,7 +437,7 @@ def glossary_remove(
 def glossary_list(
     ctx: typer.Context,
     name: NameArg,
-    version: Annotated[Optional[int], typer.Option("--version", help="As it stood at this version")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="As it stood at this version")] = None,
     deprecated: Annotated[bool, typer.Option("--deprecated", help="Include deprecated terms")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -566,8 +567,8 @@ def glossary_export(
     ctx: typer.Context,
     name: NameArg,
     fmt: Annotated[str, typer.Option("--format", help="csv, tsv, po or tbx")] = "csv",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write [default: stdout]")] = None,
-    version: Annotated[Optional[int], typer.Option("--version", help="Export this past version")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write [default: stdout]")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="Export this past version")] = None,
     tbx_version: Annotated[str, typer.Option("--tbx-version", help="basic (TBX-Basic, default) or v3")] = "basic",
     dates: Annotated[bool, typer.Option("--dates", help="Put creation/revision dates in a PO header")] = False,
 ) -> None:
@@ -630,7 +631,7 @@ def refs_import(
     ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="The source document (as translated)")],
     reference: Annotated[Path, typer.Argument(help="Reference translation, one paragraph per line")],
-    name: Annotated[Optional[str], typer.Option("--name", help="Reference set name [default: file name]")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Reference set name [default: file name]")] = None,
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
 ) -> None:
     """Store a reference translation for a document."""
@@ -668,11 +669,11 @@ def _print_scores(out: dict[str, Any]) -> None:
 @score_app.callback()
 def score(
     ctx: typer.Context,
-    hyp: Annotated[Optional[Path], typer.Option("--hyp", help="Hypothesis file, one segment per line")] = None,
-    refs: Annotated[Optional[list[Path]], typer.Option("--refs", help="Reference file (repeatable)")] = None,
-    src: Annotated[Optional[Path], typer.Option("--src", help="Source file, for --glossary with --hyp")] = None,
-    run: Annotated[Optional[int], typer.Option("--run", help="Score a stored run against stored references")] = None,
-    glossary: Annotated[Optional[str], typer.Option("--glossary", help="Add terminology metrics")] = None,
+    hyp: Annotated[Path | None, typer.Option("--hyp", help="Hypothesis file, one segment per line")] = None,
+    refs: Annotated[list[Path] | None, typer.Option("--refs", help="Reference file (repeatable)")] = None,
+    src: Annotated[Path | None, typer.Option("--src", help="Source file, for --glossary with --hyp")] = None,
+    run: Annotated[int | None, typer.Option("--run", help="Score a stored run against stored references")] = None,
+    glossary: Annotated[str | None, typer.Option("--glossary", help="Add terminology metrics")] = None,
     recompute: Annotated[bool, typer.Option("--recompute", help="Recompute stored scores")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:

@@ -40,7 +40,7 @@ for the final tokens (inserted term tokens are linked to the term's source words
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -286,7 +286,7 @@ class Constrainer:
         return (words[lo][0], words[hi][1]), best
 
     def _locate(
-        self, seg: _Segment, full: Sequence[float], ablated: dict[int, Sequence[float]]
+        self, seg: _Segment, full: Sequence[float], ablated: Mapping[int, Sequence[float]]
     ) -> list[tuple[TermMatch, tuple[int, int], tuple[int, int] | None]]:
         """(match, source token range, located token span or None) for each missing term."""
         hyp = seg.hyps[0]
@@ -336,7 +336,7 @@ class Constrainer:
         starts = [a for a, _ in words] + [len(hyp.tokens)]
         out = []
         for wi, a in enumerate(starts):
-            for width in range(0, n_words + 1):
+            for width in range(n_words + 1):
                 if wi + width > len(words):
                     break
                 b = starts[wi + width] if wi + width < len(starts) else len(hyp.tokens)
@@ -502,7 +502,7 @@ class Constrainer:
         scores = engine.score_tokens([segs[s].src for s, _ in order], [c.tokens for c in cands])
         chosen: list[_Final] = list(cand_a)
         best_norm: dict[int, float] = {}
-        for (s, which), cand, lp in zip(order, cands, scores):
+        for (s, _which), cand, lp in zip(order, cands, scores):
             norm = sum(lp) / max(len(lp), 1)
             cand.score = sum(lp)
             if s not in best_norm or norm > best_norm[s]:

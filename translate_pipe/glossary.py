@@ -371,9 +371,9 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
                 key = normalise_key(form, lang)
                 if key:
                     forms[key].append((idx, form))
-    for key, group in forms.items():
+    for key, form_group in forms.items():
         reported_pairs: set[tuple[int, int]] = set()
-        for (ia, fa), (ib, fb) in itertools.combinations(group, 2):
+        for (ia, fa), (ib, fb) in itertools.combinations(form_group, 2):
             a, b = active[ia], active[ib]
             if ia == ib:
                 if fa.strip() != fb.strip():
@@ -419,9 +419,9 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
         seen: set[int] = set()
         for form in (b.source, *b.variants):
             for m in matcher.find_all(form):
-                ia = m.term_id
-                if ia is None or ia == ib or ia in seen:
+                if m.term_id is None or m.term_id == ib or m.term_id in seen:
                     continue
+                ia = m.term_id
                 if len(_words_and_gaps(m.text, lang)[0]) >= n_words:
                     continue  # not shorter: a same-key matter
                 a = active[ia]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .align import word_alignment
-from .engine import DecodeOptions, Engine, Tokens
+from .engine import DecodeOptions, Engine, Tokens, detokenize
 from .errors import ConstraintError, InputError
 from .records import Segment, SegmentTranslation, TermMatch, TermOutcome
 from .segment import renumber, split_document, split_long
@@ -194,12 +194,6 @@ class _Work:
     matches: list[TermMatch]
 
 
-Constrainer = Callable[
-    [Engine, Sequence[Tokens], Sequence[Segment], Sequence[Sequence[TermMatch]], DecodeOptions],
-    list[tuple[Any, list[TermOutcome]]],
-]
-
-
 def _translate_chunk(
     engine: Engine,
     work: Sequence[_Work],
@@ -214,12 +208,12 @@ def _translate_chunk(
     hyps = engine.translate(sources, decode)
     outcomes: list[list[TermOutcome]] = [[] for _ in work]
     best = [h[0] for h in hyps]
-    if decode is not options:
+    if constrainer is not None and decode is not options:
         best, outcomes = constrainer.apply(engine, work, hyps, options)
     out = []
     for w, hyp, alts, terms in zip(work, best, hyps, outcomes):
         alts = alts[: options.num_hypotheses]
-        text, tspans = _target_spans(hyp)
+        text, tspans = detokenize(hyp.tokens)
         links = word_alignment(
             w.tokens.pieces,
             w.tokens.spans,
@@ -242,13 +236,6 @@ def _translate_chunk(
             )
         )
     return out
-
-
-def _target_spans(hyp: Any) -> tuple[str, list[tuple[int, int]]]:
-    from .engine import detokenize
-
-    text, spans = detokenize(hyp.tokens)
-    return text, spans
 
 
 def _chunks(
@@ -284,7 +271,6 @@ def translate_documents(
     matcher: Any | None = None,
     constrainer: Any | None = None,
     glossary_id: int | None = None,
-    term_ids: dict[tuple[str, str], int] | None = None,
     progress: Progress | None = None,
     kind: str = "translate",
     segmented: Sequence[Sequence[Segment]] | None = None,
@@ -335,7 +321,7 @@ def translate_documents(
                 progress(done, total)
             for i, res in enumerate(results):
                 if not written[i] and len(res.segments) == expected[i]:
-                    _store_document(store, lang, run_id, i, docs[i], res, settings, term_ids)
+                    _store_document(store, lang, run_id, i, docs[i], res, settings)
                     written[i] = True
         if failures and not settings.soft and not settings.allow_failures:
             raise ConstraintError(
@@ -360,7 +346,6 @@ def _store_document(
     doc: InputDoc,
     res: DocumentResult,
     settings: TranslateSettings,
-    term_ids: dict[tuple[str, str], int] | None,
 ) -> None:
     res.document_id = store.write_document_result(
         run_id=run_id,
@@ -370,7 +355,6 @@ def _store_document(
         path=None if doc.is_stdin else doc.name,
         output_path=res.output_path,
         results=[(s.segment, s.target, s.score, s.alignment, s.terms) for s in res.segments],
-        term_ids=term_ids,
         glossary_version=settings.glossary_version,
     )
 

@@ -83,12 +83,7 @@ _TATWEEL = "\u0640"
 # Abbreviations seen in English (and in Arabic text quoting Latin names), matched exactly,
 # without their final dot.  "etc." is left out on purpose: it usually ends a sentence.
 _LATIN_ABBREVIATIONS = frozenset(
-    """
-    Mr Mrs Ms Messrs Dr Prof Sr Jr St Mt Ft Gen Col Lt Maj Capt Cmdr Adm Sgt Gov Sen Rep
-    Pres Amb Hon Rev Fr Mme Mlle Mgr No Nos Vol Vols Fig Figs Art Arts Sec Ch Ed Eds
-    vs cf al ca approx incl est dept Dept Inc Ltd Co Corp Bros Jan Feb Mar Apr Jun Jul
-    Aug Sep Sept Oct Nov Dec pp op
-    """.split()
+    ["Mr", "Mrs", "Ms", "Messrs", "Dr", "Prof", "Sr", "Jr", "St", "Mt", "Ft", "Gen", "Col", "Lt", "Maj", "Capt", "Cmdr", "Adm", "Sgt", "Gov", "Sen", "Rep", "Pres", "Amb", "Hon", "Rev", "Fr", "Mme", "Mlle", "Mgr", "No", "Nos", "Vol", "Vols", "Fig", "Figs", "Art", "Arts", "Sec", "Ch", "Ed", "Eds", "vs", "cf", "al", "ca", "approx", "incl", "est", "dept", "Dept", "Inc", "Ltd", "Co", "Corp", "Bros", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "pp", "op"]
 )
 # Arabic abbreviations written with a dot that are longer than one letter (single letters
 # such as د. م. ص. هـ. are covered by the single-letter rule).
@@ -338,9 +333,7 @@ def _clause_points(text: str) -> list[int]:
     n = len(text)
     for i, ch in enumerate(text):
         nxt_blank = i + 1 < n and _is_blank(text[i + 1])
-        if ch in _CLAUSE_PUNCT and nxt_blank:
-            points.append(i + 1)
-        elif ch in _DASHES and nxt_blank and (ch != "-" or (i > 0 and _is_blank(text[i - 1]))):
+        if ch in _CLAUSE_PUNCT and nxt_blank or ch in _DASHES and nxt_blank and (ch != "-" or (i > 0 and _is_blank(text[i - 1]))):
             points.append(i + 1)
     return points
 

@@ -440,11 +440,9 @@ class Store:
         path: str | None,
         output_path: str | None,
         results: Sequence[tuple[Segment, str, float | None, Sequence[Link], Sequence[TermOutcome]]],
-        term_ids: dict[tuple[str, str], int] | None = None,
         glossary_version: int | None = None,
     ) -> int:
         """Store one translated document in ONE transaction; returns the document id."""
-        term_ids = term_ids or {}
         with self.transaction():
             document_id = self.add_document(text, source_lang, path)
             segment_ids = self.add_segments(document_id, [r[0] for r in results])
@@ -472,9 +470,7 @@ class Store:
                     [
                         (
                             translation_id,
-                            o.match.term_id
-                            if o.match.term_id is not None
-                            else term_ids.get((o.match.source, o.match.target)),
+                            o.match.term_id,
                             glossary_version,
                             o.match.source,
                             o.match.target,

@@ -20,6 +20,8 @@ Format specifics are documented in :mod:`.csvfmt`, :mod:`.po` and :mod:`.tbx`.
 
 from __future__ import annotations
 
+import contextlib
+
 import codecs
 import os
 import tempfile
@@ -244,10 +246,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, path)
     except BaseException as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp_name)
-        except OSError:
-            pass
         if isinstance(exc, OSError):
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
         raise
