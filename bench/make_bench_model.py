@@ -63,16 +63,25 @@ def build(out_dir: Path, flores: Path, vocab_size: int = 8000, name: str = "tran
     with tempfile.TemporaryDirectory(prefix="bench-model-") as tmp:
         model_dir = Path(tmp) / "model"
         save_spec(spec, model_dir, quantization="int8")
-        write_package(out, name=name, model_dir=model_dir, sp_model=sp_bytes,
-                      metadata=_metadata(name, "ar", "en", "1.0", None, None))
+        write_package(
+            out,
+            name=name,
+            model_dir=model_dir,
+            sp_model=sp_bytes,
+            metadata=_metadata(name, "ar", "en", "1.0", None, None),
+        )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path, help="directory to write the .argosmodel into")
-    parser.add_argument("--flores", type=Path, default=DEFAULT_FLORES,
-                        help="folder with flores-{dev,test}.{ar,en} for SentencePiece training")
+    parser.add_argument(
+        "--flores",
+        type=Path,
+        default=DEFAULT_FLORES,
+        help="folder with flores-{dev,test}.{ar,en} for SentencePiece training",
+    )
     parser.add_argument("--vocab-size", type=int, default=8000)
     args = parser.parse_args(argv)
     print(build(args.out_dir, args.flores, args.vocab_size))
