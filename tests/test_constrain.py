@@ -153,6 +153,28 @@ def test_retranslate_reruns_only_changed_segments(setup: dict[str, Any]) -> None
     assert again["run_id"] is None and again["documents"] == []
 
 
+def test_retranslate_two_documents_from_another_directory(
+    setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    last = setup["tmp"] / "last.ar.txt"
+    last.write_text(SEED.read_text(encoding="utf-8").splitlines()[8] + "\n", encoding="utf-8")
+    monkeypatch.chdir(setup["tmp"])
+    r = cli(setup, "translate", str(SEED), "last.ar.txt", "-o", "rel-out", "--glossary", "diplomatic")
+    assert r.exit_code == 0, r.output
+    elsewhere = setup["tmp"] / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert cli(setup, "glossary", "add", "diplomatic", "مذكرة تفاهم", "MoU").exit_code == 0
+    r = cli(setup, "retranslate", "--glossary", "diplomatic")
+    assert r.exit_code == 0, r.output
+    assert not (elsewhere / "rel-out").exists()
+    seed_out = (setup["tmp"] / "rel-out" / "astana-bulletin.en.txt").read_text(encoding="utf-8").splitlines()
+    last_out = (setup["tmp"] / "rel-out" / "last.en.txt").read_text(encoding="utf-8").splitlines()
+    assert seed_out[:8] == SEED_EN[:8] and "MoU" in seed_out[8]
+    assert last_out == [seed_out[8]]
+    assert not any("\u0600" <= ch <= "\u06ff" for line in seed_out + last_out for ch in line)
+
+
 def test_hard_failure_exits_non_zero(setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from translate_pipe import constrain
 

@@ -173,6 +173,7 @@ BAD_INPUTS = [
     ("empty", b"", "empty input"),
     ("blank", b"  \n\n", "empty input"),
     ("latin1", "مرحبا".encode("cp1256"), "not UTF-8"),
+    ("invisible-only", "\u200f\u200e\n\u202b\u202c\n".encode(), "no text to translate"),
 ]
 
 
@@ -186,6 +187,39 @@ def test_bad_input_one_line_exit_1_nothing_stored(env: dict[str, Any], data: byt
     assert "Traceback" not in r.output
     assert counts(env["db"]).get("documents", 0) == 0 and counts(env["db"]).get("runs", 0) == 0
     assert not (env["out"] / "bulletin.en.txt").exists()
+
+
+def test_output_dir_that_is_a_file_fails_before_the_run(env: dict[str, Any]) -> None:
+    afile = env["tmp"] / "afile"
+    afile.write_text("x")
+    r = cli(env, "translate", str(env["doc"]), "-o", str(afile))
+    assert (r.exit_code, r.output.strip()) == (
+        1,
+        f"translate-pipe: error: {afile}: exists and is not a directory; choose another --output-dir",
+    )
+    assert counts(env["db"]).get("runs", 0) == 0
+
+
+def test_bidi_controls_are_not_carried_into_the_translation(env: dict[str, Any]) -> None:
+    r = cli(env, "translate", "-", input=f"\u202b{D_AR}\u202c\n".encode())
+    assert r.exit_code == 0, r.output
+    assert r.stdout == D_EN + "\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["translate", "-", "-"], ["score", "--hyp", "h.txt"], ["translate", "--device", "gpu", "x.txt"]],
+    ids=["stdin-twice", "hyp-without-refs", "bad-device"],
+)
+def test_usage_errors_exit_2(env: dict[str, Any], args: list[str]) -> None:
+    assert cli(env, *args).exit_code == 2
+
+
+@pytest.mark.parametrize("name", ["../packages", "/etc", "translate-ar_en-9_9"], ids=["dotdot", "absolute", "unknown"])
+def test_models_remove_only_installed_names(env: dict[str, Any], name: str) -> None:
+    r = cli(env, "models", "remove", name)
+    assert r.exit_code == 1 and "no installed package named" in r.output
+    assert (env["packages"] / "translate-ar_en-1_0").is_dir()
 
 
 def test_missing_model_one_line_exit_1(env: dict[str, Any]) -> None:

@@ -64,6 +64,17 @@ def test_stored_scores_are_not_recomputed(scored: dict[str, Any], monkeypatch: p
     assert isinstance(r.exception, AssertionError) and str(r.exception) == "recomputed"
 
 
+def test_replacing_a_reference_drops_stale_scores(scored: dict[str, Any]) -> None:
+    before = json.loads(cli(scored, "score", "--run", str(scored["run"]), "--json").stdout)
+    alt = scored["tmp"] / "alt"
+    alt.mkdir()
+    (alt / scored["ref"].name).write_text(f"{REF_1}\n{C_EN}\n", encoding="utf-8")
+    r = cli(scored, "refs", "import", str(scored["doc"]), str(alt / scored["ref"].name))
+    assert r.exit_code == 0 and "replaced" in r.output
+    after = json.loads(cli(scored, "score", "--run", str(scored["run"]), "--json").stdout)
+    assert before["bleu"] < 100.0 and after["bleu"] == 100.0
+
+
 def test_score_run_with_glossary(scored: dict[str, Any]) -> None:
     for src, tgt in [("أستانا", "Astana"), ("موسكو", "Moscow"), ("سوريا", "Syrian Arab Republic")]:
         assert cli(scored, "glossary", "add", "g", src, tgt).exit_code == 0

@@ -54,7 +54,7 @@ def translate(
     n_best: int = 1,
     max_length: int | None = None,
     max_source_tokens: int = 200,
-    batch_tokens: int = 4096,
+    batch_tokens: int = 2048,
     chunk_segments: int = 2048,
     device: str = "cpu",
     threads: int = 0,
@@ -76,7 +76,6 @@ def translate(
     docs = [read_input(name, stdin) for name in inputs]
     outputs = plan_outputs([d.name for d in docs], output_dir, from_code, to_code)
     package = find_package(packages_dir, from_code, to_code)
-    engine = load_engine(package, device=device, threads=threads, compute_type=compute_type)
     settings = TranslateSettings(
         decode=DecodeOptions(
             beam_size=max(beam_size, n_best),
@@ -96,10 +95,11 @@ def translate(
     with Store(db) as store:
         matcher = constrainer = None
         glossary_id = None
-        if glossary is not None:
+        if glossary is not None:  # checked before the model is loaded
             matcher, constrainer, glossary_id, settings = _glossary_setup(
                 store, glossary, package, settings
             )
+        engine = load_engine(package, device=device, threads=threads, compute_type=compute_type)
         run = translate_documents(
             store,
             engine,
@@ -371,10 +371,11 @@ def _paragraph_lines(text: str) -> list[str]:
 
 def refs_import(
     store: Store, source: Path, reference: Path, *, name: str | None = None, source_lang: str = "ar"
-) -> tuple[int, str, int]:
+) -> tuple[int, str, int, bool]:
     """Tie a reference translation (one paragraph per line) to a source document.
 
-    Returns (document id, reference set name, number of lines).  The source's non-empty lines
+    Returns (document id, reference set name, number of lines, whether it replaced a reference
+    set of that name; the stored scores of runs over the document are then dropped).  The source's non-empty lines
     (paragraphs) and the reference's lines must correspond one to one.
     """
     from .errors import ReferenceFileError
@@ -392,8 +393,8 @@ def refs_import(
     refset = name or Path(reference).name
     with store.transaction():
         document_id = store.add_document(doc.text, source_lang, str(source))
-        store.add_refset(document_id, refset, str(reference), lines)
-    return document_id, refset, len(lines)
+        replaced = store.add_refset(document_id, refset, str(reference), lines)
+    return document_id, refset, len(lines), replaced
 
 
 @dataclass(frozen=True)
@@ -699,7 +700,7 @@ def retranslate(
         outputs = {
             d: o for run_id in {st.run_id for st, _ in rows} for d, _, o in store.run_documents(run_id) if o
         }
-        latest = {st.segment.start: st for st, _ in store.glossary_translations(info.id)}
+        latest = {(st.document_id, st.segment.start): st for st, _ in store.glossary_translations(info.id)}
         from .pipeline import write_atomic
         from .records import SegmentTranslation
 

@@ -141,6 +141,12 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[int, Any],
             state["bar"].__exit__(None, None, None)
 
 
+def _check_device(value: str) -> str:
+    if value not in {"cpu", "cuda", "auto"}:
+        raise typer.BadParameter(f"{value!r} is not one of cpu, cuda, auto")
+    return value
+
+
 # -- models -----------------------------------------------------------------------------------
 @models_app.command("install")
 def models_install(
@@ -241,11 +247,11 @@ def translate(
     max_source_tokens: Annotated[
         int, typer.Option("--max-source-tokens", min=8, help="Longer segments are split further (never cut)")
     ] = 200,
-    batch_tokens: Annotated[int, typer.Option("--batch-tokens", min=1, help="Source tokens per batch")] = 4096,
+    batch_tokens: Annotated[int, typer.Option("--batch-tokens", min=1, help="Source tokens per batch")] = 2048,
     chunk_segments: Annotated[
         int, typer.Option("--chunk-segments", min=1, help="Segments decoded per chunk (bounds memory)")
     ] = 2048,
-    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto")] = "cpu",
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto", callback=_check_device)] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads (0: CTranslate2's default)")] = 0,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
     glossary: Annotated[
@@ -259,6 +265,8 @@ def translate(
     """Translate files (or - for stdin); store segments, translations and alignments."""
     from . import api
 
+    if inputs.count("-") > 1:
+        raise typer.BadParameter("standard input (-) can be given only once", param_hint="INPUTS")
     paths = _paths(ctx)
     with _progress("Translating", enabled=True) as bar:
         result = api.translate(
@@ -291,7 +299,7 @@ def retranslate(
     ctx: typer.Context,
     glossary: Annotated[str, typer.Option("--glossary", help="The glossary whose edits to apply")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the re-run segments as JSON")] = False,
-    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto")] = "cpu",
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto", callback=_check_device)] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads")] = 0,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
     allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Accept unenforceable terms")] = False,
@@ -638,8 +646,11 @@ def refs_import(
     from . import api
 
     with _open_store(_paths(ctx)) as store:
-        document_id, refset, n = api.refs_import(store, source, reference, name=name, source_lang=from_code)
-    typer.echo(f"reference {refset!r}: {n} lines for document {document_id} ({source})")
+        document_id, refset, n, replaced = api.refs_import(
+            store, source, reference, name=name, source_lang=from_code
+        )
+    what = "replaced; stored scores of its runs dropped" if replaced else "stored"
+    typer.echo(f"reference {refset!r} {what}: {n} lines for document {document_id} ({source})")
 
 
 def _print_scores(out: dict[str, Any]) -> None:
@@ -684,6 +695,8 @@ def score(
         return
     if (hyp is None) == (run is None):
         raise typer.BadParameter("give either --hyp FILE --refs FILE or --run ID")
+    if hyp is not None and not refs:
+        raise typer.BadParameter("--hyp needs at least one --refs FILE")
     with _open_store(_paths(ctx)) as store:
         if hyp is not None:
             out = api.score_files(store, hyp, refs or [], glossary=glossary, src=src)
@@ -734,8 +747,15 @@ def score_compare(
     )
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # so a killed run is marked failed, as with Ctrl-C
+
+
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(prog_name="translate-pipe")
     except SystemExit:

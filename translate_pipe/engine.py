@@ -43,7 +43,7 @@ class DecodeOptions:
     length_ratio: float = 2.0
     length_slack: int = 10
     length_penalty: float = 0.2  # as argostranslate
-    max_batch_tokens: int = 4096
+    max_batch_tokens: int = 2048
     return_attention: bool = True
 
     def bound(self, source_len: int) -> int:

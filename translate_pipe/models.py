@@ -244,10 +244,15 @@ def install_from_file(path: Path, packages_dir: Path) -> PackageInfo:
                 zf.extractall(tmp)
             staged = Path(tmp) / top
             target = packages_dir / top
+            old = Path(tmp) / ".old"
             if target.exists():
-                old = Path(tmp) / ".old"
                 target.rename(old)
-            staged.rename(target)
+            try:
+                staged.rename(target)
+            except OSError:
+                if old.exists():  # put the installed package back
+                    old.rename(target)
+                raise
     except OSError as exc:
         raise PackageError(f"cannot install {path} into {packages_dir}: {exc}") from exc
     info = _read_package(packages_dir / top)
@@ -257,6 +262,8 @@ def install_from_file(path: Path, packages_dir: Path) -> PackageInfo:
 
 
 def remove_package(packages_dir: Path, name: str) -> None:
+    if name not in {p.name for p in installed_packages(packages_dir)}:
+        raise PackageError(f"no installed package named {name!r} in {packages_dir}; `translate-pipe models list` shows them")
     target = packages_dir / name
     if _read_package(target) is None:
         raise PackageError(f"no installed package named {name!r} in {packages_dir}")

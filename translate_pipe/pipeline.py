@@ -132,6 +132,14 @@ def plan_outputs(
     """Output path per input (None for stdin or when no output dir); refuses collisions."""
     outs: list[Path | None] = []
     seen: dict[Path, str] = {}
+    if output_dir is not None and any(n != STDIN for n in names):
+        if output_dir.exists() and not output_dir.is_dir():
+            raise InputError(f"{output_dir}: exists and is not a directory; choose another --output-dir")
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the output directory {output_dir}: {exc.strerror}") from exc
+        output_dir = output_dir.resolve()  # stored with the run, so later commands find it
     for name in names:
         if name == STDIN or output_dir is None:
             outs.append(None)
@@ -161,15 +169,21 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+_BIDI_CONTROLS = dict.fromkeys(
+    [0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+)
+
+
 def render_document(source_text: str, segments: Sequence[SegmentTranslation]) -> str:
-    """The source text with every segment replaced by its translation (layout kept)."""
+    """The source text with every segment replaced by its translation (layout kept; the
+    right-to-left controls of the source are not carried into the translation)."""
     out = []
     pos = 0
     for st in sorted(segments, key=lambda s: s.segment.start):
-        out.append(source_text[pos : st.segment.start])
+        out.append(source_text[pos : st.segment.start].translate(_BIDI_CONTROLS))
         out.append(st.target)
         pos = st.segment.end
-    out.append(source_text[pos:])
+    out.append(source_text[pos:].translate(_BIDI_CONTROLS))
     text = "".join(out)
     return text if text.endswith("\n") else text + "\n"
 
@@ -284,6 +298,9 @@ def translate_documents(
     lang = pkg.from_code
     if segmented is None:
         segmented = [segment_document(d.text, lang, engine, settings.max_source_tokens) for d in docs]
+        for doc, segs in zip(docs, segmented):
+            if not segs:
+                raise InputError(f"{'<stdin>' if doc.is_stdin else doc.name}: no text to translate")
     run_id = store.start_run(
         model_name=pkg.name,
         model_version=pkg.package_version,
@@ -328,12 +345,15 @@ def translate_documents(
                 f"{len(failures)} glossary term(s) could not be enforced (first: {failures[0]}); "
                 "the run is stored as failed; use --soft or --allow-failures to accept it"
             )
+        for i, res in enumerate(results):
+            if res.output_path:
+                try:
+                    write_atomic(Path(res.output_path), res.target_text(docs[i].text))
+                except OSError as exc:
+                    raise InputError(f"cannot write {res.output_path}: {exc.strerror or exc}") from exc
     except BaseException as exc:
         store.finish_run(run_id, "failed", str(exc) or type(exc).__name__)
         raise
-    for i, res in enumerate(results):
-        if res.output_path:
-            write_atomic(Path(res.output_path), res.target_text(docs[i].text))
     store.finish_run(run_id, "completed")
     return RunResult(run_id, pkg.name, pkg.package_version, results)
 

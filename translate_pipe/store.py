@@ -754,11 +754,21 @@ class Store:
         return out
 
     # -- references and scores --------------------------------------------------------------
-    def add_refset(self, document_id: int, name: str, path: str | None, lines: Sequence[str]) -> int:
+    def add_refset(self, document_id: int, name: str, path: str | None, lines: Sequence[str]) -> bool:
+        """Store a reference set; returns True when it replaced one of the same name.
+
+        Replacing a reference drops the stored scores of every run over that document, so they
+        are recomputed against the new reference.
+        """
         with self.transaction():
-            self.conn.execute(
+            replaced = self.conn.execute(
                 "DELETE FROM refsets WHERE document_id = ? AND name = ?", (document_id, name)
-            )
+            ).rowcount > 0
+            if replaced:
+                self.conn.execute(
+                    "DELETE FROM scores WHERE run_id IN (SELECT run_id FROM run_documents WHERE document_id = ?)",
+                    (document_id,),
+                )
             cur = self.conn.execute(
                 "INSERT INTO refsets (document_id, name, path, created_at) VALUES (?, ?, ?, ?)",
                 (document_id, name, path, _now()),
@@ -768,7 +778,7 @@ class Store:
                 "INSERT INTO references_ (refset_id, line, text) VALUES (?, ?, ?)",
                 [(refset_id, i, line) for i, line in enumerate(lines)],
             )
-        return refset_id
+        return replaced
 
     def refsets(self, document_id: int) -> list[tuple[str, list[str]]]:
         out = []
