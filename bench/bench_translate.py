@@ -104,7 +104,7 @@ def bench_raw(info, lines: list[str], max_length: int, threads: int) -> float:  
     out = translator.translate_batch(
         tokens,
         beam_size=4,
-        max_batch_size=2048,  # the pipeline's default --batch-tokens
+        max_batch_size=1024,  # the pipeline's default --batch-tokens
         batch_type="tokens",
         max_decoding_length=max_length,
         length_penalty=0.2,

@@ -247,10 +247,10 @@ def translate(
     max_source_tokens: Annotated[
         int, typer.Option("--max-source-tokens", min=8, help="Longer segments are split further (never cut)")
     ] = 200,
-    batch_tokens: Annotated[int, typer.Option("--batch-tokens", min=1, help="Source tokens per batch")] = 2048,
+    batch_tokens: Annotated[int, typer.Option("--batch-tokens", min=1, help="Source tokens per batch")] = 1024,
     chunk_segments: Annotated[
         int, typer.Option("--chunk-segments", min=1, help="Segments decoded per chunk (bounds memory)")
-    ] = 2048,
+    ] = 512,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto", callback=_check_device)] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads (0: CTranslate2's default)")] = 0,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",

@@ -516,7 +516,7 @@ class Constrainer:
             text=text,
             tokens=tuple(final.tokens),
             score=final.score,
-            attention=tuple(tuple(r) for r in final.attention),
+            attention=final.attention,
         )
         outcomes: dict[int, TermOutcome] = {}
         taken: list[tuple[int, int]] = []

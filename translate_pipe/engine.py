@@ -43,7 +43,7 @@ class DecodeOptions:
     length_ratio: float = 2.0
     length_slack: int = 10
     length_penalty: float = 0.2  # as argostranslate
-    max_batch_tokens: int = 2048
+    max_batch_tokens: int = 1024
     return_attention: bool = True
 
     def bound(self, source_len: int) -> int:
@@ -238,10 +238,9 @@ class Engine:
             for k, tokens in enumerate(res.hypotheses):
                 tokens = list(tokens)[skip:]
                 text, _ = detokenize(tokens)
-                attention: tuple[tuple[float, ...], ...] = ()
+                attention: Sequence[Sequence[float]] = ()
                 if options.return_attention and res.attention:
-                    rows = res.attention[k][skip:]
-                    attention = tuple(tuple(r) for r in rows[: len(tokens)])
+                    attention = res.attention[k][skip : skip + len(tokens)]
                 hyps.append(
                     Hypothesis(
                         text=text,

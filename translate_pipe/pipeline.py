@@ -41,7 +41,7 @@ class InputDoc:
 class TranslateSettings:
     decode: DecodeOptions = DecodeOptions()
     max_source_tokens: int = 200  # longer segments are split further (never cut)
-    chunk_segments: int = 2048
+    chunk_segments: int = 512
     device: str = "cpu"
     intra_threads: int = 0
     compute_type: str = "default"

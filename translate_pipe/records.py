@@ -5,6 +5,7 @@ Offsets are Python string indices (code points), end exclusive.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # One word link: (source_start, source_end, target_start, target_end).
@@ -55,8 +56,9 @@ class Hypothesis:
     text: str
     tokens: tuple[str, ...]
     score: float | None = None
-    # attention[target_token][source_token], without the end token rows
-    attention: tuple[tuple[float, ...], ...] = ()
+    # attention[target_token][source_token], without the end token rows (CTranslate2's own
+    # lists, not copied: they are the largest objects of a run)
+    attention: Sequence[Sequence[float]] = ()
 
 
 @dataclass(frozen=True)
