@@ -21,10 +21,12 @@ segments of the chunk, whatever the number of terms, so the cost is bounded):
    is used, or the attention span when the two overlap (attention is sharper when the model
    was trained with guided alignment).  Without such evidence, the attention span is used if
    its tokens attend to the term far more than the other target tokens do (ratio of mean
-   attention shares >= ``min_contrast``: a model trained with guided alignment).  Otherwise (a weak model that memorised its output, whose
-   attention is useless), one ``score_batch`` call scores the hypothesis with
-   every window of 0 to n+1 words replaced by the term, and the window the model scores best
-   is taken (method ``search``; a zero-width window is an insertion).
+   attention shares >= ``min_contrast``: a model trained with guided alignment).  Otherwise (a
+   weak model that memorised its output, whose attention is useless) the term is inserted at
+   the word boundary proportional to its position in the source (method ``insert``): present,
+   but possibly beside the model's own rendering.  (Scoring every window of the hypothesis
+   replaced by the term was tried: it costs one encoder pass per window and placed terms no
+   better with such models.)
 4. **Candidates**: (A) every located rendering replaced by its approved target (method
    ``replace``); (B) the hypothesis up to the first rendering, then the approved target, forced
    as ``target_prefix``, and the model continues (method ``prefix``); B is kept only if it
@@ -324,57 +326,23 @@ class Constrainer:
                     return False
         return True
 
-    def _windows(self, engine: Engine, seg: _Segment, m: TermMatch) -> list[tuple[int, int, list[str]]]:
-        """Candidate (start, end, tokens) replacing a window of 0..n+1 words with the term."""
-        hyp = seg.hyps[0]
-        words = _words(hyp.tokens)
-        protected = [
-            sp for x in seg.matches if x is not m for sp in find_target(hyp.text, x.target)
-        ]
-        _, char_spans = detokenize(list(hyp.tokens))
-        n_words = len(m.target.split()) + 1
-        starts = [a for a, _ in words] + [len(hyp.tokens)]
-        out = []
-        for wi, a in enumerate(starts):
-            for width in range(n_words + 1):
-                if wi + width > len(words):
-                    break
-                b = starts[wi + width] if wi + width < len(starts) else len(hyp.tokens)
-                if b > a:
-                    cs, ce = char_spans[a][0], char_spans[b - 1][1]
-                    if any(ps < ce and cs < pe for ps, pe in protected):
-                        continue
-                    if all(_is_punct(t) for t in hyp.tokens[a:b]):
-                        continue
-                before = list(hyp.tokens[:a])
-                pieces = self._term_pieces(engine, m.target, before)
-                out.append((a, b, before + pieces + list(hyp.tokens[b:])))
-        return out
-
     def _plans(
         self,
         located: Sequence[tuple[TermMatch, tuple[int, int], tuple[int, int] | None]],
-        searched: dict[int, list[tuple[int, int]]],
+        tokens: Sequence[str],
+        n_src: int,
     ) -> list[_Plan]:
         plans: list[_Plan] = []
-        for k, (m, rng, span) in enumerate(located):
+        starts = [a for a, _ in _words(tokens)] + [len(tokens)]
+        for m, rng, span in located:
             method = "replace"
-            if span is None and k in searched:
-                # the best-scoring window that does not collide with a term placed already
-                free = [
-                    w for w in searched[k]
-                    if not any(p.start < w[1] and w[0] < p.end or p.start == w[0] for p in plans)
-                ]
-                if free:
-                    span, method = free[0], "search"
-            if span is None:
-                span, method = (0, 0), "insert"
-            if any(p.start < span[1] and span[0] < p.end for p in plans):
-                span, method = (span[0], span[0]), "insert"
-                while any(p.start < span[0] < p.end for p in plans):
-                    span = (span[0] + 1, span[0] + 1)
-            if span[0] == span[1] and method != "insert":
-                method = "insert"
+            if span is None or any(p.start < span[1] and span[0] < p.end for p in plans):
+                # nothing located: insert at the position proportional to the term's position
+                # in the source (translation is roughly monotonic)
+                want = rng[0] / max(n_src, 1) * len(tokens)
+                free = [a for a in starts if not any(p.start < a < p.end for p in plans)]
+                pos = min(free, key=lambda a: abs(a - want))
+                span, method = (pos, pos), "insert"
             plans.append(_Plan(m, rng, span[0], span[1], method))
         return sorted(plans, key=lambda p: (p.start, p.end))
 
@@ -436,26 +404,7 @@ class Constrainer:
             else:
                 ablated.setdefault(s, {})[k] = lp
         located = [self._locate(seg, full[s], ablated.get(s, {})) for s, seg in enumerate(segs)]
-        # where neither ablation nor attention located a rendering: one scoring batch over every
-        # window of the hypothesis replaced by the term; the window the model scores best wins
-        win_owner: list[tuple[int, int, int, int]] = []
-        win_tokens: list[list[str]] = []
-        win_src: list[list[str]] = []
-        for s, (seg, loc) in enumerate(zip(segs, located)):
-            for k, (m, _rng, span) in enumerate(loc):
-                if span is None:
-                    for a, b, toks in self._windows(engine, seg, m):
-                        win_owner.append((s, k, a, b))
-                        win_tokens.append(toks)
-                        win_src.append(seg.src)
-        searched: list[dict[int, list[tuple[int, int]]]] = [{} for _ in segs]
-        if win_tokens:
-            ranked: dict[tuple[int, int], list[tuple[float, tuple[int, int]]]] = {}
-            for (s, k, a, b), lp in zip(win_owner, engine.score_tokens(win_src, win_tokens)):
-                ranked.setdefault((s, k), []).append((sum(lp), (a, b)))
-            for (s, k), options_ in ranked.items():
-                searched[s][k] = [span for _, span in sorted(options_, key=lambda x: -x[0])]
-        plans = [self._plans(loc, searched[s]) for s, loc in enumerate(located)]
+        plans = [self._plans(loc, seg.hyps[0].tokens, len(seg.src)) for seg, loc in zip(segs, located)]
         cand_a = [self._build_replacement(engine, seg, p) for seg, p in zip(segs, plans)]
 
         # step 4: candidate B, one decoding batch: prefix up to the first rendering + the term
@@ -464,6 +413,8 @@ class Constrainer:
         term_len: dict[int, int] = {}
         for s, (seg, p) in enumerate(zip(segs, plans)):
             first = p[0]
+            if first.method != "replace":
+                continue  # nothing located to continue from: the replacement candidate only
             before = list(seg.hyps[0].tokens[: first.start])
             if _starts_with_article(first.match.target):
                 _drop_trailing_article(before, [[] for _ in before])

@@ -252,15 +252,22 @@ class Engine:
             results[i] = hyps
 
     def score_tokens(
-        self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]]
+        self,
+        sources: Sequence[Sequence[str]],
+        targets: Sequence[Sequence[str]],
+        max_batch_tokens: int = 1024,
     ) -> list[list[float]]:
-        """Log-probability of every target token (then of </s>) given its source, in one batch."""
+        """Log-probability of every target token (then of </s>) given its source: one call,
+        cut by CTranslate2 into batches of at most ``max_batch_tokens`` tokens."""
         if not sources:
             return []
         base = [self.target_prefix_token] if self.target_prefix_token else []
         try:
             out = self.translator.score_batch(
-                [list(s) for s in sources], [base + list(t) for t in targets], max_batch_size=0
+                [list(s) for s in sources],
+                [base + list(t) for t in targets],
+                max_batch_size=max_batch_tokens,
+                batch_type="tokens",
             )
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"the model failed to score: {exc}") from exc

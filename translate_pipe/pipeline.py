@@ -17,7 +17,7 @@ from typing import Any
 from .align import word_alignment
 from .engine import DecodeOptions, Engine, Tokens, detokenize
 from .errors import ConstraintError, InputError
-from .records import Segment, SegmentTranslation, TermMatch, TermOutcome
+from .records import Hypothesis, Segment, SegmentTranslation, TermMatch, TermOutcome
 from .segment import renumber, split_document, split_long
 from .store import Store
 
@@ -215,14 +215,21 @@ def _translate_chunk(
     constrainer: Any | None,
 ) -> list[tuple[SegmentTranslation, list[str]]]:
     sources = [w.tokens.pieces for w in work]
-    decode = options
-    if constrainer is not None and any(w.matches for w in work):
+    with_terms = [i for i, w in enumerate(work) if w.matches] if constrainer is not None else []
+    if with_terms and constrainer is not None:
+        # segments with terms get the n-best list the constrainer reranks (same beam)
         n = max(options.num_hypotheses, constrainer.n_best)
-        decode = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n))
-    hyps = engine.translate(sources, decode)
+        nbest = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n))
+        others = [i for i, w in enumerate(work) if not w.matches]
+        hyps: list[list[Hypothesis]] = [[] for _ in work]
+        for idx, opts in ((with_terms, nbest), (others, options)):
+            for i, h in zip(idx, engine.translate([sources[i] for i in idx], opts) if idx else []):
+                hyps[i] = h
+    else:
+        hyps = engine.translate(sources, options)
     outcomes: list[list[TermOutcome]] = [[] for _ in work]
     best = [h[0] for h in hyps]
-    if constrainer is not None and decode is not options:
+    if constrainer is not None and with_terms:
         best, outcomes = constrainer.apply(engine, work, hyps, options)
     out = []
     for w, hyp, alts, terms in zip(work, best, hyps, outcomes):
