@@ -500,8 +500,7 @@ class Store:
 
     def translations(self, run_id: int, document_id: int | None = None) -> list[StoredTranslation]:
         sql = (
-            'SELECT t.id, t.run_id, s.document_id, t.segment_index, s.start, s."end", s.text, '
-            "s.paragraph, t.target FROM translations t JOIN segments s ON s.id = t.segment_id "
+            f"SELECT {_TRANSLATION_COLUMNS} FROM translations t JOIN segments s ON s.id = t.segment_id "
             "WHERE t.run_id = ?"
         )
         params: list[Any] = [run_id]
@@ -509,16 +508,7 @@ class Store:
             sql += " AND s.document_id = ?"
             params.append(document_id)
         sql += " ORDER BY s.document_id, t.segment_index"
-        return [
-            StoredTranslation(
-                translation_id=r[0],
-                run_id=r[1],
-                document_id=r[2],
-                segment=Segment(index=r[3], start=r[4], end=r[5], text=r[6], paragraph=r[7]),
-                target=r[8],
-            )
-            for r in self.conn.execute(sql, params)
-        ]
+        return [_stored_translation(r) for r in self.conn.execute(sql, params)]
 
     def alignment(self, translation_id: int) -> list[Link]:
         return [
@@ -546,8 +536,7 @@ class Store:
         """For every segment translated with this glossary by a completed run, its latest
         translation and the glossary version that run used."""
         sql = (
-            'SELECT t.id, t.run_id, s.document_id, t.segment_index, s.start, s."end", s.text, '
-            "s.paragraph, t.target, r.glossary_version FROM translations t "
+            f"SELECT {_TRANSLATION_COLUMNS}, r.glossary_version FROM translations t "
             "JOIN segments s ON s.id = t.segment_id JOIN runs r ON r.id = t.run_id "
             "WHERE r.status = 'completed' AND r.glossary_id = ? AND t.id = ("
             "SELECT max(t2.id) FROM translations t2 JOIN runs r2 ON r2.id = t2.run_id "
@@ -555,17 +544,7 @@ class Store:
             "ORDER BY s.document_id, s.start"
         )
         return [
-            (
-                StoredTranslation(
-                    translation_id=r[0],
-                    run_id=r[1],
-                    document_id=r[2],
-                    segment=Segment(index=r[3], start=r[4], end=r[5], text=r[6], paragraph=r[7]),
-                    target=r[8],
-                ),
-                int(r[9] or 0),
-            )
-            for r in self.conn.execute(sql, (glossary_id, glossary_id))
+            (_stored_translation(r), int(r[9] or 0)) for r in self.conn.execute(sql, (glossary_id, glossary_id))
         ]
 
     # -- glossaries -------------------------------------------------------------------------
@@ -612,28 +591,12 @@ class Store:
                 )
             )
         rows = self.conn.execute(
-            "SELECT g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, "
-            "r.status FROM glossary_terms g JOIN term_revisions r ON r.term_id = g.id "
+            f"SELECT {_TERM_COLUMNS} FROM glossary_terms g JOIN term_revisions r ON r.term_id = g.id "
             "WHERE g.glossary_id = ? AND r.version = (SELECT max(version) FROM term_revisions "
             "WHERE term_id = g.id AND version <= ?) ORDER BY g.source, g.context",
             (glossary_id, version),
         )
-        return [
-            StoredTerm(
-                id=r[0],
-                version=r[3],
-                term=Term(
-                    source=r[1],
-                    context=r[2],
-                    target=r[4],
-                    variants=tuple(json.loads(r[5])),
-                    note=r[6],
-                    domain=r[7],
-                    status=r[8],
-                ),
-            )
-            for r in rows
-        ]
+        return [_stored_term(r) for r in rows]
 
     def apply_glossary_changes(
         self,
@@ -704,27 +667,11 @@ class Store:
     def term_history(self, glossary_id: int, source: str, context: str = "") -> list[StoredTerm]:
         """Every revision of one term, oldest first."""
         rows = self.conn.execute(
-            "SELECT g.id, r.version, r.target, r.variants, r.note, r.domain, r.status "
-            "FROM glossary_terms g JOIN term_revisions r ON r.term_id = g.id "
+            f"SELECT {_TERM_COLUMNS} FROM glossary_terms g JOIN term_revisions r ON r.term_id = g.id "
             "WHERE g.glossary_id = ? AND g.source = ? AND g.context = ? ORDER BY r.version",
             (glossary_id, source, context),
         )
-        return [
-            StoredTerm(
-                id=r[0],
-                version=r[1],
-                term=Term(
-                    source=source,
-                    context=context,
-                    target=r[2],
-                    variants=tuple(json.loads(r[3])),
-                    note=r[4],
-                    domain=r[5],
-                    status=r[6],
-                ),
-            )
-            for r in rows
-        ]
+        return [_stored_term(r) for r in rows]
 
     def glossary_log(self, glossary_id: int) -> list[VersionInfo]:
         return [
@@ -820,6 +767,40 @@ class Store:
             d["details"] = json.loads(d["details"])
             rows.append(d)
         return rows
+
+
+_TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
+_TRANSLATION_COLUMNS = (
+    't.id, t.run_id, s.document_id, t.segment_index, s.start, s."end", s.text, s.paragraph, t.target'
+)
+
+
+def _stored_term(r: Sequence[Any]) -> StoredTerm:
+    """A row of ``_TERM_COLUMNS``."""
+    return StoredTerm(
+        id=r[0],
+        version=r[3],
+        term=Term(
+            source=r[1],
+            context=r[2],
+            target=r[4],
+            variants=tuple(json.loads(r[5])),
+            note=r[6],
+            domain=r[7],
+            status=r[8],
+        ),
+    )
+
+
+def _stored_translation(r: Sequence[Any]) -> StoredTranslation:
+    """A row starting with ``_TRANSLATION_COLUMNS``."""
+    return StoredTranslation(
+        translation_id=r[0],
+        run_id=r[1],
+        document_id=r[2],
+        segment=Segment(index=r[3], start=r[4], end=r[5], text=r[6], paragraph=r[7]),
+        target=r[8],
+    )
 
 
 def _split_sql(script: str) -> list[str]:
