@@ -151,8 +151,8 @@ def _check_device(value: str) -> str:
 @models_app.command("install")
 def models_install(
     ctx: typer.Context,
-    from_code: Annotated[str | None, typer.Argument(help="Source language code, e.g. ar")] = None,
-    to_code: Annotated[str | None, typer.Argument(help="Target language code, e.g. en")] = None,
+    from_code: Annotated[str | None, typer.Argument(metavar="FROM_CODE", help="Source language code, e.g. ar")] = None,
+    to_code: Annotated[str | None, typer.Argument(metavar="TO_CODE", help="Target language code, e.g. en")] = None,
     from_file: Annotated[
         Path | None, typer.Option("--from-file", help="Install a local .argosmodel file (offline)")
     ] = None,
@@ -217,7 +217,7 @@ def models_list(
 
 @models_app.command("remove")
 def models_remove(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Package folder name, as `models list` shows")]
+    ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", help="Package folder name, as `models list` shows")]
 ) -> None:
     """Uninstall a package."""
     from . import models
@@ -231,7 +231,7 @@ def models_remove(
 @app.command("translate")
 def translate(
     ctx: typer.Context,
-    inputs: Annotated[list[str], typer.Argument(help="Files to translate; - reads standard input")],
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Files to translate; - reads standard input")],
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
     to_code: Annotated[str, typer.Option("--to", help="Target language")] = "en",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")] = False,
@@ -353,7 +353,7 @@ def _report_run(result: Any, as_json: bool) -> None:
 
 
 # -- glossary ---------------------------------------------------------------------------------
-NameArg = Annotated[str, typer.Argument(help="Glossary name")]
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Glossary name")]
 AuthorOpt = Annotated[
     str | None, typer.Option("--author", envvar="TRANSLATE_PIPE_AUTHOR", help="Recorded in the history [default: $USER]")
 ]
@@ -382,7 +382,7 @@ def _term_dict(st: Any) -> dict[str, Any]:
 @glossary_app.command("import")
 def glossary_import(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="A .csv, .tsv, .po or .tbx file")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="A .csv, .tsv, .po or .tbx file")],
     name: Annotated[str, typer.Option("--name", help="Glossary to import into (created if new)")],
     fmt: Annotated[str | None, typer.Option("--format", help="csv, tsv, po or tbx [default: from the extension]")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Deprecate terms the file does not contain")] = False,
@@ -407,8 +407,8 @@ def glossary_import(
 def glossary_add(
     ctx: typer.Context,
     name: NameArg,
-    source: Annotated[str, typer.Argument(help="Source term")],
-    target: Annotated[str, typer.Argument(help="Approved target")],
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term")],
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="Approved target")],
     variant: Annotated[list[str] | None, typer.Option("--variant", help="Another source form (repeatable)")] = None,
     note: Annotated[str | None, typer.Option("--note", help="Usage note")] = None,
     domain: Annotated[str | None, typer.Option("--domain", help="Domain, e.g. diplomacy")] = None,
@@ -429,7 +429,7 @@ def glossary_add(
 def glossary_remove(
     ctx: typer.Context,
     name: NameArg,
-    source: Annotated[str, typer.Argument(help="Source term")],
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term")],
     context: ContextOpt = "",
     author: AuthorOpt = None,
 ) -> None:
@@ -468,7 +468,7 @@ def glossary_list(
 def glossary_show(
     ctx: typer.Context,
     name: NameArg,
-    source: Annotated[str, typer.Argument(help="Source term")],
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term")],
     context: ContextOpt = "",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -543,8 +543,8 @@ def _term_line(t: Any) -> str:
 def glossary_diff(
     ctx: typer.Context,
     name: NameArg,
-    v1: Annotated[int, typer.Argument(help="Old version (0: empty)")],
-    v2: Annotated[int, typer.Argument(help="New version")],
+    v1: Annotated[int, typer.Argument(metavar="V1", help="Old version (0: empty)")],
+    v2: Annotated[int, typer.Argument(metavar="V2", help="New version")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """What changed between two versions."""
@@ -597,7 +597,7 @@ def glossary_export(
 def glossary_match(
     ctx: typer.Context,
     name: NameArg,
-    path: Annotated[str, typer.Argument(help="Text file, or - for standard input")],
+    path: Annotated[str, typer.Argument(metavar="PATH", help="Text file, or - for standard input")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Find the glossary's terms in a text (offsets into the text as read)."""
@@ -637,8 +637,8 @@ def runs(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = 
 @refs_app.command("import")
 def refs_import(
     ctx: typer.Context,
-    source: Annotated[Path, typer.Argument(help="The source document (as translated)")],
-    reference: Annotated[Path, typer.Argument(help="Reference translation, one paragraph per line")],
+    source: Annotated[Path, typer.Argument(metavar="SOURCE", help="The source document (as translated)")],
+    reference: Annotated[Path, typer.Argument(metavar="REFERENCE", help="Reference translation, one paragraph per line")],
     name: Annotated[str | None, typer.Option("--name", help="Reference set name [default: file name]")] = None,
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
 ) -> None:
@@ -712,8 +712,8 @@ def score(
 @score_app.command("compare")
 def score_compare(
     ctx: typer.Context,
-    run_a: Annotated[int, typer.Argument(help="Baseline run")],
-    run_b: Annotated[int, typer.Argument(help="Run compared with it")],
+    run_a: Annotated[int, typer.Argument(metavar="RUN_A", help="Baseline run")],
+    run_b: Annotated[int, typer.Argument(metavar="RUN_B", help="Run compared with it")],
     samples: Annotated[int, typer.Option("--samples", min=100, help="Bootstrap samples")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 12345,
     as_json: Annotated[bool, typer.Option("--json")] = False,
