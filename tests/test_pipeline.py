@@ -127,7 +127,7 @@ def test_stored_rows(env: dict[str, Any], package_file: Path) -> None:
             "ar",
             "en",
         )
-        assert run.model_checksum == models.find_package(env["packages"], "ar", "en").checksum()
+        assert run.model_checksum == models.find_package(env["packages"], "ar", "en").checksum
         assert run.settings["decode"]["beam_size"] == 4 and run.finished_at is not None
         trs = store.translations(run.id)
         assert [(t.segment.start, t.segment.end, t.target) for t in trs] == [

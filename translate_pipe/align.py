@@ -79,26 +79,3 @@ def word_alignment(
         links.append((ss + src_offset, se + src_offset, ts, te))
     return links
 
-
-def remap_links(links: Sequence[Link], edits: Sequence[tuple[int, int, int]]) -> list[Link]:
-    """Move target spans after edits of the translation.
-
-    ``edits`` are (old_start, old_end, new_length) replacements applied to the old target,
-    non-overlapping and sorted.  A link whose target span overlaps an edited region is dropped
-    (the caller adds links for the replacement itself); others are shifted.
-    """
-    out: list[Link] = []
-    for ss, se, ts, te in links:
-        shift = 0
-        dropped = False
-        for es, ee, new_len in edits:
-            if ee <= ts:
-                shift += new_len - (ee - es)
-            elif es >= te:
-                break
-            else:
-                dropped = True
-                break
-        if not dropped:
-            out.append((ss, se, ts + shift, te + shift))
-    return out

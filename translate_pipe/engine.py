@@ -273,10 +273,6 @@ class Engine:
             raise ModelError(f"the model failed to score: {exc}") from exc
         return [list(r.log_probs)[len(base) :] for r in out]
 
-    def score(self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]]) -> list[float]:
-        """Log-likelihood (sum over target tokens incl. </s>) of each target given its source."""
-        return [float(sum(lp)) for lp in self.score_tokens(sources, targets)]
-
     def encode_target(self, text: str) -> list[str]:
         """Pieces of a target-language text (the vocabulary is shared with the source)."""
         return list(self.sp.encode(text, out_type=str))

@@ -13,6 +13,7 @@ caller; nothing here reads the environment except :func:`default_packages_dir` a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -59,8 +60,10 @@ class PackageInfo:
     def pair(self) -> str:
         return f"{self.from_code}->{self.to_code}"
 
+    @functools.cached_property
     def checksum(self) -> str:
-        """sha256 over the model and tokenizer files (identifies the exact model of a run)."""
+        """sha256 over the model and tokenizer files (identifies the exact model of a run);
+        computed once per loaded package, not at every run."""
         digest = hashlib.sha256()
         files = sorted(p for p in self.model_dir.rglob("*") if p.is_file())
         for file in [*files, self.sp_model]:

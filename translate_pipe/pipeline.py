@@ -311,7 +311,7 @@ def translate_documents(
     run_id = store.start_run(
         model_name=pkg.name,
         model_version=pkg.package_version,
-        model_checksum=pkg.checksum(),
+        model_checksum=pkg.checksum,
         source_lang=pkg.from_code,
         target_lang=pkg.to_code,
         settings=settings.as_dict(),

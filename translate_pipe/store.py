@@ -284,10 +284,6 @@ class Store:
                     self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {version}")
 
-    @property
-    def schema_version(self) -> int:
-        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
-
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception (nested calls join)."""
@@ -326,12 +322,6 @@ class Store:
             (sha, source_lang, path, text, _now()),
         )
         return int(cur.lastrowid or 0)
-
-    def find_document(self, text: str, source_lang: str) -> int | None:
-        return self._one(
-            "SELECT id FROM documents WHERE sha256 = ? AND source_lang = ?",
-            (text_sha256(text), source_lang),
-        )
 
     def document_text(self, document_id: int) -> str:
         text = self._one("SELECT text FROM documents WHERE id = ?", (document_id,))
@@ -693,12 +683,6 @@ class Store:
                 (glossary_id, version),
             )
         ]
-
-    def translation_terms(self, translation_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-        out: dict[int, list[dict[str, Any]]] = {i: [] for i in translation_ids}
-        for tid in translation_ids:
-            out[tid] = self.term_alignments(tid)
-        return out
 
     # -- references and scores --------------------------------------------------------------
     def add_refset(self, document_id: int, name: str, path: str | None, lines: Sequence[str]) -> bool:
