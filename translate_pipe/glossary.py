@@ -176,7 +176,7 @@ class Matcher:
             )
             self._insert(self._root, term.source, entry, None)
             variants.extend((entry, v, None) for v in term.variants)
-            variants.extend((entry, v, "p") for v in term.source_plurals)
+            variants.extend((entry, v, "plural") for v in term.source_plurals)
             for b in blocked:
                 self._block_words = max(self._block_words, self._insert(self._block_root, b, entry, None))
         for entry, form, number in variants:
