@@ -538,7 +538,7 @@ def suffix_readings(stem: str, flags: int = 0) -> tuple[Inflection, ...]:
     n = len(stem)
     if n <= MIN_SUFFIX_STEM or stem[-1] not in _SUFFIX_LAST:
         return (bare,)
-    rules = []
+    rules: list[tuple[int, str, str]] = []
     for k in range(1, min(_MAX_ENDING, n - MIN_SUFFIX_STEM + 1) + 1):
         rules.extend(_BY_ENDING.get(stem[-k:], ()))
     if not rules or not stem.isalpha():
