@@ -39,6 +39,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from translate_pipe.arabic import is_arabic
 from translate_pipe.errors import SegmentationError
 from translate_pipe.records import Segment
 
@@ -112,9 +113,9 @@ _GENERIC_RULES = Rules(
 
 
 def rules_for(lang: str) -> Rules:
-    """Sentence rules for a language code ("ar", "ar-SY", "ar_EG" -> Arabic; else generic)."""
-    base = re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0]
-    return _ARABIC_RULES if base == "ar" else _GENERIC_RULES
+    """Sentence rules for a language code (Arabic as :func:`translate_pipe.arabic.is_arabic`
+    says: "ar", "ara", "arb", "ar-SY", "ar_EG"; else generic)."""
+    return _ARABIC_RULES if is_arabic(lang) else _GENERIC_RULES
 
 
 def _is_blank(ch: str) -> bool:

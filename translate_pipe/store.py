@@ -37,7 +37,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import GlossaryError, StoreError
 from .records import (
@@ -52,6 +52,9 @@ from .records import (
     VersionInfo,
 )
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
@@ -64,6 +67,8 @@ __all__ = [
     "VersionInfo",
     "text_sha256",
 ]
+
+Row = dict[str, Any]  # a row as sqlite-utils returns it
 
 SCHEMA_VERSION = 1
 
@@ -218,7 +223,7 @@ def text_sha256(text: str) -> str:
 class Store:
     """All database access.  ``Store(":memory:")`` or ``Store(sqlite_utils.Database(...))`` for tests."""
 
-    def __init__(self, db: str | Path | Any) -> None:
+    def __init__(self, db: str | Path | sqlite_utils.Database) -> None:
         import sqlite_utils
 
         if isinstance(db, sqlite_utils.Database):
@@ -295,14 +300,14 @@ class Store:
         else:
             self.db.execute("COMMIT")
 
-    def _insert(self, table: str, record: dict[str, Any]) -> int:
+    def _insert(self, table: str, record: Row) -> int:
         """Insert one row; returns its id."""
         pk = self.db.table(table).insert(record).last_pk
         if pk is None:
             raise StoreError(f"inserting into {table} returned no id")
         return int(pk)
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return list(self.db.query(sql, params))
 
     def _value(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -359,7 +364,7 @@ class Store:
         model_checksum: str,
         source_lang: str,
         target_lang: str,
-        settings: dict[str, Any],
+        settings: Row,
         glossary_id: int | None = None,
         glossary_version: int | None = None,
         kind: str = "translate",
@@ -425,8 +430,8 @@ class Store:
                     "output_path": output_path,
                 }
             )
-            links: list[dict[str, Any]] = []
-            terms: list[dict[str, Any]] = []
+            links: list[Row] = []
+            terms: list[Row] = []
             for segment_id, st in zip(segment_ids, results):
                 translation_id = self._insert(
                     "translations",
@@ -493,7 +498,7 @@ class Store:
             )
         ]
 
-    def term_alignments(self, translation_id: int) -> list[dict[str, Any]]:
+    def term_alignments(self, translation_id: int) -> list[Row]:
         """The stored term outcomes of a translation, as rows."""
         return self._rows(
             "SELECT term_id, glossary_version, source_term, target_term, src_start, src_end, "
@@ -687,7 +692,7 @@ class Store:
         return list(out.items())
 
     def save_scores(
-        self, run_id: int, refset: str, level: str, rows: Sequence[tuple[str, float | None, str, dict[str, Any]]]
+        self, run_id: int, refset: str, level: str, rows: Sequence[tuple[str, float | None, str, Row]]
     ) -> None:
         with self.transaction():
             for metric, value, signature, details in rows:
@@ -699,7 +704,7 @@ class Store:
                     (run_id, metric, value, signature, refset, level, json.dumps(details, ensure_ascii=False), _now()),
                 )
 
-    def scores(self, run_id: int, refset: str | None = None) -> list[dict[str, Any]]:
+    def scores(self, run_id: int, refset: str | None = None) -> list[Row]:
         """Stored scores of a run as rows (``details`` decoded)."""
         sql = "SELECT metric, value, signature, refset, level, details, created_at FROM scores WHERE run_id = ?"
         params: list[Any] = [run_id]
@@ -719,7 +724,7 @@ _TRANSLATION_COLUMNS = (
 )
 
 
-def _run_info(r: dict[str, Any]) -> RunInfo:
+def _run_info(r: Row) -> RunInfo:
     return RunInfo(
         id=r["id"],
         kind=r["kind"],
@@ -739,7 +744,7 @@ def _run_info(r: dict[str, Any]) -> RunInfo:
     )
 
 
-def _stored_term(r: dict[str, Any]) -> StoredTerm:
+def _stored_term(r: Row) -> StoredTerm:
     """A row of ``_TERM_COLUMNS``."""
     return StoredTerm(
         id=r["id"],
@@ -756,7 +761,7 @@ def _stored_term(r: dict[str, Any]) -> StoredTerm:
     )
 
 
-def _stored_translation(r: dict[str, Any]) -> StoredTranslation:
+def _stored_translation(r: Row) -> StoredTranslation:
     """A row of ``_TRANSLATION_COLUMNS``."""
     return StoredTranslation(
         translation_id=r["translation_id"],
