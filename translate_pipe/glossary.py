@@ -37,6 +37,11 @@ the span; a presentation-form ligature split by the prefix (``ﻟﻼتفاق``) 
 Term ids: :class:`Matcher` accepts :class:`~translate_pipe.records.Term` objects (``term_id`` is
 then ``None``) or ``(term_id, Term)`` pairs, mixed freely; the id is copied to
 :attr:`TermMatch.term_id`.  Deprecated terms are ignored.
+
+Also here, in a section of their own at the end: finding an approved target in English text
+(:func:`find_target`, the one rule used by lint, the pipeline and the terminology metrics),
+the difference between two sets of terms (:func:`diff_terms`) and why a translated segment
+is stale after glossary edits (:func:`stale_reasons`).
 """
 
 from __future__ import annotations
