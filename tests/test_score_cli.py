@@ -136,3 +136,17 @@ def test_compare_runs(scored: dict[str, Any]) -> None:
     assert bleu["a"] > bleu["b"]
     assert 0.0 <= bleu["p_value"] <= 1.0
     assert (out["wins"], out["losses"], out["ties"]) == (0, 2, 0)
+
+
+def test_score_files_with_glossary_carries_the_term_signature(tmp_path: Path) -> None:
+    from translate_pipe import api
+
+    src, hyp, ref = tmp_path / "s.ar.txt", tmp_path / "h.txt", tmp_path / "r.txt"
+    src.write_text("قال في أستانا\n", encoding="utf-8")
+    hyp.write_text("he said in Astana\n", encoding="utf-8")
+    ref.write_text("he said in Astana\n", encoding="utf-8")
+    with Store(":memory:") as store:
+        api.glossary_add(store, "g", "أستانا", "Astana", author="t")
+        result = api.score_files(store, hyp, [ref], glossary="g", src=src)
+    assert result.term_success == 1.0
+    assert result.signatures["term_success"] == "glossary:g|version:1|case:insensitive|match:whole-word"

@@ -559,8 +559,10 @@ def score_files(
         raise ScoreError("terminology metrics need the source: give --src FILE with --glossary")
     sources = score.read_lines(src, role="source")
     score.check_parallel(hyps, [sources], [hyp, src])
-    report = score.term_metrics(sources, hyps, ref_sets, glossary_matcher(store, glossary).find)
-    return ScoreResult(values, scores.signatures(), scores.segments, report.term_success, report.details())
+    info = store.glossary(glossary)
+    report = score.term_metrics(sources, hyps, ref_sets, _glossary_matcher(store, info).find)
+    signatures = {**scores.signatures(), "term_success": score.term_signature(glossary, info.version)}
+    return ScoreResult(values, signatures, scores.segments, report.term_success, report.details())
 
 
 def score_run(store: Store, run_id: int, *, glossary: str | None = None, recompute: bool = False) -> ScoreResult:

@@ -39,7 +39,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from translate_pipe.arabic import is_arabic
+from translate_pipe.arabic import INVISIBLE, is_arabic
 from translate_pipe.errors import SegmentationError
 from translate_pipe.records import Segment
 
@@ -55,12 +55,8 @@ __all__ = [
 # Line breaks exactly as str.splitlines() understands them; "\r\n" first so it counts once.
 _LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
-# Invisible characters that are stripped from segment edges like whitespace:
-# BOM/ZWNBSP, zero-width space/non-joiner/joiner, LRM/RLM, ALM, bidi embeddings, isolates.
-_INVISIBLE = frozenset(
-    "\ufeff\u200b\u200c\u200d\u200e\u200f\u061c\u2060"
-    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
+# Invisible characters are stripped from segment edges like whitespace: the one set of
+# :data:`translate_pipe.arabic.INVISIBLE` (BOM, zero-width characters, bidi marks and controls).
 
 # Paired delimiters: opener -> closer.  The straight double quote opens and closes itself.
 _PAIRS = {
@@ -119,7 +115,7 @@ def rules_for(lang: str) -> Rules:
 
 
 def _is_blank(ch: str) -> bool:
-    return ch.isspace() or ch in _INVISIBLE
+    return ch.isspace() or ch in INVISIBLE
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
