@@ -196,3 +196,12 @@ def test_settings_round_trip_through_the_store(store: Store) -> None:
     result = run(store, FakeEngine(WORDS), [InputDoc("b.txt", DOC_B)], decode=settings.decode, soft=True)
     saved = store.run(result.run_id).settings
     assert TranslateSettings.from_stored(saved) == replace(settings)
+
+
+@pytest.mark.parametrize("runs,missing", [((1, 999), 999), ((999, 1), 999), ((998, 999), 998)], ids=["b", "a", "both"])
+def test_score_compare_names_an_unknown_run_first(store: Store, runs: tuple[int, int], missing: int) -> None:
+    from translate_pipe.errors import StoreError
+
+    run(store, FakeEngine(WORDS), [InputDoc("b.txt", DOC_B)])  # run 1, without references
+    with pytest.raises(StoreError, match=f"^no run {missing} in the database"):
+        api.score_compare(store, *runs)

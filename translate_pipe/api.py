@@ -605,6 +605,7 @@ def score_run(store: Store, run_id: int, *, glossary: str | None = None, recompu
 
 def score_compare(store: Store, run_a: int, run_b: int, *, n_samples: int = 1000, seed: int = 12345) -> score.Comparison:
     """Paired bootstrap resampling between two runs over the same documents."""
+    store.run(run_a), store.run(run_b)  # an unknown run is named before anything else is checked
     a, b = run_texts(store, run_a), run_texts(store, run_b)
     if a.documents != b.documents:
         raise ScoreError(f"runs {run_a} and {run_b} did not translate the same documents; compare runs over one input")
