@@ -96,9 +96,21 @@ def _paths(ctx: typer.Context) -> Paths:
     return obj
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"translate-pipe {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit."),
+    ] = False,
     db: Annotated[
         Path | None,
         typer.Option("--db", envvar="TRANSLATE_PIPE_DB", help="SQLite database [default: outputs/translate_pipe.db]"),
