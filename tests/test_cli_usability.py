@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from translate_pipe import __version__
@@ -20,3 +21,44 @@ def test_version_matches_the_project() -> None:
     declared = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)
     assert declared is not None
     assert r.output == f"translate-pipe {declared.group(1)}\n" == f"translate-pipe {__version__}\n"
+
+
+# -- read-only commands never create a database -------------------------------------------------
+READ_ONLY = [
+    ["glossary", "list", "g"],
+    ["glossary", "show", "g", "أستانا"],
+    ["glossary", "lint", "g"],
+    ["glossary", "log", "g"],
+    ["glossary", "diff", "g", "0", "1"],
+    ["glossary", "export", "g"],
+    ["glossary", "match", "g", "-"],
+    ["runs"],
+    ["score", "--run", "1"],
+    ["score", "compare", "1", "2"],
+    ["retranslate", "--glossary", "g"],
+]
+
+
+@pytest.mark.parametrize("args", READ_ONLY, ids=[" ".join(a[:2]) for a in READ_ONLY])
+def test_read_only_command_does_not_create_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRANSLATE_PIPE_DB", raising=False)
+    r = runner.invoke(app, ["--packages-dir", str(tmp_path / "pkgs"), *args], input="قال\n")
+    assert r.exit_code == 1
+    db = tmp_path / "outputs" / "translate_pipe.db"
+    assert r.output == (
+        f"translate-pipe: error: no database at outputs/translate_pipe.db ({db}); nothing has been stored "
+        "there yet; point at the database you used with --db PATH or the TRANSLATE_PIPE_DB environment variable\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_scoring_files_needs_no_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "h.txt").write_text("a b c\n", encoding="utf-8")
+    (tmp_path / "r.txt").write_text("a b c\n", encoding="utf-8")
+    r = runner.invoke(app, ["score", "--hyp", "h.txt", "--refs", "r.txt", "--json"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.txt", "r.txt"]

@@ -58,9 +58,18 @@ def load_engine(package: PackageInfo, *, device: str = "cpu", threads: int = 0, 
     return _ENGINES[key]
 
 
-def open_store(db: Path) -> Store:
-    """The database at ``db`` (created, with its folder, when missing)."""
-    return Store(db)
+def open_store(db: Path, *, create: bool = True) -> Store:
+    """The database at ``db``: created, with its folder, when missing, unless ``create`` is
+    false (read-only commands); then a missing database is an error saying where we looked."""
+    if create:
+        return Store(db)
+    return Store.open_existing(db, hint=_NO_DATABASE_HINT)
+
+
+_NO_DATABASE_HINT = (
+    "nothing has been stored there yet; point at the database you used with --db PATH "
+    "or the TRANSLATE_PIPE_DB environment variable"
+)
 
 
 def _engine_loader(
@@ -163,7 +172,7 @@ def retranslate(
     progress: Callable[[int, int], None] | None = None,
 ) -> RetranslateResult:
     """Re-run only the segments whose matched glossary terms changed (see :func:`pipeline.retranslate`)."""
-    with Store(db) as store:
+    with open_store(db, create=False) as store:
         return _retranslate(
             store,
             _engine_loader(packages_dir, device, threads, compute_type),

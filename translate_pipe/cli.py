@@ -128,7 +128,13 @@ def _root(
 
 
 def _open_store(paths: Paths) -> api.Store:
+    """The database, created when missing (commands that store something)."""
     return api.open_store(paths.db)
+
+
+def _read_store(paths: Paths) -> api.Store:
+    """The database, which must exist: read-only commands never create one."""
+    return api.open_store(paths.db, create=False)
 
 
 def _print_json(data: object) -> None:
@@ -408,7 +414,7 @@ def glossary_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List the terms of a glossary."""
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         terms = api.glossary_terms(store, name, version, deprecated=deprecated)
     if as_json:
         _print_json([report.stored_term_json(st) for st in terms])
@@ -425,7 +431,7 @@ def glossary_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show a term and its history."""
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         history = api.glossary_show(store, name, source, context)
     if as_json:
         _print_json(report.term_show_json(history))
@@ -436,7 +442,7 @@ def glossary_show(
 @glossary_app.command("lint")
 def glossary_lint(ctx: typer.Context, name: NameArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Check a glossary; exits 1 when there are errors (warnings alone exit 0)."""
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         issues = api.glossary_lint(store, name)
     if as_json:
         _print_json(report.lint_json(issues))
@@ -450,7 +456,7 @@ def glossary_lint(ctx: typer.Context, name: NameArg, as_json: Annotated[bool, ty
 @glossary_app.command("log")
 def glossary_log(ctx: typer.Context, name: NameArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Version history: who changed what, when."""
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         log = api.glossary_log(store, name)
     if as_json:
         _print_json(report.log_json(log))
@@ -467,7 +473,7 @@ def glossary_diff(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """What changed between two versions."""
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         changes = api.glossary_diff(store, name, v1, v2)
     if as_json:
         _print_json(report.diff_json(changes))
@@ -486,7 +492,7 @@ def glossary_export(
     dates: Annotated[bool, typer.Option("--dates", help="Put creation/revision dates in a PO header")] = False,
 ) -> None:
     """Export a glossary as CSV, TSV, PO or TBX (deterministic output)."""
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         text = api.glossary_export(
             store, name, fmt, output=output, version=version, tbx_version=tbx_version, include_dates=dates
         )
@@ -504,7 +510,7 @@ def glossary_match(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Find the glossary's terms in a text (offsets into the text as read)."""
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         matches = api.glossary_match_input(store, name, path, lambda: sys.stdin.buffer.read())
     if as_json:
         _print_json(report.matches_json(matches))
@@ -516,7 +522,7 @@ def glossary_match(
 @app.command("runs")
 def runs(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List stored runs."""
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         infos = api.runs(store)
     if as_json:
         _print_json(report.runs_json(infos))
@@ -559,12 +565,15 @@ def score(
         raise typer.BadParameter("give either --hyp FILE --refs FILE or --run ID")
     if hyp is not None and not refs:
         raise typer.BadParameter("--hyp needs at least one --refs FILE")
-    with _open_store(_paths(ctx)) as store:
-        if hyp is not None:
-            out = api.score_files(store, hyp, refs or [], glossary=glossary, src=src)
-        else:
-            assert run is not None
-            out = api.score_run(store, run, glossary=glossary, recompute=recompute)
+    if hyp is not None and glossary is None:
+        out = api.score_files(None, hyp, refs or [], src=src)  # no database needed
+    else:
+        with _read_store(_paths(ctx)) as store:
+            if hyp is not None:
+                out = api.score_files(store, hyp, refs or [], glossary=glossary, src=src)
+            else:
+                assert run is not None
+                out = api.score_run(store, run, glossary=glossary, recompute=recompute)
     data = report.scores_json(out)
     if as_json:
         _print_json(data)
@@ -582,7 +591,7 @@ def score_compare(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Paired bootstrap resampling between two runs over the same documents."""
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         cmp = api.score_compare(store, run_a, run_b, n_samples=samples, seed=seed)
     if as_json:
         _print_json(report.compare_json(cmp))

@@ -258,7 +258,8 @@ class Store:
         The error says where it looked and how to point at another database (``hint``).
         """
         if str(path) != ":memory:" and not Path(path).is_file():
-            raise StoreError(f"no database at {path}{'; ' + hint if hint else ''}")
+            where = f"{path} ({Path(path).resolve()})" if not Path(path).is_absolute() else str(path)
+            raise StoreError(f"no database at {where}{'; ' + hint if hint else ''}")
         return cls(path)
 
     # -- plumbing ---------------------------------------------------------------------------
