@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -62,3 +63,22 @@ def test_scoring_files_needs_no_database(tmp_path: Path, monkeypatch: pytest.Mon
     r = runner.invoke(app, ["score", "--hyp", "h.txt", "--refs", "r.txt", "--json"])
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.txt", "r.txt"]
+
+
+def cli_db(db: Path, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["--db", str(db), *args], input=input)
+
+
+def test_glossary_list_without_a_name_lists_the_glossaries(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    for args in (["dip", "أستانا", "Astana"], ["dip", "موسكو", "Moscow"], ["geo", "حمص", "Homs"]):
+        assert cli_db(db, "glossary", "add", *args).exit_code == 0
+    assert cli_db(db, "glossary", "remove", "dip", "موسكو").exit_code == 0
+    r = cli_db(db, "glossary", "list")
+    assert r.exit_code == 0, r.output
+    assert r.output == "dip\tar->en\tv3\t1 term(s), 1 deprecated\ngeo\tar->en\tv1\t1 term(s)\n"
+    r = cli_db(db, "glossary", "list", "--json")
+    assert json.loads(r.output) == [
+        {"name": "dip", "source_lang": "ar", "target_lang": "en", "version": 3, "terms": 1, "deprecated": 1},
+        {"name": "geo", "source_lang": "ar", "target_lang": "en", "version": 1, "terms": 1, "deprecated": 0},
+    ]

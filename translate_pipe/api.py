@@ -30,7 +30,7 @@ from .pipeline import RetranslateResult, RunResult, TranslateSettings
 from .pipeline import glossary_matcher as _glossary_matcher
 from .pipeline import retranslate as _retranslate
 from .pipeline import translate as _translate
-from .records import DecodeOptions, RunDocument, RunInfo, StoredTerm, StoredTranslation, Term, TermMatch, VersionInfo
+from .records import DecodeOptions, GlossaryInfo, RunDocument, RunInfo, StoredTerm, StoredTranslation, Term, TermMatch, VersionInfo
 from .store import Store
 
 __all__ = [
@@ -346,6 +346,22 @@ def glossary_remove(store: Store, name: str, source: str, *, author: str, contex
             action="deprecate",
             summary=f"deprecate {source!r}",
         )
+
+
+@dataclass(frozen=True)
+class GlossarySummary:
+    info: GlossaryInfo
+    terms: int  # approved terms
+    deprecated: int
+
+
+def glossaries(store: Store) -> list[GlossarySummary]:
+    """Every glossary with its language pair, current version and term counts."""
+    out = []
+    for info in store.glossaries():
+        statuses = [st.term.status for st in store.glossary_terms(info.id)]
+        out.append(GlossarySummary(info, statuses.count("approved"), statuses.count("deprecated")))
+    return out
 
 
 def glossary_terms(store: Store, name: str, version: int | None = None, *, deprecated: bool = False) -> list[StoredTerm]:

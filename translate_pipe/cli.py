@@ -408,12 +408,22 @@ def glossary_remove(
 @glossary_app.command("list")
 def glossary_list(
     ctx: typer.Context,
-    name: NameArg,
+    name: Annotated[
+        str | None, typer.Argument(metavar="[NAME]", help="Glossary name; without it, the glossaries are listed")
+    ] = None,
     version: Annotated[int | None, typer.Option("--version", help="As it stood at this version")] = None,
     deprecated: Annotated[bool, typer.Option("--deprecated", help="Include deprecated terms")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """List the terms of a glossary."""
+    """List the terms of a glossary, or the glossaries."""
+    if name is None:
+        with _read_store(_paths(ctx)) as store:
+            glossaries = api.glossaries(store)
+        if as_json:
+            _print_json(report.glossaries_json(glossaries))
+        else:
+            _print_lines(report.glossaries_lines(glossaries))
+        return
     with _read_store(_paths(ctx)) as store:
         terms = api.glossary_terms(store, name, version, deprecated=deprecated)
     if as_json:

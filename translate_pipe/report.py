@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .api import LogEntry, RunSummary, ScoreResult
+from .api import GlossarySummary, LogEntry, RunSummary, ScoreResult
 from .glossary import LintIssue, TermChange
 from .models import PackageInfo
 from .pipeline import RetranslateResult, RunResult
@@ -100,6 +100,28 @@ def packages_lines(pkgs: Sequence[PackageInfo]) -> list[str]:
 
 
 # -- glossaries ---------------------------------------------------------------------------------
+def glossaries_json(glossaries: Sequence[GlossarySummary]) -> list[JSON]:
+    return [
+        {
+            "name": g.info.name,
+            "source_lang": g.info.source_lang,
+            "target_lang": g.info.target_lang,
+            "version": g.info.version,
+            "terms": g.terms,
+            "deprecated": g.deprecated,
+        }
+        for g in glossaries
+    ]
+
+
+def glossaries_lines(glossaries: Sequence[GlossarySummary]) -> list[str]:
+    return [
+        f"{g.info.name}\t{g.info.source_lang}->{g.info.target_lang}\tv{g.info.version}\t{g.terms} term(s)"
+        + (f", {g.deprecated} deprecated" if g.deprecated else "")
+        for g in glossaries
+    ]
+
+
 def term_json(term: Term) -> dict[str, JSON]:
     return {
         "source": term.source,
