@@ -34,6 +34,7 @@ READ_ONLY = [
     ["glossary", "export", "g"],
     ["glossary", "match", "g", "-"],
     ["runs"],
+    ["refs", "list"],
     ["score", "--run", "1"],
     ["score", "compare", "1", "2"],
     ["retranslate", "--glossary", "g"],
@@ -82,3 +83,19 @@ def test_glossary_list_without_a_name_lists_the_glossaries(tmp_path: Path) -> No
         {"name": "dip", "source_lang": "ar", "target_lang": "en", "version": 3, "terms": 1, "deprecated": 1},
         {"name": "geo", "source_lang": "ar", "target_lang": "en", "version": 1, "terms": 1, "deprecated": 0},
     ]
+
+
+def test_refs_list(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    src, ref = tmp_path / "a.ar.txt", tmp_path / "a.en.txt"
+    src.write_text("قال في أستانا.\nوجاء في البيان.\n", encoding="utf-8")
+    ref.write_text("He said in Astana.\nThe statement said.\n", encoding="utf-8")
+    assert cli_db(db, "refs", "import", str(src), str(ref)).exit_code == 0
+    assert cli_db(db, "refs", "import", str(src), str(ref), "--name", "second").exit_code == 0
+    r = cli_db(db, "refs", "list")
+    assert r.exit_code == 0, r.output
+    assert r.output == f"1\t{src}\ta.en.txt\t2 line(s)\t{ref}\n1\t{src}\tsecond\t2 line(s)\t{ref}\n"
+    (first, _) = json.loads(cli_db(db, "refs", "list", "--json").output)
+    assert {k: first[k] for k in ("document_id", "document", "name", "path", "lines")} == {
+        "document_id": 1, "document": str(src), "name": "a.en.txt", "path": str(ref), "lines": 2,
+    }

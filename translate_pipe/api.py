@@ -30,7 +30,7 @@ from .pipeline import RetranslateResult, RunResult, TranslateSettings
 from .pipeline import glossary_matcher as _glossary_matcher
 from .pipeline import retranslate as _retranslate
 from .pipeline import translate as _translate
-from .records import DecodeOptions, GlossaryInfo, RunDocument, RunInfo, StoredTerm, StoredTranslation, Term, TermMatch, VersionInfo
+from .records import DecodeOptions, GlossaryInfo, RefSetInfo, RunDocument, RunInfo, StoredTerm, StoredTranslation, Term, TermMatch, VersionInfo
 from .store import Store
 
 __all__ = [
@@ -484,6 +484,10 @@ def refs_import(
         document_id = store.add_document(doc.text, source_lang, str(source))
         replaced = store.add_refset(document_id, refset, str(reference), lines)
     return document_id, refset, len(lines), replaced
+
+
+def refs_list(store: Store) -> list[RefSetInfo]:
+    return store.refset_list()
 
 
 @dataclass(frozen=True)

@@ -557,6 +557,20 @@ def refs_import(
     typer.echo(f"reference {refset!r} {what}: {n} lines for document {document_id} ({source})")
 
 
+@refs_app.command("list")
+def refs_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reference sets as JSON")] = False,
+) -> None:
+    """List the stored reference sets: document, name, number of lines, file."""
+    with _read_store(_paths(ctx)) as store:
+        refsets = api.refs_list(store)
+    if as_json:
+        _print_json(report.refs_json(refsets))
+    else:
+        _print_lines(report.refs_lines(refsets))
+
+
 @score_app.callback()
 def score(
     ctx: typer.Context,

@@ -211,6 +211,18 @@ class RefSet:
 
 
 @dataclass(frozen=True)
+class RefSetInfo:
+    """A stored reference set: which document it translates, from which file, how many lines."""
+
+    document_id: int
+    document_path: str | None
+    name: str
+    path: str | None
+    lines: int
+    created_at: str
+
+
+@dataclass(frozen=True)
 class StoredScore:
     metric: str
     value: float | None

@@ -15,7 +15,7 @@ from .api import GlossarySummary, LogEntry, RunSummary, ScoreResult
 from .glossary import LintIssue, TermChange
 from .models import PackageInfo
 from .pipeline import RetranslateResult, RunResult
-from .records import StoredTerm, Term, TermMatch
+from .records import RefSetInfo, StoredTerm, Term, TermMatch
 from .score import Comparison, round_score
 
 JSON = Any  # a value json.dumps accepts
@@ -266,6 +266,27 @@ def runs_lines(runs: Sequence[RunSummary]) -> list[str]:
             f"{len(r.documents)} document(s){gl}"
         )
     return lines
+
+
+# -- references ---------------------------------------------------------------------------------
+def refs_json(refsets: Sequence[RefSetInfo]) -> list[JSON]:
+    return [
+        {
+            "document_id": r.document_id,
+            "document": r.document_path,
+            "name": r.name,
+            "path": r.path,
+            "lines": r.lines,
+            "created_at": r.created_at,
+        }
+        for r in refsets
+    ]
+
+
+def refs_lines(refsets: Sequence[RefSetInfo]) -> list[str]:
+    return [
+        f"{r.document_id}\t{r.document_path or '-'}\t{r.name}\t{r.lines} line(s)\t{r.path or '-'}" for r in refsets
+    ]
 
 
 # -- scores -------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import GlossaryError, StoreError
 from .records import (
     GlossaryInfo,
+    RefSetInfo,
     RunDocument,
     RunInfo,
     Segment,
@@ -691,6 +692,17 @@ class Store:
         ):
             out.setdefault(r["name"], []).append(r["text"])
         return list(out.items())
+
+    def refset_list(self) -> list[RefSetInfo]:
+        """Every reference set, by document and name."""
+        return [
+            RefSetInfo(**r)
+            for r in self.db.query(
+                "SELECT s.document_id, d.path AS document_path, s.name, s.path, "
+                "(SELECT count(*) FROM references_ l WHERE l.refset_id = s.id) AS lines, s.created_at "
+                "FROM refsets s JOIN documents d ON d.id = s.document_id ORDER BY s.document_id, s.name"
+            )
+        ]
 
     def save_scores(
         self, run_id: int, refset: str, level: str, rows: Sequence[tuple[str, float | None, str, Row]]
