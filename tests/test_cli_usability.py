@@ -99,3 +99,56 @@ def test_refs_list(tmp_path: Path) -> None:
     assert {k: first[k] for k in ("document_id", "document", "name", "path", "lines")} == {
         "document_id": 1, "document": str(src), "name": "a.en.txt", "path": str(ref), "lines": 2,
     }
+
+
+def stored_runs(db: Path) -> None:
+    """Run 1: plain, a file and stdin; run 2: hard glossary, a.ar.txt stored (one term present),
+    then failing on c.ar.txt."""
+    from translate_pipe import api, pipeline
+    from translate_pipe.files import InputDoc
+    from translate_pipe.store import Store
+
+    from .test_pipeline_chain import DOC_A, DOC_B, WORDS, FakeEngine, loader
+
+    with Store(db) as store:
+        pipeline.translate(
+            store, loader(FakeEngine(WORDS)), [InputDoc("a.ar.txt", DOC_A), InputDoc("-", DOC_B)],
+            from_code="ar", to_code="en", settings=pipeline.TranslateSettings(), outputs=[tmp_out(db), None],
+        )
+        api.glossary_add(store, "g", "أستانا", "Astana", author="t")
+        with pytest.raises(RuntimeError):
+            pipeline.translate(
+                store, loader(FakeEngine(WORDS, fail_on="حمص")), [InputDoc("a.ar.txt", DOC_A), InputDoc("c.ar.txt", "حمص.\n")],
+                from_code="ar", to_code="en", settings=pipeline.TranslateSettings(glossary="g", chunk_segments=1),
+            )
+
+
+def tmp_out(db: Path) -> Path:
+    return db.parent / "out" / "a.en.txt"
+
+
+def test_runs_shows_mode_and_inputs(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    stored_runs(db)
+    lines = cli_db(db, "runs").output.splitlines()
+    assert [line.split("\t")[:3] + line.split("\t")[5:] for line in lines] == [
+        ["1", "translate", "completed", "plain", "a.ar.txt, <stdin>"],
+        ["2", "translate", "failed", "hard glossary v1", "a.ar.txt"],
+    ]
+    (one, two) = json.loads(cli_db(db, "runs", "--json").output)
+    assert (one["mode"], one["inputs"], one["documents"]) == ("plain", ["a.ar.txt", "<stdin>"], 2)
+    assert (two["mode"], two["inputs"]) == ("hard", ["a.ar.txt"])  # c.ar.txt failed: not stored
+
+
+def test_runs_show(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    stored_runs(db)
+    detail = json.loads(cli_db(db, "runs", "show", "1", "--json").output)
+    assert detail["files"] == [{"input": "a.ar.txt", "output": str(tmp_out(db))}, {"input": None, "output": None}]
+    assert (detail["segments"], detail["term_outcomes"], detail["error"]) == (3, {}, None)
+    text = cli_db(db, "runs", "show", "2").output
+    assert "mode:     hard, glossary g v1\n" in text
+    assert "segments: 2; terms: 1 present\n" in text
+    assert "error:    cannot translate حمص\n" in text
+    r = cli_db(db, "runs", "show", "9")
+    assert r.exit_code == 1 and "no run 9" in r.output

@@ -457,6 +457,19 @@ def runs(store: Store) -> list[RunSummary]:
     return [RunSummary(r, tuple(store.run_documents(r.id))) for r in store.runs()]
 
 
+@dataclass(frozen=True)
+class RunDetail:
+    summary: RunSummary
+    segments: int
+    outcomes: dict[str, int]  # term outcome status -> count
+
+
+def runs_show(store: Store, run_id: int) -> RunDetail:
+    info = store.run(run_id)
+    segments, outcomes = store.run_counts(run_id)
+    return RunDetail(RunSummary(info, tuple(store.run_documents(run_id))), segments, outcomes)
+
+
 # -- references and scores ----------------------------------------------------------------------
 def _paragraph_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]

@@ -75,6 +75,15 @@ score_app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(score_app, name="score")
+runs_app = typer.Typer(
+    cls=_Group,
+    help="Stored runs.",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(runs_app, name="runs")
 
 
 @dataclass(frozen=True)
@@ -529,15 +538,32 @@ def glossary_match(
 
 
 # -- runs, references, scores -----------------------------------------------------------------
-@app.command("runs")
+@runs_app.callback()
 def runs(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List stored runs."""
+    """List stored runs: kind, status, start, model, mode, inputs (`runs show N` for one run)."""
+    if ctx.invoked_subcommand is not None:
+        return
     with _read_store(_paths(ctx)) as store:
         infos = api.runs(store)
     if as_json:
         _print_json(report.runs_json(infos))
     else:
         _print_lines(report.runs_lines(infos))
+
+
+@runs_app.command("show")
+def runs_show(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(metavar="N", help="Run number, as `runs` lists them")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One run: input and output files, mode, settings, counts per term outcome, error."""
+    with _read_store(_paths(ctx)) as store:
+        detail = api.runs_show(store, run_id)
+    if as_json:
+        _print_json(report.run_detail_json(detail))
+    else:
+        _print_lines(report.run_detail_lines(detail))
 
 
 @refs_app.command("import")

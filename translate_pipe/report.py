@@ -8,14 +8,15 @@ follow the same habits (offsets as Python string indices, null for "not applicab
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from .api import GlossarySummary, LogEntry, RunSummary, ScoreResult
+from .api import GlossarySummary, LogEntry, RunDetail, RunSummary, ScoreResult
 from .glossary import LintIssue, TermChange
 from .models import PackageInfo
 from .pipeline import RetranslateResult, RunResult
-from .records import RefSetInfo, StoredTerm, Term, TermMatch
+from .records import RefSetInfo, RunInfo, StoredTerm, Term, TermMatch
 from .score import Comparison, round_score
 
 JSON = Any  # a value json.dumps accepts
@@ -233,6 +234,17 @@ def matches_lines(matches: Sequence[TermMatch]) -> list[str]:
 
 
 # -- runs ---------------------------------------------------------------------------------------
+def run_mode(info: RunInfo) -> str:
+    """``plain`` (no glossary), ``hard`` or ``soft`` (glossary constraints)."""
+    if info.glossary_id is None:
+        return "plain"
+    return "soft" if info.settings.get("soft") else "hard"
+
+
+def _inputs(r: RunSummary) -> list[str]:
+    return [d.path or "<stdin>" for d in r.documents]
+
+
 def runs_json(runs: Sequence[RunSummary]) -> list[JSON]:
     return [
         {
@@ -251,6 +263,8 @@ def runs_json(runs: Sequence[RunSummary]) -> list[JSON]:
             "status": r.info.status,
             "parent_run_id": r.info.parent_run_id,
             "documents": len(r.documents),
+            "mode": run_mode(r.info),
+            "inputs": _inputs(r),
         }
         for r in runs
     ]
@@ -263,8 +277,38 @@ def runs_lines(runs: Sequence[RunSummary]) -> list[str]:
         gl = f" glossary v{i.glossary_version}" if i.glossary_id else ""
         lines.append(
             f"{i.id}\t{i.kind}\t{i.status}\t{i.started_at}\t{i.model_name} {i.model_version}\t"
-            f"{len(r.documents)} document(s){gl}"
+            f"{run_mode(i)}{gl}\t{', '.join(_inputs(r))}"
         )
+    return lines
+
+
+def run_detail_json(d: RunDetail) -> dict[str, JSON]:
+    (summary,) = runs_json([d.summary])
+    return {
+        **summary,
+        "error": d.summary.info.error,
+        "files": [{"input": doc.path, "output": doc.output_path} for doc in d.summary.documents],
+        "segments": d.segments,
+        "term_outcomes": d.outcomes,
+    }
+
+
+def run_detail_lines(d: RunDetail) -> list[str]:
+    i = d.summary.info
+    glossary = f", glossary {i.settings.get('glossary')} v{i.glossary_version}" if i.glossary_id else ""
+    lines = [
+        f"run {i.id} ({i.kind}{f' of run {i.parent_run_id}' if i.parent_run_id else ''}): {i.status}",
+        f"model:    {i.model_name} {i.model_version} ({i.source_lang}->{i.target_lang})",
+        f"mode:     {run_mode(i)}{glossary}",
+        f"started:  {i.started_at}",
+        f"finished: {i.finished_at or '-'}",
+    ]
+    lines += [f"file:     {doc.path or '<stdin>'} -> {doc.output_path or '-'}" for doc in d.summary.documents]
+    outcomes = ", ".join(f"{n} {status}" for status, n in d.outcomes.items())
+    lines.append(f"segments: {d.segments}" + (f"; terms: {outcomes}" if outcomes else ""))
+    lines.append(f"settings: {json.dumps(i.settings, sort_keys=True)}")
+    if i.error:
+        lines.append(f"error:    {i.error}")
     return lines
 
 

@@ -482,6 +482,19 @@ class Store:
             )
         ]
 
+    def run_counts(self, run_id: int) -> tuple[int, dict[str, int]]:
+        """(number of translated segments, term outcomes by status) of a run."""
+        segments = int(self._value("SELECT count(*) FROM translations WHERE run_id = ?", (run_id,)))
+        outcomes = {
+            r["status"]: int(r["n"])
+            for r in self.db.query(
+                "SELECT a.status, count(*) AS n FROM term_alignments a JOIN translations t ON t.id = a.translation_id "
+                "WHERE t.run_id = ? GROUP BY a.status ORDER BY a.status",
+                (run_id,),
+            )
+        }
+        return segments, outcomes
+
     def translations(self, run_id: int, document_id: int | None = None) -> list[StoredTranslation]:
         sql = f"SELECT {_TRANSLATION_COLUMNS} FROM translations t JOIN segments s ON s.id = t.segment_id WHERE t.run_id = ?"
         params: list[Any] = [run_id]
