@@ -152,3 +152,38 @@ def test_runs_show(tmp_path: Path) -> None:
     assert "error:    cannot translate حمص\n" in text
     r = cli_db(db, "runs", "show", "9")
     assert r.exit_code == 1 and "no run 9" in r.output
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)], ids=["022", "027", "077"])
+def test_new_output_files_follow_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    import os
+
+    from translate_pipe import pipeline
+    from translate_pipe.files import InputDoc
+    from translate_pipe.store import Store
+
+    from .test_pipeline_chain import DOC_A, WORDS, FakeEngine, loader
+
+    out, export = tmp_path / "out" / "a.en.txt", tmp_path / "g.po"
+    old = os.umask(umask)
+    try:
+        with Store(tmp_path / "t.db") as store:
+            pipeline.translate(
+                store, loader(FakeEngine(WORDS)), [InputDoc("a.ar.txt", DOC_A)],
+                from_code="ar", to_code="en", settings=pipeline.TranslateSettings(), outputs=[out],
+            )
+        assert cli_db(tmp_path / "t.db", "glossary", "add", "g", "أستانا", "Astana").exit_code == 0
+        assert cli_db(tmp_path / "t.db", "glossary", "export", "g", "--format", "po", "-o", str(export)).exit_code == 0
+    finally:
+        os.umask(old)
+    assert (out.stat().st_mode & 0o777, export.stat().st_mode & 0o777) == (mode, mode)
+
+
+def test_rewritten_output_keeps_its_mode(tmp_path: Path) -> None:
+    from translate_pipe.files import atomic_write
+
+    path = tmp_path / "a.en.txt"
+    path.write_text("old\n", encoding="utf-8")
+    path.chmod(0o604)
+    atomic_write(path, "new\n")
+    assert (path.read_text(encoding="utf-8"), path.stat().st_mode & 0o777) == ("new\n", 0o604)
