@@ -290,6 +290,9 @@ def glossary_add(
     context: str = "",
     source_lang: str = "ar",
     target_lang: str = "en",
+    target_plural: str | None = None,
+    source_plurals: Sequence[str] | None = None,
+    blocked_in: Sequence[str] | None = None,
 ) -> tuple[int | None, str]:
     """Add a term, or update it if its source exists (fields not given keep their value).
 
@@ -299,6 +302,12 @@ def glossary_add(
     _check_field("target", target)
     for v in variants or ():
         _check_field("variant", v)
+    for v in source_plurals or ():
+        _check_field("source plural", v)
+    for v in blocked_in or ():
+        _check_field("blocking context", v)
+    if target_plural:
+        _check_field("target plural", target_plural)
     with store.transaction():
         info = store.ensure_glossary(name, source_lang, target_lang)
         old = _term_or_none(store, info.id, source, context)
@@ -310,6 +319,11 @@ def glossary_add(
             domain=domain if domain is not None else (old.domain if old else ""),
             status="approved",
             context=context,
+            target_plural=target_plural if target_plural is not None else (old.target_plural if old else ""),
+            source_plurals=tuple(source_plurals)
+            if source_plurals is not None
+            else (old.source_plurals if old else ()),
+            blocked_in=tuple(blocked_in) if blocked_in is not None else (old.blocked_in if old else ()),
         )
         action = "add" if old is None else "update"
         version = store.apply_glossary_changes(

@@ -71,7 +71,7 @@ __all__ = [
 
 Row = dict[str, Any]  # a row as sqlite-utils returns it
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -209,6 +209,12 @@ CREATE TABLE scores (
     created_at TEXT NOT NULL,
     UNIQUE (run_id, metric, refset, level)
 );
+""",
+    # glossary number and blocking contexts (issue 9): defaults keep older revisions valid
+    2: """
+ALTER TABLE term_revisions ADD COLUMN target_plural TEXT NOT NULL DEFAULT '';
+ALTER TABLE term_revisions ADD COLUMN source_plurals TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE term_revisions ADD COLUMN blocked_in TEXT NOT NULL DEFAULT '[]';
 """,
 }
 
@@ -622,6 +628,10 @@ class Store:
                         "note": term.note,
                         "domain": term.domain,
                         "status": term.status,
+                        # issue 9 (number, blocking contexts)
+                        "target_plural": term.target_plural,
+                        "source_plurals": json.dumps(list(term.source_plurals), ensure_ascii=False),
+                        "blocked_in": json.dumps(list(term.blocked_in), ensure_ascii=False),
                     },
                     pk=("term_id", "version"),
                 )
@@ -743,7 +753,10 @@ class Store:
         return rows
 
 
-_TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
+_TERM_COLUMNS = (
+    "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status, "
+    "r.target_plural, r.source_plurals, r.blocked_in"
+)
 _TRANSLATION_COLUMNS = (
     't.id AS translation_id, t.run_id, s.document_id, t.segment_index, s.start, s."end" AS "end", '
     "s.text, s.paragraph, t.target"
@@ -783,6 +796,9 @@ def _stored_term(r: Row) -> StoredTerm:
             note=r["note"],
             domain=r["domain"],
             status=r["status"],
+            target_plural=r["target_plural"],
+            source_plurals=tuple(json.loads(r["source_plurals"])),
+            blocked_in=tuple(json.loads(r["blocked_in"])),
         ),
     )
 
