@@ -429,8 +429,49 @@ def _plain(word: str) -> tuple[Analysis, ...]:
 @lru_cache(maxsize=1 << 14)
 def derive_plural(target: str) -> str:
     """English plural of a target phrase with ``inflect`` (its head noun pluralised:
-    "de-escalation zone" -> "de-escalation zones", "round of talks" -> "rounds of talks")."""
-    return _inflect().plural_noun(target) or target
+    "de-escalation zone" -> "de-escalation zones", "round of talks" -> "rounds of talks").
+
+    A target that is already plural ("de-escalation zones") is kept; a trailing number stays
+    after the pluralised words ("resolution 2254" -> "resolutions 2254")."""
+    words = target.split(" ")
+    tail: list[str] = []
+    while len(words) > 1 and not any(c.isalpha() for c in words[-1]):
+        tail.insert(0, words.pop())
+    head = " ".join(words)
+    if not head or _is_plural(head):
+        return target
+    return " ".join([_inflect().plural_noun(head) or head, *tail])
+
+
+def _is_plural(phrase: str) -> bool:
+    """True when inflect reads ``phrase`` as the plural of another form ("zones", "rounds of
+    talks"); words in -is/-ss/-us ("crisis", "press", "consensus") are singular."""
+    engine = _inflect()
+    head = phrase.split(" of ", 1)[0]
+    if head.endswith(("is", "ss", "us")):
+        return False
+    singular = engine.singular_noun(phrase)
+    return bool(singular) and singular != phrase and engine.plural_noun(singular) == phrase
+
+
+def plural_is_uncertain(target: str) -> bool:
+    """True when the English plural of ``target`` is not a plain -s/-es/-ies form or inflect's
+    classical and modern plurals differ ("memorandum": memoranda or memorandums)."""
+    words = [w for w in target.split(" ") if any(c.isalpha() for c in w)]
+    if not words or _is_plural(" ".join(words)):
+        return False
+    head = " ".join(words)
+    derived = derive_plural(head)
+    classical = _classical().plural_noun(head) or head
+    before, sep, after = head.partition(" of ")
+    last = before
+    if re.search(r"(s|x|z|ch|sh)$", last):
+        regular = last + "es"
+    elif re.search(r"[^aeiou]y$", last):
+        regular = last[:-1] + "ies"
+    else:
+        regular = last + "s"
+    return derived != classical or derived != regular + sep + after
 
 
 @lru_cache(maxsize=1)
@@ -440,6 +481,15 @@ def _inflect() -> Any:
     import inflect
 
     return inflect.engine()
+
+
+@lru_cache(maxsize=1)
+def _classical() -> Any:
+    import inflect
+
+    engine = inflect.engine()
+    engine.classical(all=True)
+    return engine
 
 
 @dataclass(frozen=True)
@@ -600,7 +650,9 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
                 )
             )
 
-    # Shorter terms inside longer ones whose translation does not carry theirs.
+    # Shorter terms inside longer ones whose translation does not carry theirs, unless a
+    # blocking context keeps the shorter one out (then the matcher does not find it here) or the
+    # longer entry has a note.
     matcher = Matcher(((i, t) for i, t in enumerate(active) if t.source.strip()), lang)
     for ib, b in enumerate(active):
         if not b.source.strip():
@@ -616,6 +668,8 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
                     continue  # not shorter: a same-key matter
                 a = active[ia]
                 seen.add(ia)
+                if b.note.strip():
+                    continue
                 if a.target.strip() and not find_target(b.target, a.target.strip()):
                     issues.append(
                         LintIssue(
@@ -624,9 +678,43 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
                             b.source,
                             f"It contains the term {a.source!r} ({a.target!r}) but its target "
                             f"{b.target!r} does not contain {a.target!r}; check that the two "
-                            "translations agree, or add a note explaining the difference.",
+                            f"translations agree, give {a.source!r} a blocking context "
+                            f"({b.source!r}) if it must not match there, or add a note "
+                            "explaining the difference.",
                         )
                     )
+    if arabic:
+        issues.extend(_plural_issues(active))
+    return issues
+
+
+_NUMBER_NOTE = re.compile(r"plural|singular|uncountable|mass noun|\u062c\u0645\u0639", re.IGNORECASE)
+
+
+def _plural_issues(terms: Sequence[Term]) -> list[LintIssue]:
+    """Noun terms whose plural is probably missing: a lower-case (common noun) target with no
+    target plural and no source plural, whose English plural is irregular or disputed
+    (:func:`plural_is_uncertain`), and no note saying anything about number.  (Regular plurals
+    are derived safely, so a missing plural is only reported where derivation is a guess.)"""
+    issues: list[LintIssue] = []
+    for t in terms:
+        target = t.target.strip()
+        if t.target_plural or t.source_plurals or not target[:1].islower():
+            continue
+        if _is_plural(target) or derive_plural(target) == target:
+            continue  # already plural, or no plural to give
+        if not plural_is_uncertain(target) or _NUMBER_NOTE.search(t.note):
+            continue
+        why = f"its English plural is irregular or disputed (inflect gives {derive_plural(target)!r})"
+        issues.append(
+            LintIssue(
+                "warning",
+                "plural-missing",
+                t.source,
+                f"No plural form, and {why}; add target_plural (and source_plurals for a broken "
+                "plural of the source), or a note saying how the term is used in the plural.",
+            )
+        )
     return issues
 
 
