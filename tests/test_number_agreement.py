@@ -34,8 +34,8 @@ SENTENCES = [
         "memorandum of understanding",
     ),
     (
-        "أعلنت روسيا إنشاء منطقتي خفض التصعيد.",
-        "Russia announced the creation of two de-escalation zone.",
+        "أعلنت روسيا إنشاء منطقتي خفض التصعيد في سوريا.",
+        "Russia announced the creation of two de-escalation zone in Syria.",
         "منطقتي خفض التصعيد",
         "de-escalation zone",
     ),
@@ -46,8 +46,8 @@ SENTENCES = [
         "memorandum of understanding",
     ),
     (
-        "وقعت الدول الثلاث مذكرات تفاهم.",
-        "The three states signed memorandum of understanding.",
+        "وقعت الدول الثلاث مذكرات تفاهم في جنيف.",
+        "The three states signed memorandum of understanding in Geneva.",
         "مذكرات تفاهم",
         "memorandum of understanding",
     ),
@@ -133,7 +133,7 @@ def test_dual_and_plural_matches_come_out_in_the_plural(env: dict[str, Path]) ->
         got.append((seg["index"], term["number"], term["target_form"], term["target"]))
     assert got == EXPECTED
     assert "memorandum of understanding" not in segments[0]["target"]
-    assert "de-escalation zone." not in segments[1]["target"]
+    assert "de-escalation zone " not in segments[1]["target"]
     assert "memorandum of understanding" in segments[2]["target"]
 
 

@@ -7,16 +7,39 @@ letters/digits).  Every term form (its source and each variant) becomes a path i
 edges are word keys:
 
 * the first word of a term may carry proclitics in the text (``و ف ب ك ل``, ``ال``, ``لل`` and
-  their combinations, see :func:`translate_pipe.arabic.proclitic_readings`);
+  their combinations, see :func:`translate_pipe.arabic.proclitic_readings`); a later word may
+  carry ``ب ك ل`` (``وقف لإطلاق النار``) but ``و``/``ف`` only where the term has them too
+  (``وسلامتها`` ~ ``والسلامة``; ``مجلس والأمن`` is not ``مجلس الأمن``);
 * on every word the article ``ال`` is optional, in the text and in the term (``مناطق خفض تصعيد``
   matches ``مناطق خفض التصعيد`` and the reverse); on stems of under three letters a term written
   with the article needs it in the text (``الله`` never matches ``له``), a term written without
   it matches with or without it (``رد`` matches ``الرد``);
+* every word may carry suffixes, read off each *text* token once and cached
+  (:func:`translate_pipe.arabic.word_analyses`, :func:`~translate_pipe.arabic.suffix_readings`),
+  never generated per entry: the trie holds only the glossary's own forms, so a suffix reading
+  is accepted only when what remains is a glossary word.  Dual, sound plurals, construct
+  endings, pronouns, ة written ت, the tanween alif, and feminine agreement on a later word after
+  a dual or plural head.  A suffix that excludes the article (pronoun, construct, tanween) is
+  not read on a word with the article (``الأمني`` is not ``الأمن`` + ي), and a bare ي or و right
+  after a stem without ة may not end a term (``حمصي`` is the nisba, not ``حمص``);
 * consecutive words of a term must be separated in the text by what separates them in the term,
-  after normalisation: a space in the term accepts any run of whitespace (line breaks included)
-  and invisible controls, but not punctuation;
+  after normalisation and with brackets, quotes and guillemets dropped: a space in the term
+  accepts any run of whitespace (line breaks included), invisible controls and any of those
+  marks (``رقم (2254)``, ``مناطق «خفض التصعيد»``), but not other punctuation;
 * tokens are whole: a term never matches inside a longer word (``الأمن`` is not found in
-  ``الأمني``, ``حمص`` is not found in ``حمصي``); enclitic pronouns are not stripped.
+  ``الأمنية``, ``قرار`` is not found in ``استقرار``);
+* an entry's ``blocked_in`` phrases (matched with the same rules) are contexts where it does not
+  match: ``مجلس الأمن`` with ``blocked_in=("مجلس الأمن القومي",)`` is not found there, and the
+  next candidate (``الأمن القومي``) may match instead.
+
+Number: every match reports the grammatical number of its first word (the head of an Arabic
+noun phrase): ``dual`` for ان/تان, ``plural`` for ون/ات/construct و and for a ``source_plurals``
+form; ين and construct ي are dual after ة, plural on participles (م...) and nisba stems (...ي),
+dual otherwise; a bare final ا after a stem without ة is the tanween alif (singular) when the
+next word agrees (also ends in ا) or the word ends the term, a construct dual otherwise.
+Pronouns do not change the number.  :attr:`TermMatch.target` is the form to enforce: the
+approved target, or for a dual/plural match the entry's ``target_plural`` (``target_form``
+``"plural"``), else the English plural derived with ``inflect`` (``"derived-plural"``).
 
 Results are leftmost-longest and non-overlapping: at the leftmost token where any term starts,
 the term covering the most tokens wins; among readings of equal length the one with the shortest
