@@ -525,6 +525,25 @@ def test_explicit_format_overrides_extension(tmp_path: Path) -> None:
             id="untrimmed-variant",
         ),
         pytest.param(
+            [Term("a", "b", source_plurals=("a",))],
+            "po",
+            "cannot export as po: the source 'a' is listed as its own plural",
+            id="source-is-its-own-plural",
+        ),
+        pytest.param(
+            [Term("a", "b", blocked_in=("x|y",))],
+            "tsv",
+            "cannot export as tsv: blocking context 'x|y' of 'a' contains '|', the variant separator; "
+            "export as PO or TBX instead",
+            id="tsv-pipe-in-blocking-context",
+        ),
+        pytest.param(
+            [Term("a", "b", target_plural=" bs")],
+            "tbx",
+            "cannot export as tbx: target plural ' bs' of 'a' has surrounding spaces or line breaks",
+            id="untrimmed-target-plural",
+        ),
+        pytest.param(
             [Term("a", "b", variants=("",))],
             "tbx",
             "cannot export as tbx: empty variant for source term 'a'",

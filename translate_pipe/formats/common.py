@@ -84,6 +84,8 @@ def term_problem(term: Term) -> str:
                 return f"empty {name} for source term {term.source!r}"
             if variant != variant.strip() or "\n" in variant or "\r" in variant:
                 return f"{name} {variant!r} of {term.source!r} has surrounding spaces or line breaks"
+    if term.source in term.source_plurals:
+        return f"the source {term.source!r} is listed as its own plural"
     if term.target_plural != term.target_plural.strip() or "\n" in term.target_plural:
         return f"target plural {term.target_plural!r} of {term.source!r} has surrounding spaces or line breaks"
     fields = (
