@@ -599,23 +599,28 @@ def word_analyses(word: str, flags: int = 0, first: bool = True) -> tuple[Analys
     ``مجلس والأمن`` is not ``مجلس الأمن``).  A suffix that excludes the article (pronoun,
     construct, tanween) is not read on a word that has one (``الأمني`` is never ``الأمن`` + ي).
     """
-    seen: set[str] = set()
-    out: list[Analysis] = []
-    for r in proclitic_readings(word):
-        prefix, stem, definite = r
+    readings = proclitic_readings(word)
+    if len(readings) == 1:
+        infs = suffix_readings(word, flags)
+        if len(infs) == 1:  # the common case: no proclitic, no suffix
+            return ((0, word, "s", True, False, False),)
+    out: dict[str, Analysis] = {}
+    for prefix, stem, definite in readings:
         conj = "" if first or prefix[:1] not in ("\u0648", "\u0641") else prefix[0]
         plen = len(prefix)
         infs = suffix_readings(stem, flags)
-        for key in reading_keys(r):
-            key = conj + key
-            if key not in seen:
-                seen.add(key)
-                out.append((plen, key, "s", True, False, False))
+        short = definite and len(stem) < MIN_BARE_STEM
+        key = conj + (_ARTICLE + stem if short else stem)
+        if key not in out:
+            out[key] = (plen, key, "s", True, False, False)
+        if short and prefix.endswith((_ARTICLE, _LAM + _LAM)):  # see reading_keys
+            key = conj + stem
+            if key not in out:
+                out[key] = (plen, key, "s", True, False, False)
         for s, number, bound, last_ok, fem, alef in infs[1:]:
             if (bound and definite) or (fem and first):
                 continue
             key = conj + (_ARTICLE + s if definite and len(s) < MIN_BARE_STEM else s)
-            if key not in seen:
-                seen.add(key)
-                out.append((plen, key, number, last_ok, fem, alef))
-    return tuple(out)
+            if key not in out:
+                out[key] = (plen, key, number, last_ok, fem, alef)
+    return tuple(out.values())

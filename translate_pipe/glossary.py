@@ -147,6 +147,7 @@ _QUOTE_TABLE = str.maketrans("", "", _QUOTES)
 _PAIRS = {"(": ")", "[": "]", "{": "}", "\u00ab": "\u00bb", "\u201c": "\u201d", "\u2018": "\u2019",
           "\u2039": "\u203a", "\ufd3f": "\ufd3e"}
 _SYMMETRIC = "\"'"
+_CLOSERS = frozenset(_PAIRS.values()) | frozenset(_SYMMETRIC)
 
 
 def _gap_key(gap: str) -> str:
@@ -292,18 +293,14 @@ class Matcher:
         words = [nt[s:e] for s, e in spans]
         flags = [0] * len(words)
         if self.arabic:
-            original = text
-            fathatan = "\u064b" in text
-            for k, w in enumerate(words):
-                last = w[-1]
-                if last == "\u0647":
-                    if original[norm.origin(spans[k][1] - 1)] in _TA_MARBUTA:
-                        flags[k] = FINAL_TA_MARBUTA
-                elif fathatan and last == "\u0627" and len(w) > 1:
+            origin = norm.origin
+            for k in [k for k, (_, e) in enumerate(spans) if nt[e - 1] == "\u0647"]:
+                if text[origin(spans[k][1] - 1)] in _TA_MARBUTA:
+                    flags[k] = FINAL_TA_MARBUTA
+            if "\u064b" in text:  # fathatan: the tanween alif may be marked
+                for k in [k for k, (s, e) in enumerate(spans) if nt[e - 1] == "\u0627" and e - s > 1]:
                     s, e = spans[k]
-                    lo = norm.origin(e - 2)
-                    hi = norm.span(s, e)[1]
-                    if "\u064b" in original[lo:hi]:
+                    if "\u064b" in text[origin(e - 2) : norm.span(s, e)[1]]:
                         flags[k] = TANWEEN
         return _Text(text, norm, spans, words, flags)
 
@@ -314,7 +311,8 @@ class Matcher:
         (prefix length, last token, entry, number), in preference order (shorter prefix first,
         then trie order)."""
         found: list[tuple[int, int, int, str]] = []
-        more = i + 1 < len(t.spans) and bool(self._inner(t.words[i + 1], t.flags[i + 1]))
+        spans = t.spans
+        nxt = self._inner(t.words[i + 1], t.flags[i + 1]) if i + 1 < len(spans) else ()
         for plen, node0, num0, last0 in starts:
             end = node0.get(_END)
             if end is not None:
@@ -322,23 +320,30 @@ class Matcher:
                     found.append((plen, i, end[0], end[1] or _NUMBERS[num0]))
                 if len(node0) == 1:
                     continue  # a leaf: the common case
-            if more:
-                self._descend(t, i, plen, node0, num0, found)
+            if nxt:
+                self._descend(t, i, plen, [(node0, i, num0)], found)
         return found
 
     def _descend(
-        self, t: _Text, i: int, plen: int, node0: dict[str, Any], num0: str, found: list[tuple[int, int, int, str]]
+        self,
+        t: _Text,
+        i: int,
+        plen: int,
+        stack: list[tuple[dict[str, Any], int, str]],
+        found: list[tuple[int, int, int, str]],
     ) -> None:
-        """Depth-first over the following tokens from ``node0`` (the first word's node)."""
+        """Depth-first over the tokens after the first word of a term (``stack``: trie node,
+        its last token, the number so far); matches are appended to ``found``, the first
+        analysis of a word first."""
         spans, words, flags, nt = t.spans, t.words, t.flags, t.norm.text
         n = len(spans)
         inner = self._inner
-        stack = [(node0, i, num0)]
         while stack:
             node, j, num = stack.pop()
             gap = nt[spans[j][1] : spans[j + 1][0]]
             gap = "" if gap == " " else _gap_key(gap)
-            for key, _, last, fem, alef in reversed(inner(words[j + 1], flags[j + 1])):
+            deeper = []
+            for key, _, last, fem, alef in inner(words[j + 1], flags[j + 1]):
                 child = node.get(gap + key if gap else key)
                 if child is None:
                     continue
@@ -354,7 +359,9 @@ class Matcher:
                     if len(child) == 1:
                         continue
                 if j + 2 < n:
-                    stack.append((child, j + 1, n2))
+                    deeper.append((child, j + 1, n2))
+            if deeper:
+                stack.extend(reversed(deeper))
 
     def _blocked(self, t: _Text, entry: int, i: int, j: int) -> bool:
         """True when a blocking context of ``entry`` covers tokens ``i..j``."""
@@ -377,7 +384,8 @@ class Matcher:
 
     def _match(self, t: _Text, i: int, plen: int, j: int, entry: int, number: str) -> TermMatch:
         start, end = t.norm.span(t.spans[i][0] + plen, t.spans[j][1])
-        end = _balance_end(t.text, start, end)
+        if end < len(t.text) and t.text[end] in _CLOSERS:
+            end = _balance_end(t.text, start, end)
         e = self._entries[entry]
         target, form = e.target, "approved"
         if number != "singular":
@@ -411,7 +419,7 @@ class Matcher:
                 continue
             found = self._candidates(t, i, starts)
             if found:
-                best = max(found, key=lambda c: c[1])  # first of the longest
+                best = found[0] if len(found) == 1 else max(found, key=lambda c: c[1])  # first longest
                 plen, j, entry, number = best
                 matches.append(self._match(t, i, plen, j, entry, number))
                 i = j + 1
