@@ -582,6 +582,18 @@ def suffix_readings(stem: str, flags: int = 0) -> tuple[Inflection, ...]:
     return tuple(out)
 
 
+def _may_inflect(stem: str, stems: frozenset[str]) -> bool:
+    """True when some suffix reading of ``stem`` could be in ``stems``: a prefix of at least
+    :data:`MIN_SUFFIX_STEM` letters, as it is or with a final ة (``ه``)."""
+    if len(stem) <= MIN_SUFFIX_STEM or stem[-1] not in _SUFFIX_LAST:
+        return False
+    for end in range(MIN_SUFFIX_STEM - 1, len(stem)):
+        head = stem[:end]
+        if (end >= MIN_SUFFIX_STEM and head in stems) or head + _HA in stems:
+            return True
+    return False
+
+
 # One way a text token can stand for a glossary word: (plen, key, number, last_ok, fem, alef).
 # ``key`` is looked up in the trie; ``plen`` is the length of the proclitic prefix left outside
 # (first word of a term); the rest comes from the :data:`Inflection`.
@@ -589,7 +601,9 @@ Analysis = tuple[int, str, str, bool, bool, bool]
 
 
 @lru_cache(maxsize=1 << 17)
-def word_analyses(word: str, flags: int = 0, first: bool = True) -> tuple[Analysis, ...]:
+def word_analyses(
+    word: str, flags: int = 0, first: bool = True, stems: frozenset[str] | None = None
+) -> tuple[Analysis, ...]:
     """Every key of a normalised Arabic text token, proclitics and suffixes stripped, each key
     once (shortest prefix, then bare before suffixed readings, wins).
 
@@ -598,17 +612,22 @@ def word_analyses(word: str, flags: int = 0, first: bool = True) -> tuple[Analys
     the key, so it matches only a term word that has it too (``وسلامتها`` ~ ``والسلامة``, while
     ``مجلس والأمن`` is not ``مجلس الأمن``).  A suffix that excludes the article (pronoun,
     construct, tanween) is not read on a word that has one (``الأمني`` is never ``الأمن`` + ي).
+
+    ``stems``: when given (a matcher's glossary word keys), suffixes are only read off a stem
+    one of whose prefixes (or prefix + ة) is in it, since no other reading can match; this
+    only saves time, the result for those keys is the same.
     """
     readings = proclitic_readings(word)
-    if len(readings) == 1:
-        infs = suffix_readings(word, flags)
-        if len(infs) == 1:  # the common case: no proclitic, no suffix
-            return ((0, word, "s", True, False, False),)
+    if len(readings) == 1 and (stems is not None and not _may_inflect(word, stems) or len(suffix_readings(word, flags)) == 1):
+        return ((0, word, "s", True, False, False),)  # the common case: no proclitic, no suffix
     out: dict[str, Analysis] = {}
     for prefix, stem, definite in readings:
         conj = "" if first or prefix[:1] not in ("\u0648", "\u0641") else prefix[0]
         plen = len(prefix)
-        infs = suffix_readings(stem, flags)
+        if stems is None or _may_inflect(stem, stems):
+            infs = suffix_readings(stem, flags)
+        else:
+            infs = ((stem, "s", False, True, False, False),)
         short = definite and len(stem) < MIN_BARE_STEM
         key = conj + (_ARTICLE + stem if short else stem)
         if key not in out:

@@ -220,6 +220,9 @@ class Matcher:
                 self._block_words = max(self._block_words, self._insert(self._block_root, b, entry, None))
         for entry, form, number in variants:
             self._insert(self._root, form, entry, number)
+        # every word key (without a conjunction), to skip suffix readings that cannot match
+        keys = set(self._root) | self._inner_keys | set(self._block_root)
+        self._stems = frozenset(keys | {k[1:] for k in keys if k[:1] in _CONJ})
 
     def __len__(self) -> int:
         """Number of (non-deprecated) terms."""
@@ -261,7 +264,7 @@ class Matcher:
         if nodes is None:
             nodes = tuple(
                 (a[0], node, a[2], a[3])
-                for a in (word_analyses(word, flags, True) if self.arabic else _plain(word))
+                for a in (word_analyses(word, flags, True, self._stems) if self.arabic else _plain(word))
                 if (node := root.get(a[1])) is not None
             )
             if len(cache) > _CACHE_LIMIT:
@@ -278,7 +281,7 @@ class Matcher:
             keys = self._inner_keys
             got = tuple(
                 (a[1], a[2], a[3], a[4], a[5])
-                for a in (word_analyses(word, flags, False) if self.arabic else _plain(word))
+                for a in (word_analyses(word, flags, False, self._stems) if self.arabic else _plain(word))
                 if a[1] in keys
             )
             if len(cache) > _CACHE_LIMIT:
