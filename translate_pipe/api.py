@@ -62,6 +62,7 @@ def translate(
     glossary: str | None = None,
     soft: bool = False,
     allow_failures: bool = False,
+    align: str = "predict",
     stdin: Callable[[], bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> TranslateResult:
@@ -91,6 +92,7 @@ def translate(
         glossary=glossary,
         soft=soft,
         allow_failures=allow_failures,
+        align=align,
     )
     with Store(db) as store:
         matcher = constrainer = None
@@ -130,7 +132,7 @@ def _glossary_setup(store: Store, name: str, package: PackageInfo, settings: Tra
         )
     matcher = glossary_matcher(store, name, info.version)
     settings = dc_replace(settings, glossary=name, glossary_version=info.version)
-    return matcher, Constrainer(soft=settings.soft), info.id, settings
+    return matcher, Constrainer(soft=settings.soft, cache=store), info.id, settings
 
 
 # -- glossaries -------------------------------------------------------------------------------
@@ -689,7 +691,7 @@ def retranslate(
             settings=settings,
             outputs=[None] * len(docs),
             matcher=current,
-            constrainer=Constrainer(soft=settings.soft),
+            constrainer=Constrainer(soft=settings.soft, cache=store),
             glossary_id=info.id,
             progress=progress,
             kind="retranslate",

@@ -261,6 +261,15 @@ def translate(
     allow_failures: Annotated[
         bool, typer.Option("--allow-failures", help="Do not fail when a hard constraint cannot be enforced")
     ] = False,
+    align: Annotated[
+        str,
+        typer.Option(
+            "--align",
+            help="Word alignment: predict (prediction difference; works on any model) or attention "
+            "(cheaper; good only on models trained with guided alignment)",
+            callback=_check_align,
+        ),
+    ] = "predict",
 ) -> None:
     """Translate files (or - for stdin); store segments, translations and alignments."""
     from . import api
@@ -288,6 +297,7 @@ def translate(
             glossary=glossary,
             soft=soft,
             allow_failures=allow_failures,
+            align=align,
             stdin=lambda: sys.stdin.buffer.read(),
             progress=bar,
         )
@@ -338,9 +348,21 @@ def retranslate(
         )
 
 
+def _check_align(value: str) -> str:
+    from .align import METHODS
+
+    if value not in METHODS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(METHODS)}")
+    return value
+
+
 def _report_run(result: Any, as_json: bool) -> None:
+    from .constrain import summary
     from .pipeline import to_json
 
+    outcomes = [o for d in result.run.documents for s in d.segments for o in s.terms]
+    if outcomes:
+        typer.echo(summary(outcomes), err=True)
     if as_json:
         _print_json(to_json(result.run))
         return

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .align import word_alignment
+from .align import AlignItem, align
 from .engine import DecodeOptions, Engine, Tokens, detokenize
 from .errors import ConstraintError, InputError
 from .records import Hypothesis, Segment, SegmentTranslation, TermMatch, TermOutcome
@@ -49,6 +49,7 @@ class TranslateSettings:
     glossary_version: int | None = None
     soft: bool = False
     allow_failures: bool = False
+    align: str = "predict"  # word alignment method: "predict" | "attention"
 
     def as_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "decode"}
@@ -207,49 +208,62 @@ class _Work:
     tokens: Tokens
     matches: list[TermMatch]
 
+    @property
+    def source_pieces(self) -> tuple[str, ...]:
+        return self.tokens.pieces
+
+    @property
+    def source_spans(self) -> tuple[tuple[int, int], ...]:
+        return self.tokens.spans
+
 
 def _translate_chunk(
     engine: Engine,
     work: Sequence[_Work],
     options: DecodeOptions,
     constrainer: Any | None,
+    align_method: str = "predict",
 ) -> list[tuple[SegmentTranslation, list[str]]]:
     sources = [w.tokens.pieces for w in work]
     with_terms = [i for i, w in enumerate(work) if w.matches] if constrainer is not None else []
+    plain = replace(options, return_attention=align_method == "attention")
     if with_terms and constrainer is not None:
-        # segments with terms get the n-best list the constrainer reranks (same beam)
-        n = max(options.num_hypotheses, constrainer.n_best)
-        nbest = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n))
+        # segments with terms: attention (the constrainer trusts it only where it is distinct),
+        # and in soft mode the n-best list the constrainer chooses from
+        n = max(constrainer.n_best, options.num_hypotheses)
+        term_opts = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n), return_attention=True)
         others = [i for i, w in enumerate(work) if not w.matches]
         hyps: list[list[Hypothesis]] = [[] for _ in work]
-        for idx, opts in ((with_terms, nbest), (others, options)):
+        for idx, opts in ((with_terms, term_opts), (others, plain)):
             for i, h in zip(idx, engine.translate([sources[i] for i in idx], opts) if idx else []):
                 hyps[i] = h
     else:
-        hyps = engine.translate(sources, options)
+        hyps = engine.translate(sources, plain)
     outcomes: list[list[TermOutcome]] = [[] for _ in work]
     best = [h[0] for h in hyps]
     if constrainer is not None and with_terms:
         best, outcomes = constrainer.apply(engine, work, hyps, options)
-    out = []
-    for w, hyp, alts, terms in zip(work, best, hyps, outcomes):
-        alts = alts[: options.num_hypotheses]
+    if align_method == "attention":
+        # enforced translations were not decoded as such: their attention comes from forcing them
+        redo = [i for i, h in enumerate(best) if not h.attention and h.tokens]
+        if redo:
+            forced = engine.forced_attention([sources[i] for i in redo], [best[i].tokens for i in redo])
+            for i, att in zip(redo, forced):
+                best[i] = replace(best[i], attention=att)
+    items = []
+    for w, hyp in zip(work, best):
         text, tspans = detokenize(hyp.tokens)
-        links = word_alignment(
-            w.tokens.pieces,
-            w.tokens.spans,
-            hyp.tokens,
-            tspans,
-            hyp.attention,
-            src_offset=w.segment.start,
-            target_text=text,
-        )
+        items.append(AlignItem(w.tokens.pieces, w.tokens.spans, hyp.tokens, tspans, text, w.segment.start, hyp.attention))
+    links = align(items, align_method, engine.score_tokens)
+    out = []
+    for w, hyp, alts, terms, item, seg_links in zip(work, best, hyps, outcomes, items, links):
+        alts = alts[: options.num_hypotheses]
         out.append(
             (
                 SegmentTranslation(
                     segment=w.segment,
-                    target=text,
-                    alignment=tuple(links),
+                    target=item.target_text,
+                    alignment=tuple(seg_links),
                     terms=tuple(terms),
                     score=hyp.score,
                 ),
@@ -330,7 +344,7 @@ def translate_documents(
         if progress:
             progress(0, total)
         for chunk in _chunks(segmented, engine, settings, matcher):
-            translated = _translate_chunk(engine, chunk, settings.decode, constrainer)
+            translated = _translate_chunk(engine, chunk, settings.decode, constrainer, settings.align)
             for w, (st, alts) in zip(chunk, translated):
                 results[w.doc_index].segments.append(st)
                 results[w.doc_index].alternatives.append(alts)
@@ -412,6 +426,8 @@ def to_json(result: RunResult) -> dict[str, Any]:
                                 "target_start": o.target_start,
                                 "target_end": o.target_end,
                                 "status": o.status,
+                                "method": o.method,
+                                **({"reason": o.reason} if o.reason else {}),
                             }
                             for o in st.terms
                         ],

@@ -26,7 +26,7 @@ import datetime as _dt
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from typing import Any
 from .errors import GlossaryError, StoreError
 from .records import Link, Segment, Term, TermOutcome
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -172,6 +172,27 @@ CREATE TABLE scores (
     created_at TEXT NOT NULL,
     UNIQUE (run_id, metric, refset, level)
 );
+""",
+    # 2: a term placed without locating the model's own rendering is "inserted", not "enforced"
+    2: """
+CREATE TABLE term_alignments_v2 (
+    translation_id INTEGER NOT NULL REFERENCES translations(id) ON DELETE CASCADE,
+    term_id INTEGER REFERENCES glossary_terms(id),
+    glossary_version INTEGER,
+    source_term TEXT NOT NULL,
+    target_term TEXT NOT NULL,
+    src_start INTEGER NOT NULL,
+    src_end INTEGER NOT NULL,
+    tgt_start INTEGER,
+    tgt_end INTEGER,
+    method TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('enforced', 'present', 'inserted', 'failed')),
+    reason TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO term_alignments_v2 SELECT * FROM term_alignments;
+DROP TABLE term_alignments;
+ALTER TABLE term_alignments_v2 RENAME TO term_alignments;
+CREATE INDEX term_alignments_translation ON term_alignments(translation_id);
 """,
 }
 
@@ -751,6 +772,33 @@ class Store:
             d["details"] = json.loads(d["details"])
             rows.append(d)
         return rows
+
+    # -- the model's own renderings of glossary terms (a cache for the constrainer) ----------
+    # A cache, not a record: the table is made on first write, so reading never changes a
+    # database, and it can be dropped at any time.
+    RENDERINGS = "term_renderings"
+
+    def get_renderings(self, model: str, sources: Sequence[str]) -> dict[str, list[str]]:
+        """Cached n-best renderings of term sources by the model with this checksum."""
+        if not sources or not self.db[self.RENDERINGS].exists():
+            return {}
+        marks = ", ".join("?" for _ in sources)
+        rows = self.db.query(
+            f"SELECT source, renderings FROM {self.RENDERINGS} WHERE model = ? AND source IN ({marks})",
+            [model, *sources],
+        )
+        return {r["source"]: list(json.loads(r["renderings"])) for r in rows}
+
+    def put_renderings(self, model: str, renderings: Mapping[str, Sequence[str]]) -> None:
+        with self.transaction():
+            self.db.table(self.RENDERINGS).insert_all(
+                (
+                    {"model": model, "source": s, "renderings": json.dumps(list(r), ensure_ascii=False)}
+                    for s, r in renderings.items()
+                ),
+                pk=("model", "source"),
+                replace=True,
+            )
 
 
 _TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
