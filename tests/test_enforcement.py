@@ -282,7 +282,8 @@ def test_a_term_placed_without_locating_the_rendering_is_inserted(soft: bool, st
     toks = engine.tokenize(text)
     match = TermMatch("وقف إطلاق النار", "ceasefire", 12, 27, "وقف إطلاق النار")
     item = _Item(Segment(0, 0, len(text), text), (match,), toks.pieces, toks.spans)
-    hyp = Hypothesis("Russia announced the stopping of fire in Homs", tuple("▁" + w for w in "Russia announced the stopping of fire in Homs".split()), -3.0)
+    sentence = "Russia announced the stopping of fire in Homs"
+    hyp = Hypothesis(sentence, engine.tokenize(sentence).pieces, -3.0)
     best, outcomes = Constrainer(soft=soft).apply(engine, [item], [[hyp]], DecodeOptions())  # type: ignore[arg-type]
     (o,) = outcomes[0]
     assert o.status == status and o.reason
