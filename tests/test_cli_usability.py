@@ -187,3 +187,28 @@ def test_rewritten_output_keeps_its_mode(tmp_path: Path) -> None:
     path.chmod(0o604)
     atomic_write(path, "new\n")
     assert (path.read_text(encoding="utf-8"), path.stat().st_mode & 0o777) == ("new\n", 0o604)
+
+
+# -- help reads like a man page -------------------------------------------------------------------
+def _commands(group, prefix=()):  # type: ignore[no-untyped-def]
+    for name, cmd in sorted(getattr(group, "commands", {}).items()):
+        yield (*prefix, name), cmd
+        yield from _commands(cmd, (*prefix, name))
+
+
+def _all_commands() -> list[tuple[str, ...]]:
+    import typer.main
+
+    return [(), *(path for path, _ in _commands(typer.main.get_command(app)))]
+
+
+@pytest.mark.parametrize("path", _all_commands(), ids=lambda p: " ".join(p) or "translate-pipe")
+def test_help_reads_like_a_man_page(path: tuple[str, ...]) -> None:
+    r = runner.invoke(app, [*path, "--help"], terminal_width=200)
+    assert r.exit_code == 0
+    assert re.findall(r"<[a-z][a-z\[\] ]*>|\{[A-Z_]+\}|\[\[", r.output) == []  # no <int range>, {NAME}, [[NAME]]
+    options = [line.split()[0] for line in r.output.splitlines() if re.match(r"  -", line)]
+    undocumented = [
+        line.strip() for line in r.output.splitlines() if re.match(r"  -", line) and len(re.split(r"\s{2,}", line.strip())) < 2
+    ]
+    assert options and undocumented == []

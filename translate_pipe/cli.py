@@ -10,6 +10,7 @@ Exit codes: 0 success, 1 user error (one line on stderr), 2 usage error.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -36,8 +37,44 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _metavar(param: typer.core.TyperOption, ctx: Any) -> str:
+    """How a value is named in help, man-page style: ``N``, ``FILE``, ``DIR``, ``LANG``, ..."""
+    if param.metavar:
+        return param.metavar
+    name = (param.name or "value").upper()
+    typed = typer.core.TyperOption.display_type(param, ctx)  # "<int range>", "<path>", "<str>", ...
+    if typed.startswith(("<int", "<float")):
+        return "N"
+    if typed == "<path>":
+        return "DIR" if name.endswith("DIR") else "FILE"
+    return "LANG" if name.endswith("_CODE") else name
+
+
+def _man_page_help(command: Any) -> None:
+    """Help without Python types: ``--beam-size N``, ``INPUTS...``, ``[NAME]``."""
+    for param in command.params:
+        if isinstance(param, typer.core.TyperArgument):
+            label = (param.metavar or param.name or "ARG").upper().strip("[]")
+            usage = (label if param.required else f"[{label}]") + ("..." if param.nargs != 1 else "")
+            param._usage_display_name = functools.partial(str, usage)  # type: ignore[method-assign]
+            param.display_type_rich = functools.partial(_no_type)  # type: ignore[method-assign]
+        elif isinstance(param, typer.core.TyperOption) and not param.is_flag:
+            param.display_type_rich = functools.partial(_metavar, param)  # type: ignore[method-assign]
+
+
+def _no_type(ctx: Any) -> str:
+    return ""
+
+
 class _Group(typer.core.TyperGroup):
-    """Turns every PipeError raised below into one line on stderr and exit code 1."""
+    """Turns every PipeError raised below into one line on stderr and exit code 1; help reads
+    like a man page (no Python types)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _man_page_help(self)
+        for command in self.commands.values():
+            _man_page_help(command)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -84,6 +121,9 @@ runs_app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(runs_app, name="runs")
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")]
 
 
 @dataclass(frozen=True)
@@ -418,11 +458,11 @@ def glossary_remove(
 def glossary_list(
     ctx: typer.Context,
     name: Annotated[
-        str | None, typer.Argument(metavar="[NAME]", help="Glossary name; without it, the glossaries are listed")
+        str | None, typer.Argument(metavar="NAME", help="Glossary name; without it, the glossaries are listed")
     ] = None,
     version: Annotated[int | None, typer.Option("--version", help="As it stood at this version")] = None,
     deprecated: Annotated[bool, typer.Option("--deprecated", help="Include deprecated terms")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the terms of a glossary, or the glossaries."""
     if name is None:
@@ -447,7 +487,7 @@ def glossary_show(
     name: NameArg,
     source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term")],
     context: ContextOpt = "",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show a term and its history."""
     with _read_store(_paths(ctx)) as store:
@@ -459,7 +499,7 @@ def glossary_show(
 
 
 @glossary_app.command("lint")
-def glossary_lint(ctx: typer.Context, name: NameArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def glossary_lint(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
     """Check a glossary; exits 1 when there are errors (warnings alone exit 0)."""
     with _read_store(_paths(ctx)) as store:
         issues = api.glossary_lint(store, name)
@@ -473,7 +513,7 @@ def glossary_lint(ctx: typer.Context, name: NameArg, as_json: Annotated[bool, ty
 
 
 @glossary_app.command("log")
-def glossary_log(ctx: typer.Context, name: NameArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def glossary_log(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
     """Version history: who changed what, when."""
     with _read_store(_paths(ctx)) as store:
         log = api.glossary_log(store, name)
@@ -489,7 +529,7 @@ def glossary_diff(
     name: NameArg,
     v1: Annotated[int, typer.Argument(metavar="V1", help="Old version (0: empty)")],
     v2: Annotated[int, typer.Argument(metavar="V2", help="New version")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """What changed between two versions."""
     with _read_store(_paths(ctx)) as store:
@@ -526,7 +566,7 @@ def glossary_match(
     ctx: typer.Context,
     name: NameArg,
     path: Annotated[str, typer.Argument(metavar="PATH", help="Text file, or - for standard input")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Find the glossary's terms in a text (offsets into the text as read)."""
     with _read_store(_paths(ctx)) as store:
@@ -539,7 +579,7 @@ def glossary_match(
 
 # -- runs, references, scores -----------------------------------------------------------------
 @runs_app.callback()
-def runs(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def runs(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List stored runs: kind, status, start, model, mode, inputs (`runs show N` for one run)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -555,7 +595,7 @@ def runs(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = 
 def runs_show(
     ctx: typer.Context,
     run_id: Annotated[int, typer.Argument(metavar="N", help="Run number, as `runs` lists them")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """One run: input and output files, mode, settings, counts per term outcome, error."""
     with _read_store(_paths(ctx)) as store:
@@ -606,7 +646,7 @@ def score(
     run: Annotated[int | None, typer.Option("--run", help="Score a stored run against stored references")] = None,
     glossary: Annotated[str | None, typer.Option("--glossary", help="Add terminology metrics")] = None,
     recompute: Annotated[bool, typer.Option("--recompute", help="Recompute stored scores")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Score a hypothesis file (--hyp/--refs) or a stored run (--run)."""
     if ctx.invoked_subcommand is not None:
@@ -638,7 +678,7 @@ def score_compare(
     run_b: Annotated[int, typer.Argument(metavar="RUN_B", help="Run compared with it")],
     samples: Annotated[int, typer.Option("--samples", min=100, help="Bootstrap samples")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 12345,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Paired bootstrap resampling between two runs over the same documents."""
     with _read_store(_paths(ctx)) as store:
