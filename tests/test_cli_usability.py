@@ -212,3 +212,40 @@ def test_help_reads_like_a_man_page(path: tuple[str, ...]) -> None:
         line.strip() for line in r.output.splitlines() if re.match(r"  -", line) and len(re.split(r"\s{2,}", line.strip())) < 2
     ]
     assert options and undocumented == []
+
+
+# -- history and diff show every field that changed ----------------------------------------------
+def edited(db: Path) -> None:
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "Astana", "--note", "capital").exit_code == 0  # v1
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "Astana", "--note", "city", "--domain", "geo").exit_code == 0
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "Astana", "--variant", "استانا").exit_code == 0  # v3
+
+
+@pytest.mark.parametrize(
+    "v1,v2,line",
+    [
+        (1, 2, "changed\tأستانا\tAstana -> Astana\tnote: 'capital' -> 'city'; domain: '' -> 'geo'"),
+        (2, 3, "changed\tأستانا\tAstana -> Astana\tvariants: '' -> 'استانا'"),
+        (0, 1, "added\tأستانا\t- -> Astana"),
+    ],
+    ids=["note-domain", "variant", "added"],
+)
+def test_diff_shows_every_changed_field(tmp_path: Path, v1: int, v2: int, line: str) -> None:
+    edited(tmp_path / "t.db")
+    assert cli_db(tmp_path / "t.db", "glossary", "diff", "g", str(v1), str(v2)).output == line + "\n"
+
+
+def test_diff_json_names_the_changed_fields(tmp_path: Path) -> None:
+    edited(tmp_path / "t.db")
+    (change,) = json.loads(cli_db(tmp_path / "t.db", "glossary", "diff", "g", "1", "3", "--json").output)
+    assert change["fields"] == ["variants", "note", "domain"]
+
+
+def test_history_shows_every_changed_field(tmp_path: Path) -> None:
+    edited(tmp_path / "t.db")
+    out = cli_db(tmp_path / "t.db", "glossary", "show", "g", "أستانا").output
+    assert out.split("history:\n")[1] == (
+        "  v1: Astana [approved]\n"
+        "  v2: Astana [approved]; note: 'capital' -> 'city'; domain: '' -> 'geo'\n"
+        "  v3: Astana [approved]; variants: '' -> 'استانا'\n"
+    )

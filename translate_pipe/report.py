@@ -166,7 +166,11 @@ def term_show_lines(history: Sequence[StoredTerm]) -> list[str]:
     if t.context:
         lines.append(f"context:  {t.context}")
     lines.append("history:")
-    lines.extend(f"  v{h.version}: {h.term.target} [{h.term.status}]" for h in history)
+    previous: Term | None = None
+    for h in history:
+        changed = _field_changes(previous, h.term, skip=("target", "status"))
+        lines.append(f"  v{h.version}: {h.term.target} [{h.term.status}]" + (f"; {changed}" if changed else ""))
+        previous = h.term
     return lines
 
 
@@ -209,9 +213,32 @@ def diff_json(changes: Sequence[TermChange]) -> list[JSON]:
         return None if t is None else {**t.__dict__, "variants": list(t.variants)}
 
     return [
-        {"source": c.source, "context": c.context, "change": c.change, "old": side(c.old), "new": side(c.new)}
+        {
+            "source": c.source,
+            "context": c.context,
+            "change": c.change,
+            "fields": list(c.fields),
+            "old": side(c.old),
+            "new": side(c.new),
+        }
         for c in changes
     ]
+
+
+def _field_changes(old: Term | None, new: Term | None, skip: tuple[str, ...] = ()) -> str:
+    """``note: 'a' -> 'b'; domain: '' -> 'un'`` for every field that differs."""
+    if old is None or new is None:
+        return ""
+    change = TermChange(new.source, new.context, "changed", old, new)
+    parts = []
+    for name in change.fields:
+        if name in skip:
+            continue
+        a, b = getattr(old, name), getattr(new, name)
+        if name == "variants":
+            a, b = " | ".join(a), " | ".join(b)
+        parts.append(f"{name}: {a!r} -> {b!r}")
+    return "; ".join(parts)
 
 
 def _term_line(t: Term | None) -> str:
@@ -222,7 +249,13 @@ def _term_line(t: Term | None) -> str:
 
 
 def diff_lines(changes: Sequence[TermChange]) -> list[str]:
-    return [f"{c.change}\t{c.source}\t{_term_line(c.old)} -> {_term_line(c.new)}" for c in changes]
+    """One line per term: the target (and status) change, then every other field that changed."""
+    lines = []
+    for c in changes:
+        line = f"{c.change}\t{c.source}\t{_term_line(c.old)} -> {_term_line(c.new)}"
+        others = _field_changes(c.old, c.new, skip=("target", "status"))
+        lines.append(f"{line}\t{others}" if others else line)
+    return lines
 
 
 def matches_json(matches: Sequence[TermMatch]) -> list[JSON]:
