@@ -249,3 +249,42 @@ def test_history_shows_every_changed_field(tmp_path: Path) -> None:
         "  v2: Astana [approved]; note: 'capital' -> 'city'; domain: '' -> 'geo'\n"
         "  v3: Astana [approved]; variants: '' -> 'استانا'\n"
     )
+
+
+# -- glossary add edits only the fields given -----------------------------------------------------
+BEFORE = {"target": "Astana", "variants": ["استانا"], "note": "capital until 2019", "domain": "geo", "status": "approved"}
+
+
+@pytest.mark.parametrize(
+    "args,changed",
+    [
+        (["--domain", "diplomacy"], {"domain": "diplomacy"}),
+        (["--note", "city"], {"note": "city"}),
+        (["Nur-Sultan"], {"target": "Nur-Sultan"}),
+        (["--variant", "آستانا", "--variant", "استانه"], {"variants": ["آستانا", "استانه"]}),
+    ],
+    ids=["domain-only", "note-only", "target-only", "variants-only"],
+)
+def test_glossary_add_edits_only_the_fields_given(tmp_path: Path, args: list[str], changed: dict[str, object]) -> None:
+    db = tmp_path / "t.db"
+    r = cli_db(db, "glossary", "add", "g", "أستانا", "Astana", "--variant", "استانا", "--note", "capital until 2019", "--domain", "geo")
+    assert r.exit_code == 0, r.output
+    r = cli_db(db, "glossary", "add", "g", "أستانا", *args)
+    assert r.exit_code == 0 and r.output.endswith(": updated (version 2)\n"), r.output
+    (term,) = json.loads(cli_db(db, "glossary", "list", "g", "--json").output)
+    assert {k: term[k] for k in BEFORE} == {**BEFORE, **changed}
+
+
+def test_glossary_add_new_term_needs_a_target(tmp_path: Path) -> None:
+    assert cli_db(tmp_path / "t.db", "glossary", "add", "g", "أستانا", "Astana").exit_code == 0
+    r = cli_db(tmp_path / "t.db", "glossary", "add", "g", "موسكو", "--note", "x")
+    assert (r.exit_code, r.output) == (1, "translate-pipe: error: 'موسكو' is not in glossary 'g'; give its TARGET to add it\n")
+
+
+def test_editing_a_deprecated_term_keeps_it_deprecated(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "Astana").exit_code == 0
+    assert cli_db(db, "glossary", "remove", "g", "أستانا").exit_code == 0
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "--note", "renamed in 2019").exit_code == 0
+    (term,) = json.loads(cli_db(db, "glossary", "list", "g", "--deprecated", "--json").output)
+    assert (term["status"], term["note"]) == ("deprecated", "renamed in 2019")

@@ -281,7 +281,7 @@ def glossary_add(
     store: Store,
     name: str,
     source: str,
-    target: str,
+    target: str | None = None,
     *,
     author: str,
     variants: Sequence[str] | None = None,
@@ -290,34 +290,39 @@ def glossary_add(
     context: str = "",
     source_lang: str = "ar",
     target_lang: str = "en",
-) -> tuple[int | None, str]:
-    """Add a term, or update it if its source exists (fields not given keep their value).
+) -> tuple[int | None, str, Term]:
+    """Add a term, or edit the term with this source: only the fields given change (a
+    deprecated term given a target is approved again; without one it stays as it is).
 
-    Returns (new version or None when nothing changed, "added" | "updated" | "unchanged").
+    Returns (new version or None when nothing changed, "added" | "updated" | "unchanged",
+    the term as stored).
     """
     _check_field("source", source)
-    _check_field("target", target)
+    if target is not None:
+        _check_field("target", target)
     for v in variants or ():
         _check_field("variant", v)
     with store.transaction():
         info = store.ensure_glossary(name, source_lang, target_lang)
         old = _term_or_none(store, info.id, source, context)
-        term = Term(
-            source=source,
-            target=target,
-            variants=tuple(variants) if variants is not None else (old.variants if old else ()),
-            note=note if note is not None else (old.note if old else ""),
-            domain=domain if domain is not None else (old.domain if old else ""),
-            status="approved",
-            context=context,
+        if old is None and target is None:
+            raise GlossaryError(f"{source!r} is not in glossary {name!r}; give its TARGET to add it")
+        base = old or Term(source=source, target=target or "", context=context)
+        term = dc_replace(
+            base,
+            target=target if target is not None else base.target,
+            variants=tuple(variants) if variants is not None else base.variants,
+            note=note if note is not None else base.note,
+            domain=domain if domain is not None else base.domain,
+            status="approved" if target is not None else base.status,
         )
         action = "add" if old is None else "update"
         version = store.apply_glossary_changes(
-            info.id, [term], author=author, action=action, summary=f"{action} {source!r} -> {target!r}"
+            info.id, [term], author=author, action=action, summary=f"{action} {source!r} -> {term.target!r}"
         )
     if version is None:
-        return None, "unchanged"
-    return version, "added" if old is None else "updated"
+        return None, "unchanged", term
+    return version, "added" if old is None else "updated", term
 
 
 def _term_or_none(store: Store, glossary_id: int, source: str, context: str) -> Term | None:

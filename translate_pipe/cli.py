@@ -425,19 +425,24 @@ def glossary_add(
     ctx: typer.Context,
     name: NameArg,
     source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term")],
-    target: Annotated[str, typer.Argument(metavar="TARGET", help="Approved target")],
-    variant: Annotated[list[str] | None, typer.Option("--variant", help="Another source form (repeatable)")] = None,
-    note: Annotated[str | None, typer.Option("--note", help="Usage note")] = None,
+    target: Annotated[
+        str | None, typer.Argument(metavar="TARGET", help="Approved target (required for a new term)")
+    ] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option("--variant", help="Another source form (repeatable; replaces the term's variants)"),
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Usage note (replaces the term's note)")] = None,
     domain: Annotated[str | None, typer.Option("--domain", help="Domain, e.g. diplomacy")] = None,
     context: ContextOpt = "",
     author: AuthorOpt = None,
 ) -> None:
-    """Add a term; for a source that exists, update it (a new version)."""
+    """Add a term, or edit one: only the fields given change (a new version)."""
     with _open_store(_paths(ctx)) as store:
-        version, what = api.glossary_add(
+        version, what, term = api.glossary_add(
             store, name, source, target, author=_author(author), variants=variant, note=note, domain=domain, context=context
         )
-    typer.echo(f"{name}: {source} -> {target}: {what}" + (f" (version {version})" if version else ""))
+    typer.echo(f"{name}: {source} -> {term.target}: {what}" + (f" (version {version})" if version else ""))
 
 
 @glossary_app.command("remove")
