@@ -288,3 +288,9 @@ def test_editing_a_deprecated_term_keeps_it_deprecated(tmp_path: Path) -> None:
     assert cli_db(db, "glossary", "add", "g", "أستانا", "--note", "renamed in 2019").exit_code == 0
     (term,) = json.loads(cli_db(db, "glossary", "list", "g", "--deprecated", "--json").output)
     assert (term["status"], term["note"]) == ("deprecated", "renamed in 2019")
+
+
+def test_domain_is_documented_as_free_text(tmp_path: Path) -> None:
+    help_text = runner.invoke(app, ["glossary", "add", "--help"], terminal_width=200).output
+    assert "--domain TEXT  Domain, free text" in help_text or re.search(r"--domain DOMAIN\s+Domain, free text", help_text)
+    assert cli_db(tmp_path / "t.db", "glossary", "add", "g", "أستانا", "Astana", "--domain", "any words").exit_code == 0

@@ -433,7 +433,7 @@ def glossary_add(
         typer.Option("--variant", help="Another source form (repeatable; replaces the term's variants)"),
     ] = None,
     note: Annotated[str | None, typer.Option("--note", help="Usage note (replaces the term's note)")] = None,
-    domain: Annotated[str | None, typer.Option("--domain", help="Domain, e.g. diplomacy")] = None,
+    domain: Annotated[str | None, typer.Option("--domain", help="Domain, free text (the curated glossary uses diplomacy, un, law, geo, ...)")] = None,
     context: ContextOpt = "",
     author: AuthorOpt = None,
 ) -> None:
