@@ -9,6 +9,7 @@ alignments and term outcomes are known exactly.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -205,3 +206,37 @@ def test_score_compare_names_an_unknown_run_first(store: Store, runs: tuple[int,
     run(store, FakeEngine(WORDS), [InputDoc("b.txt", DOC_B)])  # run 1, without references
     with pytest.raises(StoreError, match=f"^no run {missing} in the database"):
         api.score_compare(store, *runs)
+
+
+@pytest.mark.parametrize(
+    "later_plain_run,overwrite,refused",
+    [(False, False, False), (True, False, True), (True, True, False)],
+    ids=["own-output", "later-run-refused", "later-run-overwrite"],
+)
+def test_retranslate_does_not_overwrite_a_later_runs_output(
+    tmp_path: Path, later_plain_run: bool, overwrite: bool, refused: bool
+) -> None:
+    from translate_pipe.errors import InputError
+
+    out = tmp_path / "a.en.txt"
+    store = Store(tmp_path / "t.db")
+    glossary(store, ("أستانا", "Astana"))
+    pipeline.translate(
+        store, loader(FakeEngine(WORDS)), [InputDoc("a.txt", DOC_A)], from_code="ar", to_code="en",
+        settings=TranslateSettings(glossary="g"), outputs=[out],
+    )
+    if later_plain_run:
+        pipeline.translate(
+            store, loader(FakeEngine({**WORDS, "قال": "stated"})), [InputDoc("a.txt", DOC_A)], from_code="ar",
+            to_code="en", settings=TranslateSettings(), outputs=[out],
+        )
+    before, runs_before = out.read_text(encoding="utf-8"), len(store.runs())
+    glossary(store, ("موسكو", "Moscow"))
+    engine = FakeEngine({**WORDS, "موسكو": "MOSCOW"})
+    if refused:
+        with pytest.raises(InputError, match=r"last written by run 2, which did not use glossary 'g'.*--overwrite"):
+            pipeline.retranslate(store, loader(engine), "g", overwrite=overwrite)
+        assert (out.read_text(encoding="utf-8"), len(store.runs())) == (before, runs_before)
+    else:
+        pipeline.retranslate(store, loader(engine), "g", overwrite=overwrite)
+        assert out.read_text(encoding="utf-8") == "said minister in Astana\nMOSCOW in Syria\n"

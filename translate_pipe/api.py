@@ -169,6 +169,7 @@ def retranslate(
     threads: int = 0,
     compute_type: str = "default",
     allow_failures: bool = False,
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> RetranslateResult:
     """Re-run only the segments whose matched glossary terms changed (see :func:`pipeline.retranslate`)."""
@@ -181,6 +182,7 @@ def retranslate(
             threads=threads,
             compute_type=compute_type,
             allow_failures=allow_failures,
+            overwrite=overwrite,
             progress=progress,
         )
 

@@ -354,6 +354,9 @@ def retranslate(
     threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads")] = 0,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
     allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Accept unenforceable terms")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Refresh output files even if a later run without the glossary wrote them")
+    ] = False,
 ) -> None:
     """Re-run only the segments whose matched glossary terms changed since their translation."""
     paths = _paths(ctx)
@@ -366,6 +369,7 @@ def retranslate(
             threads=threads,
             compute_type=compute_type,
             allow_failures=allow_failures,
+            overwrite=overwrite,
             progress=bar,
         )
     if as_json:

@@ -199,10 +199,15 @@ def retranslate(
     threads: int = 0,
     compute_type: str = "default",
     allow_failures: bool = False,
+    overwrite: bool = False,
     progress: Progress | None = None,
 ) -> RetranslateResult:
     """Re-run, as a new run, only the segments whose matched terms changed since the glossary
-    version their latest translation used (new terms, changed targets, deprecated terms)."""
+    version their latest translation used (new terms, changed targets, deprecated terms).
+
+    The output files of the affected documents are refreshed; one that a later run (without
+    the glossary) wrote is not overwritten unless ``overwrite``: the retranslation is refused
+    before anything runs."""
     info = store.glossary(glossary)
     rows = store.glossary_translations(info.id)
     if not rows:
@@ -223,6 +228,21 @@ def retranslate(
     if not changed:
         return RetranslateResult(None, (), len(rows), info.version)
 
+    outputs: dict[int, str] = {
+        d.document_id: d.output_path
+        for run_id in {st.run_id for st, _ in rows}
+        for d in store.run_documents(run_id)
+        if d.output_path
+    }
+    affected = {st.document_id for st, _ in changed}
+    glossary_runs = {st.run_id for st, _ in rows}
+    for document_id, output in sorted(outputs.items()):
+        writer = store.last_writer(output)
+        if document_id in affected and not overwrite and writer is not None and writer not in glossary_runs:
+            raise InputError(
+                f"{output} was last written by run {writer}, which did not use glossary {glossary!r}; "
+                "retranslating would overwrite it: move it away, or give --overwrite"
+            )
     parent = store.run(max(st.run_id for st, _ in changed))
     settings = TranslateSettings.from_stored(
         parent.settings,
@@ -255,20 +275,13 @@ def retranslate(
         parent_run_id=parent.id,
     )
     # refresh the output files of the affected documents with the merged translations
-    outputs = {
-        d.document_id: d.output_path
-        for run_id in {st.run_id for st, _ in rows}
-        for d in store.run_documents(run_id)
-        if d.output_path
-    }
     latest = {(st.document_id, st.segment.start): st for st, _ in store.glossary_translations(info.id)}
     for d, doc in zip(doc_ids, docs):
-        output = outputs.get(d)
-        if output:
+        if d in outputs:
             merged = [
                 SegmentTranslation(segment=st.segment, target=st.target) for st in latest.values() if st.document_id == d
             ]
-            atomic_write(Path(output), render_document(doc.text, merged))
+            atomic_write(Path(outputs[d]), render_document(doc.text, merged))
     reruns = tuple(
         Rerun(paths.get(st.document_id) or f"document-{st.document_id}", st.segment.index, tuple(r)) for st, r in changed
     )

@@ -482,6 +482,15 @@ class Store:
             )
         ]
 
+    def last_writer(self, output_path: str) -> int | None:
+        """The latest completed run that wrote ``output_path``, if any."""
+        value = self._value(
+            "SELECT max(d.run_id) FROM run_documents d JOIN runs r ON r.id = d.run_id "
+            "WHERE d.output_path = ? AND r.status = 'completed'",
+            (output_path,),
+        )
+        return None if value is None else int(value)
+
     def run_counts(self, run_id: int) -> tuple[int, dict[str, int]]:
         """(number of translated segments, term outcomes by status) of a run."""
         segments = int(self._value("SELECT count(*) FROM translations WHERE run_id = ?", (run_id,)))
