@@ -294,3 +294,26 @@ def test_domain_is_documented_as_free_text(tmp_path: Path) -> None:
     help_text = runner.invoke(app, ["glossary", "add", "--help"], terminal_width=200).output
     assert "--domain TEXT  Domain, free text" in help_text or re.search(r"--domain DOMAIN\s+Domain, free text", help_text)
     assert cli_db(tmp_path / "t.db", "glossary", "add", "g", "أستانا", "Astana", "--domain", "any words").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "fmt,args,exported",
+    [
+        ("po", [], ["مناطق خفض التصعيد"]),
+        ("po", ["--deprecated"], ["أستانا", "مناطق خفض التصعيد"]),
+        ("csv", [], ["أستانا", "مناطق خفض التصعيد"]),
+        ("tbx", [], ["أستانا", "مناطق خفض التصعيد"]),
+    ],
+    ids=["po", "po-deprecated", "csv-marks-status", "tbx-marks-status"],
+)
+def test_po_export_leaves_deprecated_terms_out(tmp_path: Path, fmt: str, args: list[str], exported: list[str]) -> None:
+    from translate_pipe.formats import read_glossary
+
+    db, out = tmp_path / "t.db", tmp_path / f"g.{fmt}"
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "Astana").exit_code == 0
+    assert cli_db(db, "glossary", "add", "g", "مناطق خفض التصعيد", "de-escalation zones").exit_code == 0
+    assert cli_db(db, "glossary", "remove", "g", "أستانا").exit_code == 0
+    assert cli_db(db, "glossary", "export", "g", "--format", fmt, "-o", str(out), *args).exit_code == 0
+    terms = read_glossary(out).terms
+    assert sorted(t.source for t in terms) == exported
+    assert [t.status for t in terms if t.source == "أستانا"] in ([], ["deprecated"])

@@ -422,10 +422,17 @@ def glossary_export(
     version: int | None = None,
     tbx_version: str = "basic",
     include_dates: bool = False,
+    deprecated: bool = False,
 ) -> str:
-    """Export a glossary (all terms, deprecated ones marked) and return the text; write it if ``output``."""
+    """Export a glossary and return the text; write it if ``output``.
+
+    CSV, TSV and TBX carry every term with its status.  A PO file leaves deprecated terms out
+    unless ``deprecated`` (PO tools would use them as translations; gettext drops the comments
+    of obsolete ``#~`` entries, so marking them obsolete would lose their notes).
+    """
     info = store.glossary(name)
-    terms = [st.term for st in glossary_terms(store, name, version, deprecated=True)]
+    include_deprecated = deprecated or fmt.lower().lstrip(".") != "po"
+    terms = [st.term for st in glossary_terms(store, name, version, deprecated=include_deprecated)]
     if output is not None:
         write_glossary(
             output, terms, fmt, source_lang=info.source_lang, target_lang=info.target_lang, name=name,

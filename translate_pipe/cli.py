@@ -558,11 +558,20 @@ def glossary_export(
     version: Annotated[int | None, typer.Option("--version", help="Export this past version")] = None,
     tbx_version: Annotated[str, typer.Option("--tbx-version", help="basic (TBX-Basic, default) or v3")] = "basic",
     dates: Annotated[bool, typer.Option("--dates", help="Put creation/revision dates in a PO header")] = False,
+    deprecated: Annotated[
+        bool,
+        typer.Option(
+            "--deprecated",
+            help="Also write deprecated terms to a PO file (as entries with a '#. status: deprecated' comment); "
+            "CSV, TSV and TBX always carry them with their status",
+        ),
+    ] = False,
 ) -> None:
     """Export a glossary as CSV, TSV, PO or TBX (deterministic output)."""
     with _read_store(_paths(ctx)) as store:
         text = api.glossary_export(
-            store, name, fmt, output=output, version=version, tbx_version=tbx_version, include_dates=dates
+            store, name, fmt, output=output, version=version, tbx_version=tbx_version, include_dates=dates,
+            deprecated=deprecated,
         )
     if output is None:
         typer.echo(text, nl=False)
