@@ -372,6 +372,9 @@ def retranslate(
             overwrite=overwrite,
             progress=bar,
         )
+    warning = report.truncation_warning(result.run) if result.run is not None else None
+    if warning:
+        typer.echo(f"translate-pipe: {warning}", err=True)
     if as_json:
         _print_json(report.retranslate_json(result))
     else:
@@ -379,6 +382,9 @@ def retranslate(
 
 
 def _report_run(result: api.TranslateResult, as_json: bool) -> None:
+    warning = report.truncation_warning(result.run)
+    if warning:
+        typer.echo(f"translate-pipe: {warning}", err=True)
     if as_json:
         _print_json(report.run_json(result.run))
         return

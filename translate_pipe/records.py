@@ -138,6 +138,7 @@ class SegmentTranslation:
     alignment: tuple[Link, ...] = ()
     terms: tuple[TermOutcome, ...] = field(default_factory=tuple)
     score: float | None = None
+    truncated: bool = False  # the translation reached the output length bound (--max-length): probably cut
 
 
 # -- what the store returns ---------------------------------------------------------------------
@@ -175,6 +176,7 @@ class StoredTranslation:
     document_id: int
     segment: Segment
     target: str
+    truncated: bool = False
 
 
 @dataclass(frozen=True)

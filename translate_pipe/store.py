@@ -71,7 +71,7 @@ __all__ = [
 
 Row = dict[str, Any]  # a row as sqlite-utils returns it
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -209,6 +209,10 @@ CREATE TABLE scores (
     created_at TEXT NOT NULL,
     UNIQUE (run_id, metric, refset, level)
 );
+""",
+    # 2: translations that reached the output length bound (--max-length) are marked
+    2: """
+ALTER TABLE translations ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
 """,
 }
 
@@ -443,6 +447,7 @@ class Store:
                         "segment_index": st.segment.index,
                         "target": st.target,
                         "score": st.score,
+                        "truncated": int(st.truncated),
                     },
                 )
                 links.extend(
@@ -755,7 +760,7 @@ class Store:
 _TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
 _TRANSLATION_COLUMNS = (
     't.id AS translation_id, t.run_id, s.document_id, t.segment_index, s.start, s."end" AS "end", '
-    "s.text, s.paragraph, t.target"
+    "s.text, s.paragraph, t.target, t.truncated"
 )
 
 
@@ -804,6 +809,7 @@ def _stored_translation(r: Row) -> StoredTranslation:
         document_id=r["document_id"],
         segment=Segment(index=r["segment_index"], start=r["start"], end=r["end"], text=r["text"], paragraph=r["paragraph"]),
         target=r["target"],
+        truncated=bool(r["truncated"]),
     )
 
 
