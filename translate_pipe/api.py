@@ -408,9 +408,40 @@ def glossary_diff(store: Store, name: str, v1: int, v2: int) -> list[TermChange]
     return diff_terms(old, [s.term for s in store.glossary_terms(info.id, v2)])
 
 
-def glossary_lint(store: Store, name: str) -> list[LintIssue]:
+@dataclass(frozen=True)
+class LintResult:
+    issues: tuple[LintIssue, ...]  # what needs attention
+    acknowledged: tuple[LintIssue, ...]  # warnings acknowledged for the term's current revision
+
+
+def glossary_lint(store: Store, name: str) -> LintResult:
+    """Lint the glossary's current terms; warnings acknowledged (``glossary ack``) for a term's
+    current revision are set apart (a later edit of the term brings them back)."""
     info = store.glossary(name)
-    return lint([st.term for st in store.glossary_terms(info.id) if st.term.status != "deprecated"], info.source_lang)
+    current = [st for st in store.glossary_terms(info.id) if st.term.status != "deprecated"]
+    versions = {st.term.source: st.version for st in current}
+    acks = {(source, code): v for (source, _, code), v in store.acknowledgements(info.id).items()}
+    issues: list[LintIssue] = []
+    acknowledged: list[LintIssue] = []
+    for issue in lint([st.term for st in current], info.source_lang):
+        ok = issue.level == "warning" and acks.get((issue.source, issue.code)) == versions.get(issue.source)
+        (acknowledged if ok else issues).append(issue)
+    return LintResult(tuple(issues), tuple(acknowledged))
+
+
+def glossary_ack(store: Store, name: str, source: str, *, code: str, author: str, context: str = "") -> LintIssue:
+    """Acknowledge the lint warning ``code`` of a term (e.g. a ``contained-term`` its note
+    explains) until the term is edited.  Only a warning lint reports now can be acknowledged."""
+    info = store.glossary(name)
+    st = _find_term(store, info.id, name, source, context)
+    linted = glossary_lint(store, name)
+    found = [i for i in linted.issues + linted.acknowledged if i.source == source and i.code == code]
+    if not found:
+        raise GlossaryError(f"lint reports no {code} for {source!r} in glossary {name!r}; nothing to acknowledge")
+    if found[0].level != "warning":
+        raise GlossaryError(f"{code} of {source!r} is an error, not a warning; fix the entry instead")
+    store.acknowledge(st.id, code, st.version, author)
+    return found[0]
 
 
 def glossary_export(

@@ -515,16 +515,36 @@ def glossary_show(
 
 @glossary_app.command("lint")
 def glossary_lint(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
-    """Check a glossary; exits 1 when there are errors (warnings alone exit 0)."""
+    """Check a glossary; exits 1 when there are errors (warnings alone exit 0).
+
+    Warnings acknowledged with `glossary ack` are not listed (the summary counts them) until
+    the term is edited again.
+    """
     with _read_store(_paths(ctx)) as store:
-        issues = api.glossary_lint(store, name)
+        result = api.glossary_lint(store, name)
     if as_json:
-        _print_json(report.lint_json(issues))
+        _print_json(report.lint_json(result.issues))
     else:
-        _print_lines(report.lint_lines(issues))
-        typer.echo(report.lint_summary(name, issues), err=True)
-    if any(i.level == "error" for i in issues):
+        _print_lines(report.lint_lines(result.issues))
+        typer.echo(report.lint_summary(name, result.issues, len(result.acknowledged)), err=True)
+    if any(i.level == "error" for i in result.issues):
         raise typer.Exit(1)
+
+
+@glossary_app.command("ack")
+def glossary_ack(
+    ctx: typer.Context,
+    name: NameArg,
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term whose warning is acknowledged")],
+    code: Annotated[str, typer.Option("--code", help="The lint warning, as lint names it")] = "contained-term",
+    context: ContextOpt = "",
+    author: AuthorOpt = None,
+) -> None:
+    """Acknowledge a lint warning of one entry (e.g. a contained-term its note explains) until
+    the entry is edited."""
+    with _open_store(_paths(ctx)) as store:
+        issue = api.glossary_ack(store, name, source, code=code, author=_author(author), context=context)
+    typer.echo(f"{name}: {source}: {issue.code} acknowledged")
 
 
 @glossary_app.command("log")

@@ -195,9 +195,10 @@ def lint_lines(issues: Sequence[LintIssue]) -> list[str]:
     return [f"{i.level}: {i.code}: {i.source}: {i.message}" for i in issues]
 
 
-def lint_summary(name: str, issues: Sequence[LintIssue]) -> str:
+def lint_summary(name: str, issues: Sequence[LintIssue], acknowledged: int = 0) -> str:
     errors = sum(1 for i in issues if i.level == "error")
-    return f"{name}: {errors} error(s), {len(issues) - errors} warning(s)"
+    acked = f" ({acknowledged} more acknowledged)" if acknowledged else ""
+    return f"{name}: {errors} error(s), {len(issues) - errors} warning(s){acked}"
 
 
 def log_json(entries: Sequence[LogEntry]) -> list[JSON]:

@@ -210,9 +210,18 @@ CREATE TABLE scores (
     UNIQUE (run_id, metric, refset, level)
 );
 """,
-    # 2: translations that reached the output length bound (--max-length) are marked
+    # 2: translations that reached the output length bound (--max-length) are marked;
+    #    lint warnings acknowledged per term (valid while the term stays at that revision)
     2: """
 ALTER TABLE translations ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE lint_acks (
+    term_id INTEGER NOT NULL REFERENCES glossary_terms(id) ON DELETE CASCADE,
+    code TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (term_id, code)
+);
 """,
 }
 
@@ -684,6 +693,25 @@ class Store:
                 (glossary_id, version),
             )
         ]
+
+    def acknowledge(self, term_id: int, code: str, version: int, author: str) -> None:
+        """Record that the warning ``code`` of a term is acknowledged at this revision."""
+        with self.transaction():
+            self.db.table("lint_acks").upsert(
+                {"term_id": term_id, "code": code, "version": version, "author": author, "created_at": _now()},
+                pk=("term_id", "code"),
+            )
+
+    def acknowledgements(self, glossary_id: int) -> dict[tuple[str, str, str], int]:
+        """(source, context, code) -> the term revision the warning was acknowledged at."""
+        return {
+            (r["source"], r["context"], r["code"]): int(r["version"])
+            for r in self.db.query(
+                "SELECT g.source, g.context, a.code, a.version FROM lint_acks a "
+                "JOIN glossary_terms g ON g.id = a.term_id WHERE g.glossary_id = ?",
+                (glossary_id,),
+            )
+        }
 
     # -- references and scores --------------------------------------------------------------
     def add_refset(self, document_id: int, name: str, path: str | None, lines: Sequence[str]) -> bool:
