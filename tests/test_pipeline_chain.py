@@ -85,9 +85,12 @@ DOC_A = "قال الوزير في أستانا.\nموسكو في سوريا.\n"
 DOC_B = "قال الوزير.\n"
 
 
-@pytest.fixture()
-def store() -> Store:
-    return Store(":memory:")
+@pytest.fixture(params=["memory-path", "injected-database"])
+def store(request: pytest.FixtureRequest) -> Store:
+    """An in-memory store, opened from ":memory:" or injected as a sqlite-utils Database."""
+    import sqlite_utils
+
+    return Store(":memory:") if request.param == "memory-path" else Store(sqlite_utils.Database(memory=True))
 
 
 def run(store: Store, engine: Engine, docs: Sequence[InputDoc], **settings: object) -> pipeline.RunResult:

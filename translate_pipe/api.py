@@ -21,7 +21,7 @@ from typing import Any
 
 from . import score
 from .engine import Engine
-from .errors import GlossaryError, InputError, ReferenceFileError, ScoreError
+from .errors import GlossaryError, InputError, PackageError, ReferenceFileError, ScoreError
 from .files import read_input
 from .formats import dumps_glossary, read_glossary, write_glossary
 from .glossary import LintIssue, Matcher, TermChange, diff_terms, lint
@@ -202,7 +202,8 @@ def models_install(
 
     if from_file is not None:
         return models.install_from_file(from_file, packages_dir)
-    assert from_code and to_code  # the CLI checks this
+    if not (from_code and to_code):
+        raise PackageError("give the source and target language codes (e.g. ar en), or a package file")
     return models.install_from_index(
         from_code,
         to_code,
