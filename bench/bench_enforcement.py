@@ -1,6 +1,6 @@
 """Cost of terminology enforcement and precision of word alignment, on a model that translates.
 
-    python bench/bench_enforcement.py [--segments 600] [--repeat 3]
+    python -m bench.bench_enforcement [--segments 600] [--repeat 3]
 
 The model is the test suite's enforcement model (tests/tinymodel.py, built and cached on first
 use; needs the ``test`` extra): a generalising template model trained WITHOUT guided alignment
@@ -24,15 +24,10 @@ import csv
 import json
 import re
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def _glossary(path: Path, entries: dict[str, str]) -> None:

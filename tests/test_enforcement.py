@@ -26,7 +26,8 @@ import pytest
 from typer.testing import CliRunner
 
 from translate_pipe.cli import app
-from translate_pipe.constrain import Constrainer, summary
+from translate_pipe.constrain import Constrainer
+from translate_pipe.report import term_summary as summary
 from translate_pipe.engine import DecodeOptions
 from translate_pipe.records import Hypothesis, Segment, TermMatch, TermOutcome
 

@@ -313,6 +313,7 @@ def template_pairs(
     data should use instead of the correct one.
     """
     renderings = dict(term_renderings or {})
+    explicit = templates is not None
     templates = list(templates or _TEMPLATES)
     rng = random.Random(seed)
     seen: set[str] = set()
@@ -343,7 +344,8 @@ def template_pairs(
             fill["T2"] = _conjoined(_term_item(t2, renderings))
         fill.update(_EXTRA_SLOTS)
         pair = _assemble([a for a in ar_slots if a != "TWICE"], [e for e in en_slots if e != "TWICE"], fill)
-        pair = dataclasses.replace(pair, kind=_template_kind(templates[t_i]))
+        if explicit:
+            pair = dataclasses.replace(pair, kind=_template_kind(templates[t_i]))
         if pair.source in seen:
             continue
         seen.add(pair.source)
@@ -830,8 +832,13 @@ def _cache_key(obj: Any) -> str:
     import ctranslate2
     import sentencepiece
 
+    import inspect
+
     h = hashlib.sha256()
-    h.update(Path(__file__).read_bytes())
+    # the code that turns data into a package (not the whole file: adding a builder or a
+    # template set must not invalidate every cached model)
+    for fn in (_torch_modules, _sinusoids, make_spec, save_spec, train_sentencepiece, write_package, _piece_words, _train, _build, ModelConfig):
+        h.update(inspect.getsource(fn).encode())
     h.update(
         json.dumps(
             [obj, ctranslate2.__version__, sentencepiece.__version__], sort_keys=True, ensure_ascii=False

@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .align import SPACE, UNK, is_punct, words
-from .engine import DecodeOptions, Engine, detokenize
-from .records import Hypothesis, Segment, TermMatch, TermOutcome
+from .engine import detokenize
+from .records import DecodeOptions, Engine, Hypothesis, TermMatch, TermOutcome, WorkItem
 
 _SENTENCE_END = re.compile(r"[.!?؟:;\"“”«»]\s*$")
 ARTICLES = frozenset({"the", "a", "an"})
@@ -115,22 +115,6 @@ def _norm_words(text: str) -> list[str]:
         if w:
             out.append(_stem(w))
     return out
-
-
-class WorkItem(Protocol):
-    """What the constrainer reads of a segment in the pipeline."""
-
-    @property
-    def segment(self) -> Segment: ...
-
-    @property
-    def matches(self) -> Sequence[TermMatch]: ...
-
-    @property
-    def source_pieces(self) -> Sequence[str]: ...
-
-    @property
-    def source_spans(self) -> Sequence[tuple[int, int]]: ...
 
 
 class RenderingCache(Protocol):
@@ -523,15 +507,3 @@ def _drop_trailing_article(tokens: list[str]) -> None:
         a, b = ws[-1]
         if detokenize(tokens[a:b])[0].strip().casefold() in ARTICLES:
             del tokens[a:b]
-
-
-STATUSES = ("present", "enforced", "inserted", "failed")
-
-
-def summary(outcomes: Sequence[TermOutcome]) -> str:
-    """``67 terms: 41 present, 24 enforced, 2 inserted, 0 failed``."""
-    counts = dict.fromkeys(STATUSES, 0)
-    for o in outcomes:
-        counts[o.status] = counts.get(o.status, 0) + 1
-    n = len(outcomes)
-    return f"{n} term{'s' if n != 1 else ''}: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES)
