@@ -187,3 +187,175 @@ def test_rewritten_output_keeps_its_mode(tmp_path: Path) -> None:
     path.chmod(0o604)
     atomic_write(path, "new\n")
     assert (path.read_text(encoding="utf-8"), path.stat().st_mode & 0o777) == ("new\n", 0o604)
+
+
+# -- help reads like a man page -------------------------------------------------------------------
+def _commands(group, prefix=()):  # type: ignore[no-untyped-def]
+    for name, cmd in sorted(getattr(group, "commands", {}).items()):
+        yield (*prefix, name), cmd
+        yield from _commands(cmd, (*prefix, name))
+
+
+def _all_commands() -> list[tuple[str, ...]]:
+    import typer.main
+
+    return [(), *(path for path, _ in _commands(typer.main.get_command(app)))]
+
+
+@pytest.mark.parametrize("path", _all_commands(), ids=lambda p: " ".join(p) or "translate-pipe")
+def test_help_reads_like_a_man_page(path: tuple[str, ...]) -> None:
+    r = runner.invoke(app, [*path, "--help"], terminal_width=200)
+    assert r.exit_code == 0
+    assert re.findall(r"<[a-z][a-z\[\] ]*>|\{[A-Z_]+\}|\[\[", r.output) == []  # no <int range>, {NAME}, [[NAME]]
+    options = [line.split()[0] for line in r.output.splitlines() if re.match(r"  -", line)]
+    undocumented = [
+        line.strip() for line in r.output.splitlines() if re.match(r"  -", line) and len(re.split(r"\s{2,}", line.strip())) < 2
+    ]
+    assert options and undocumented == []
+
+
+# -- history and diff show every field that changed ----------------------------------------------
+def edited(db: Path) -> None:
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "Astana", "--note", "capital").exit_code == 0  # v1
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "Astana", "--note", "city", "--domain", "geo").exit_code == 0
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "Astana", "--variant", "استانا").exit_code == 0  # v3
+
+
+@pytest.mark.parametrize(
+    "v1,v2,line",
+    [
+        (1, 2, "changed\tأستانا\tAstana -> Astana\tnote: 'capital' -> 'city'; domain: '' -> 'geo'"),
+        (2, 3, "changed\tأستانا\tAstana -> Astana\tvariants: '' -> 'استانا'"),
+        (0, 1, "added\tأستانا\t- -> Astana"),
+    ],
+    ids=["note-domain", "variant", "added"],
+)
+def test_diff_shows_every_changed_field(tmp_path: Path, v1: int, v2: int, line: str) -> None:
+    edited(tmp_path / "t.db")
+    assert cli_db(tmp_path / "t.db", "glossary", "diff", "g", str(v1), str(v2)).output == line + "\n"
+
+
+def test_diff_json_names_the_changed_fields(tmp_path: Path) -> None:
+    edited(tmp_path / "t.db")
+    (change,) = json.loads(cli_db(tmp_path / "t.db", "glossary", "diff", "g", "1", "3", "--json").output)
+    assert change["fields"] == ["variants", "note", "domain"]
+
+
+def test_history_shows_every_changed_field(tmp_path: Path) -> None:
+    edited(tmp_path / "t.db")
+    out = cli_db(tmp_path / "t.db", "glossary", "show", "g", "أستانا").output
+    assert out.split("history:\n")[1] == (
+        "  v1: Astana [approved]\n"
+        "  v2: Astana [approved]; note: 'capital' -> 'city'; domain: '' -> 'geo'\n"
+        "  v3: Astana [approved]; variants: '' -> 'استانا'\n"
+    )
+
+
+# -- glossary add edits only the fields given -----------------------------------------------------
+BEFORE = {"target": "Astana", "variants": ["استانا"], "note": "capital until 2019", "domain": "geo", "status": "approved"}
+
+
+@pytest.mark.parametrize(
+    "args,changed",
+    [
+        (["--domain", "diplomacy"], {"domain": "diplomacy"}),
+        (["--note", "city"], {"note": "city"}),
+        (["Nur-Sultan"], {"target": "Nur-Sultan"}),
+        (["--variant", "آستانا", "--variant", "استانه"], {"variants": ["آستانا", "استانه"]}),
+    ],
+    ids=["domain-only", "note-only", "target-only", "variants-only"],
+)
+def test_glossary_add_edits_only_the_fields_given(tmp_path: Path, args: list[str], changed: dict[str, object]) -> None:
+    db = tmp_path / "t.db"
+    r = cli_db(db, "glossary", "add", "g", "أستانا", "Astana", "--variant", "استانا", "--note", "capital until 2019", "--domain", "geo")
+    assert r.exit_code == 0, r.output
+    r = cli_db(db, "glossary", "add", "g", "أستانا", *args)
+    assert r.exit_code == 0 and r.output.endswith(": updated (version 2)\n"), r.output
+    (term,) = json.loads(cli_db(db, "glossary", "list", "g", "--json").output)
+    assert {k: term[k] for k in BEFORE} == {**BEFORE, **changed}
+
+
+def test_glossary_add_new_term_needs_a_target(tmp_path: Path) -> None:
+    assert cli_db(tmp_path / "t.db", "glossary", "add", "g", "أستانا", "Astana").exit_code == 0
+    r = cli_db(tmp_path / "t.db", "glossary", "add", "g", "موسكو", "--note", "x")
+    assert (r.exit_code, r.output) == (1, "translate-pipe: error: 'موسكو' is not in glossary 'g'; give its TARGET to add it\n")
+
+
+def test_editing_a_deprecated_term_keeps_it_deprecated(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "Astana").exit_code == 0
+    assert cli_db(db, "glossary", "remove", "g", "أستانا").exit_code == 0
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "--note", "renamed in 2019").exit_code == 0
+    (term,) = json.loads(cli_db(db, "glossary", "list", "g", "--deprecated", "--json").output)
+    assert (term["status"], term["note"]) == ("deprecated", "renamed in 2019")
+
+
+def test_domain_is_documented_as_free_text(tmp_path: Path) -> None:
+    help_text = runner.invoke(app, ["glossary", "add", "--help"], terminal_width=200).output
+    assert "--domain TEXT  Domain, free text" in help_text or re.search(r"--domain DOMAIN\s+Domain, free text", help_text)
+    assert cli_db(tmp_path / "t.db", "glossary", "add", "g", "أستانا", "Astana", "--domain", "any words").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "fmt,args,exported",
+    [
+        ("po", [], ["مناطق خفض التصعيد"]),
+        ("po", ["--deprecated"], ["أستانا", "مناطق خفض التصعيد"]),
+        ("csv", [], ["أستانا", "مناطق خفض التصعيد"]),
+        ("tbx", [], ["أستانا", "مناطق خفض التصعيد"]),
+    ],
+    ids=["po", "po-deprecated", "csv-marks-status", "tbx-marks-status"],
+)
+def test_po_export_leaves_deprecated_terms_out(tmp_path: Path, fmt: str, args: list[str], exported: list[str]) -> None:
+    from translate_pipe.formats import read_glossary
+
+    db, out = tmp_path / "t.db", tmp_path / f"g.{fmt}"
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "Astana").exit_code == 0
+    assert cli_db(db, "glossary", "add", "g", "مناطق خفض التصعيد", "de-escalation zones").exit_code == 0
+    assert cli_db(db, "glossary", "remove", "g", "أستانا").exit_code == 0
+    assert cli_db(db, "glossary", "export", "g", "--format", fmt, "-o", str(out), *args).exit_code == 0
+    terms = read_glossary(out).terms
+    assert sorted(t.source for t in terms) == exported
+    assert [t.status for t in terms if t.source == "أستانا"] in ([], ["deprecated"])
+
+
+# -- acknowledging a contained-term warning per entry ----------------------------------------------
+def contained(db: Path) -> None:
+    assert cli_db(db, "glossary", "add", "g", "وزير الخارجية", "Foreign Minister").exit_code == 0
+    r = cli_db(db, "glossary", "add", "g", "وزير الخارجية الأمريكي", "US Secretary of State", "--note", "not a minister")
+    assert r.exit_code == 0
+    assert cli_db(db, "glossary", "add", "g", "الأمم المتحدة", "United Nations").exit_code == 0
+    assert cli_db(db, "glossary", "add", "g", "الأمم المتحدة للطفولة", "UNICEF").exit_code == 0
+
+
+def lint_codes(db: Path) -> list[tuple[str, str]]:
+    return [(i["code"], i["source"]) for i in json.loads(cli_db(db, "glossary", "lint", "g", "--json").output)]
+
+
+def test_a_contained_term_warning_can_be_acknowledged_per_entry(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    contained(db)
+    assert lint_codes(db) == [("contained-term", "الأمم المتحدة للطفولة"), ("contained-term", "وزير الخارجية الأمريكي")]
+    r = cli_db(db, "glossary", "ack", "g", "وزير الخارجية الأمريكي")
+    assert (r.exit_code, r.output) == (0, "g: وزير الخارجية الأمريكي: contained-term acknowledged\n")
+    assert lint_codes(db) == [("contained-term", "الأمم المتحدة للطفولة")]  # the other entry still warns
+    r = cli_db(db, "glossary", "lint", "g")
+    assert r.stderr == "g: 0 error(s), 1 warning(s) (1 more acknowledged)\n"
+    # editing the entry brings its warning back
+    assert cli_db(db, "glossary", "add", "g", "وزير الخارجية الأمريكي", "US Secretary").exit_code == 0
+    assert len(lint_codes(db)) == 2
+
+
+@pytest.mark.parametrize(
+    "source,code,message",
+    [
+        ("وزير الخارجية", "contained-term", "lint reports no contained-term for 'وزير الخارجية'"),
+        ("وزير الخارجية الأمريكي", "untrimmed", "lint reports no untrimmed"),
+        ("غير موجود", "contained-term", "has no term 'غير موجود'"),
+    ],
+    ids=["no-warning", "other-code", "unknown-term"],
+)
+def test_only_a_reported_warning_can_be_acknowledged(tmp_path: Path, source: str, code: str, message: str) -> None:
+    contained(tmp_path / "t.db")
+    r = cli_db(tmp_path / "t.db", "glossary", "ack", "g", source, "--code", code)
+    assert r.exit_code == 1 and message in r.output

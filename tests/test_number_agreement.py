@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from translate_pipe.cli import app
 from translate_pipe.records import Term
-from translate_pipe.store import MIGRATIONS, Store
+from translate_pipe.store import MIGRATIONS, SCHEMA_VERSION, Store
 
 from .tinymodel import build_package
 
@@ -199,4 +199,4 @@ def test_migration_keeps_an_older_database_working(tmp_path: Path) -> None:
         )
         assert version == 2
         assert store.glossary_terms(1)[0].term.target_plural == "truces"
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import score
 from .engine import Engine
-from .errors import GlossaryError, InputError, ReferenceFileError, ScoreError
+from .errors import GlossaryError, InputError, PackageError, ReferenceFileError, ScoreError
 from .files import read_input
 from .formats import dumps_glossary, read_glossary, write_glossary
 from .glossary import LintIssue, Matcher, TermChange, diff_terms, lint
@@ -30,21 +30,19 @@ from .pipeline import RetranslateResult, RunResult, TranslateSettings
 from .pipeline import glossary_matcher as _glossary_matcher
 from .pipeline import retranslate as _retranslate
 from .pipeline import translate as _translate
-from .records import DecodeOptions, GlossaryInfo, RefSetInfo, RunDocument, RunInfo, StoredTerm, StoredTranslation, Term, TermMatch, VersionInfo
+from .records import (
+    DecodeOptions,
+    GlossaryInfo,
+    RefSetInfo,
+    RunDocument,
+    RunInfo,
+    StoredTerm,
+    StoredTranslation,
+    Term,
+    TermMatch,
+    VersionInfo,
+)
 from .store import Store
-
-__all__ = [
-    "LogEntry",
-    "RetranslateResult",
-    "RunSummary",
-    "RunTexts",
-    "ScoreResult",
-    "TermChange",
-    "TranslateResult",
-    "open_store",
-    "translate",
-    "retranslate",
-]
 
 # -- resources --------------------------------------------------------------------------------
 _ENGINES: dict[tuple[str, str, str, str, int, str], Engine] = {}
@@ -113,6 +111,7 @@ def translate(
     glossary: str | None = None,
     soft: bool = False,
     allow_failures: bool = False,
+    align: str = "predict",
     stdin: Callable[[], bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> TranslateResult:
@@ -145,6 +144,7 @@ def translate(
         glossary=glossary,
         soft=soft,
         allow_failures=allow_failures,
+        align=align,
     )
     with Store(db) as store:
         run = _translate(
@@ -169,6 +169,7 @@ def retranslate(
     threads: int = 0,
     compute_type: str = "default",
     allow_failures: bool = False,
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> RetranslateResult:
     """Re-run only the segments whose matched glossary terms changed (see :func:`pipeline.retranslate`)."""
@@ -181,6 +182,7 @@ def retranslate(
             threads=threads,
             compute_type=compute_type,
             allow_failures=allow_failures,
+            overwrite=overwrite,
             progress=progress,
         )
 
@@ -200,7 +202,8 @@ def models_install(
 
     if from_file is not None:
         return models.install_from_file(from_file, packages_dir)
-    assert from_code and to_code  # the CLI checks this
+    if not (from_code and to_code):
+        raise PackageError("give the source and target language codes (e.g. ar en), or a package file")
     return models.install_from_index(
         from_code,
         to_code,
@@ -281,7 +284,7 @@ def glossary_add(
     store: Store,
     name: str,
     source: str,
-    target: str,
+    target: str | None = None,
     *,
     author: str,
     variants: Sequence[str] | None = None,
@@ -293,13 +296,16 @@ def glossary_add(
     target_plural: str | None = None,
     source_plurals: Sequence[str] | None = None,
     blocked_in: Sequence[str] | None = None,
-) -> tuple[int | None, str]:
-    """Add a term, or update it if its source exists (fields not given keep their value).
+) -> tuple[int | None, str, Term]:
+    """Add a term, or edit the term with this source: only the fields given change (a
+    deprecated term given a target is approved again; without one it stays as it is).
 
-    Returns (new version or None when nothing changed, "added" | "updated" | "unchanged").
+    Returns (new version or None when nothing changed, "added" | "updated" | "unchanged",
+    the term as stored).
     """
     _check_field("source", source)
-    _check_field("target", target)
+    if target is not None:
+        _check_field("target", target)
     for v in variants or ():
         _check_field("variant", v)
     for v in source_plurals or ():
@@ -311,27 +317,27 @@ def glossary_add(
     with store.transaction():
         info = store.ensure_glossary(name, source_lang, target_lang)
         old = _term_or_none(store, info.id, source, context)
-        term = Term(
-            source=source,
-            target=target,
-            variants=tuple(variants) if variants is not None else (old.variants if old else ()),
-            note=note if note is not None else (old.note if old else ""),
-            domain=domain if domain is not None else (old.domain if old else ""),
-            status="approved",
-            context=context,
-            target_plural=target_plural if target_plural is not None else (old.target_plural if old else ""),
-            source_plurals=tuple(source_plurals)
-            if source_plurals is not None
-            else (old.source_plurals if old else ()),
-            blocked_in=tuple(blocked_in) if blocked_in is not None else (old.blocked_in if old else ()),
+        if old is None and target is None:
+            raise GlossaryError(f"{source!r} is not in glossary {name!r}; give its TARGET to add it")
+        base = old or Term(source=source, target=target or "", context=context)
+        term = dc_replace(
+            base,
+            target=target if target is not None else base.target,
+            variants=tuple(variants) if variants is not None else base.variants,
+            note=note if note is not None else base.note,
+            domain=domain if domain is not None else base.domain,
+            status="approved" if target is not None else base.status,
+            target_plural=target_plural if target_plural is not None else base.target_plural,
+            source_plurals=tuple(source_plurals) if source_plurals is not None else base.source_plurals,
+            blocked_in=tuple(blocked_in) if blocked_in is not None else base.blocked_in,
         )
         action = "add" if old is None else "update"
         version = store.apply_glossary_changes(
-            info.id, [term], author=author, action=action, summary=f"{action} {source!r} -> {target!r}"
+            info.id, [term], author=author, action=action, summary=f"{action} {source!r} -> {term.target!r}"
         )
     if version is None:
-        return None, "unchanged"
-    return version, "added" if old is None else "updated"
+        return None, "unchanged", term
+    return version, "added" if old is None else "updated", term
 
 
 def _term_or_none(store: Store, glossary_id: int, source: str, context: str) -> Term | None:
@@ -415,9 +421,40 @@ def glossary_diff(store: Store, name: str, v1: int, v2: int) -> list[TermChange]
     return diff_terms(old, [s.term for s in store.glossary_terms(info.id, v2)])
 
 
-def glossary_lint(store: Store, name: str) -> list[LintIssue]:
+@dataclass(frozen=True)
+class LintResult:
+    issues: tuple[LintIssue, ...]  # what needs attention
+    acknowledged: tuple[LintIssue, ...]  # warnings acknowledged for the term's current revision
+
+
+def glossary_lint(store: Store, name: str) -> LintResult:
+    """Lint the glossary's current terms; warnings acknowledged (``glossary ack``) for a term's
+    current revision are set apart (a later edit of the term brings them back)."""
     info = store.glossary(name)
-    return lint([st.term for st in store.glossary_terms(info.id) if st.term.status != "deprecated"], info.source_lang)
+    current = [st for st in store.glossary_terms(info.id) if st.term.status != "deprecated"]
+    versions = {st.term.source: st.version for st in current}
+    acks = {(source, code): v for (source, _, code), v in store.acknowledgements(info.id).items()}
+    issues: list[LintIssue] = []
+    acknowledged: list[LintIssue] = []
+    for issue in lint([st.term for st in current], info.source_lang):
+        ok = issue.level == "warning" and acks.get((issue.source, issue.code)) == versions.get(issue.source)
+        (acknowledged if ok else issues).append(issue)
+    return LintResult(tuple(issues), tuple(acknowledged))
+
+
+def glossary_ack(store: Store, name: str, source: str, *, code: str, author: str, context: str = "") -> LintIssue:
+    """Acknowledge the lint warning ``code`` of a term (e.g. a ``contained-term`` its note
+    explains) until the term is edited.  Only a warning lint reports now can be acknowledged."""
+    info = store.glossary(name)
+    st = _find_term(store, info.id, name, source, context)
+    linted = glossary_lint(store, name)
+    found = [i for i in linted.issues + linted.acknowledged if i.source == source and i.code == code]
+    if not found:
+        raise GlossaryError(f"lint reports no {code} for {source!r} in glossary {name!r}; nothing to acknowledge")
+    if found[0].level != "warning":
+        raise GlossaryError(f"{code} of {source!r} is an error, not a warning; fix the entry instead")
+    store.acknowledge(st.id, code, st.version, author)
+    return found[0]
 
 
 def glossary_export(
@@ -429,10 +466,17 @@ def glossary_export(
     version: int | None = None,
     tbx_version: str = "basic",
     include_dates: bool = False,
+    deprecated: bool = False,
 ) -> str:
-    """Export a glossary (all terms, deprecated ones marked) and return the text; write it if ``output``."""
+    """Export a glossary and return the text; write it if ``output``.
+
+    CSV, TSV and TBX carry every term with its status.  A PO file leaves deprecated terms out
+    unless ``deprecated`` (PO tools would use them as translations; gettext drops the comments
+    of obsolete ``#~`` entries, so marking them obsolete would lose their notes).
+    """
     info = store.glossary(name)
-    terms = [st.term for st in glossary_terms(store, name, version, deprecated=True)]
+    include_deprecated = deprecated or fmt.lower().lstrip(".") != "po"
+    terms = [st.term for st in glossary_terms(store, name, version, deprecated=include_deprecated)]
     if output is not None:
         write_glossary(
             output, terms, fmt, source_lang=info.source_lang, target_lang=info.target_lang, name=name,

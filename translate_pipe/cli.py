@@ -10,6 +10,7 @@ Exit codes: 0 success, 1 user error (one line on stderr), 2 usage error.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -36,8 +37,44 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _metavar(param: typer.core.TyperOption, ctx: Any) -> str:
+    """How a value is named in help, man-page style: ``N``, ``FILE``, ``DIR``, ``LANG``, ..."""
+    if param.metavar:
+        return param.metavar
+    name = (param.name or "value").upper()
+    typed = typer.core.TyperOption.display_type(param, ctx)  # "<int range>", "<path>", "<str>", ...
+    if typed.startswith(("<int", "<float")):
+        return "N"
+    if typed == "<path>":
+        return "DIR" if name.endswith("DIR") else "FILE"
+    return "LANG" if name.endswith("_CODE") else name
+
+
+def _man_page_help(command: Any) -> None:
+    """Help without Python types: ``--beam-size N``, ``INPUTS...``, ``[NAME]``."""
+    for param in command.params:
+        if isinstance(param, typer.core.TyperArgument):
+            label = (param.metavar or param.name or "ARG").upper().strip("[]")
+            usage = (label if param.required else f"[{label}]") + ("..." if param.nargs != 1 else "")
+            param._usage_display_name = functools.partial(str, usage)  # type: ignore[method-assign]
+            param.display_type_rich = functools.partial(_no_type)  # type: ignore[method-assign]
+        elif isinstance(param, typer.core.TyperOption) and not param.is_flag:
+            param.display_type_rich = functools.partial(_metavar, param)  # type: ignore[method-assign]
+
+
+def _no_type(ctx: Any) -> str:
+    return ""
+
+
 class _Group(typer.core.TyperGroup):
-    """Turns every PipeError raised below into one line on stderr and exit code 1."""
+    """Turns every PipeError raised below into one line on stderr and exit code 1; help reads
+    like a man page (no Python types)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _man_page_help(self)
+        for command in self.commands.values():
+            _man_page_help(command)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -77,13 +114,16 @@ score_app = typer.Typer(
 app.add_typer(score_app, name="score")
 runs_app = typer.Typer(
     cls=_Group,
-    help="Stored runs.",
+    help="List stored runs: kind, status, start, model, mode (plain, hard, soft) and inputs; `runs show N` shows one.",
     invoke_without_command=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 app.add_typer(runs_app, name="runs")
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")]
 
 
 @dataclass(frozen=True)
@@ -176,6 +216,12 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[int, Any],
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
+
+
+def _check_align(value: str) -> str:
+    if value not in ("predict", "attention"):
+        raise typer.BadParameter(f"{value!r} is not one of predict, attention")
+    return value
 
 
 def _check_device(value: str) -> str:
@@ -274,6 +320,16 @@ def translate(
     allow_failures: Annotated[
         bool, typer.Option("--allow-failures", help="Do not fail when a hard constraint cannot be enforced")
     ] = False,
+    align: Annotated[
+        str,
+        typer.Option(
+            "--align",
+            metavar="METHOD",
+            help="Word alignment: predict (prediction difference; right on any model) or attention "
+            "(cheaper; right only on models trained with guided alignment)",
+            callback=_check_align,
+        ),
+    ] = "predict",
 ) -> None:
     """Translate files (or - for stdin); store segments, translations and alignments."""
     if inputs.count("-") > 1:
@@ -299,6 +355,7 @@ def translate(
             glossary=glossary,
             soft=soft,
             allow_failures=allow_failures,
+            align=align,
             stdin=lambda: sys.stdin.buffer.read(),
             progress=bar,
         )
@@ -314,6 +371,9 @@ def retranslate(
     threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads")] = 0,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
     allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Accept unenforceable terms")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Refresh output files even if a later run without the glossary wrote them")
+    ] = False,
 ) -> None:
     """Re-run only the segments whose matched glossary terms changed since their translation."""
     paths = _paths(ctx)
@@ -326,8 +386,15 @@ def retranslate(
             threads=threads,
             compute_type=compute_type,
             allow_failures=allow_failures,
+            overwrite=overwrite,
             progress=bar,
         )
+    warning = report.truncation_warning(result.run) if result.run is not None else None
+    if warning:
+        typer.echo(f"translate-pipe: {warning}", err=True)
+    terms = report.run_term_summary(result.run) if result.run is not None else None
+    if terms is not None:
+        typer.echo(terms, err=True)
     if as_json:
         _print_json(report.retranslate_json(result))
     else:
@@ -335,6 +402,12 @@ def retranslate(
 
 
 def _report_run(result: api.TranslateResult, as_json: bool) -> None:
+    warning = report.truncation_warning(result.run)
+    if warning:
+        typer.echo(f"translate-pipe: {warning}", err=True)
+    terms = report.run_term_summary(result.run)
+    if terms is not None:
+        typer.echo(terms, err=True)
     if as_json:
         _print_json(report.run_json(result.run))
         return
@@ -385,10 +458,15 @@ def glossary_add(
     ctx: typer.Context,
     name: NameArg,
     source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term")],
-    target: Annotated[str, typer.Argument(metavar="TARGET", help="Approved target")],
-    variant: Annotated[list[str] | None, typer.Option("--variant", help="Another source form (repeatable)")] = None,
-    note: Annotated[str | None, typer.Option("--note", help="Usage note")] = None,
-    domain: Annotated[str | None, typer.Option("--domain", help="Domain, e.g. diplomacy")] = None,
+    target: Annotated[
+        str | None, typer.Argument(metavar="TARGET", help="Approved target (required for a new term)")
+    ] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option("--variant", help="Another source form (repeatable; replaces the term's variants)"),
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Usage note (replaces the term's note)")] = None,
+    domain: Annotated[str | None, typer.Option("--domain", help="Domain, free text (the curated glossary uses diplomacy, un, law, geo, ...)")] = None,
     context: ContextOpt = "",
     author: AuthorOpt = None,
     target_plural: Annotated[
@@ -401,9 +479,9 @@ def glossary_add(
         list[str] | None, typer.Option("--not-in", help="Longer phrase in which the term must not match (repeatable)")
     ] = None,
 ) -> None:
-    """Add a term; for a source that exists, update it (a new version)."""
+    """Add a term, or edit one: only the fields given change (a new version)."""
     with _open_store(_paths(ctx)) as store:
-        version, what = api.glossary_add(
+        version, what, term = api.glossary_add(
             store,
             name,
             source,
@@ -417,7 +495,7 @@ def glossary_add(
             source_plurals=plural,
             blocked_in=not_in,
         )
-    typer.echo(f"{name}: {source} -> {target}: {what}" + (f" (version {version})" if version else ""))
+    typer.echo(f"{name}: {source} -> {term.target}: {what}" + (f" (version {version})" if version else ""))
 
 
 @glossary_app.command("remove")
@@ -438,11 +516,11 @@ def glossary_remove(
 def glossary_list(
     ctx: typer.Context,
     name: Annotated[
-        str | None, typer.Argument(metavar="[NAME]", help="Glossary name; without it, the glossaries are listed")
+        str | None, typer.Argument(metavar="NAME", help="Glossary name; without it, the glossaries are listed")
     ] = None,
     version: Annotated[int | None, typer.Option("--version", help="As it stood at this version")] = None,
     deprecated: Annotated[bool, typer.Option("--deprecated", help="Include deprecated terms")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the terms of a glossary, or the glossaries."""
     if name is None:
@@ -467,7 +545,7 @@ def glossary_show(
     name: NameArg,
     source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term")],
     context: ContextOpt = "",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show a term and its history."""
     with _read_store(_paths(ctx)) as store:
@@ -479,21 +557,41 @@ def glossary_show(
 
 
 @glossary_app.command("lint")
-def glossary_lint(ctx: typer.Context, name: NameArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Check a glossary; exits 1 when there are errors (warnings alone exit 0)."""
+def glossary_lint(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
+    """Check a glossary; exits 1 when there are errors (warnings alone exit 0).
+
+    Warnings acknowledged with `glossary ack` are not listed (the summary counts them) until
+    the term is edited again.
+    """
     with _read_store(_paths(ctx)) as store:
-        issues = api.glossary_lint(store, name)
+        result = api.glossary_lint(store, name)
     if as_json:
-        _print_json(report.lint_json(issues))
+        _print_json(report.lint_json(result.issues))
     else:
-        _print_lines(report.lint_lines(issues))
-        typer.echo(report.lint_summary(name, issues), err=True)
-    if any(i.level == "error" for i in issues):
+        _print_lines(report.lint_lines(result.issues))
+        typer.echo(report.lint_summary(name, result.issues, len(result.acknowledged)), err=True)
+    if any(i.level == "error" for i in result.issues):
         raise typer.Exit(1)
 
 
+@glossary_app.command("ack")
+def glossary_ack(
+    ctx: typer.Context,
+    name: NameArg,
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term whose warning is acknowledged")],
+    code: Annotated[str, typer.Option("--code", help="The lint warning, as lint names it")] = "contained-term",
+    context: ContextOpt = "",
+    author: AuthorOpt = None,
+) -> None:
+    """Acknowledge a lint warning of one entry (e.g. a contained-term its note explains) until
+    the entry is edited."""
+    with _open_store(_paths(ctx)) as store:
+        issue = api.glossary_ack(store, name, source, code=code, author=_author(author), context=context)
+    typer.echo(f"{name}: {source}: {issue.code} acknowledged")
+
+
 @glossary_app.command("log")
-def glossary_log(ctx: typer.Context, name: NameArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def glossary_log(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
     """Version history: who changed what, when."""
     with _read_store(_paths(ctx)) as store:
         log = api.glossary_log(store, name)
@@ -509,7 +607,7 @@ def glossary_diff(
     name: NameArg,
     v1: Annotated[int, typer.Argument(metavar="V1", help="Old version (0: empty)")],
     v2: Annotated[int, typer.Argument(metavar="V2", help="New version")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """What changed between two versions."""
     with _read_store(_paths(ctx)) as store:
@@ -529,11 +627,20 @@ def glossary_export(
     version: Annotated[int | None, typer.Option("--version", help="Export this past version")] = None,
     tbx_version: Annotated[str, typer.Option("--tbx-version", help="basic (TBX-Basic, default) or v3")] = "basic",
     dates: Annotated[bool, typer.Option("--dates", help="Put creation/revision dates in a PO header")] = False,
+    deprecated: Annotated[
+        bool,
+        typer.Option(
+            "--deprecated",
+            help="Also write deprecated terms to a PO file (as entries with a '#. status: deprecated' comment); "
+            "CSV, TSV and TBX always carry them with their status",
+        ),
+    ] = False,
 ) -> None:
     """Export a glossary as CSV, TSV, PO or TBX (deterministic output)."""
     with _read_store(_paths(ctx)) as store:
         text = api.glossary_export(
-            store, name, fmt, output=output, version=version, tbx_version=tbx_version, include_dates=dates
+            store, name, fmt, output=output, version=version, tbx_version=tbx_version, include_dates=dates,
+            deprecated=deprecated,
         )
     if output is None:
         typer.echo(text, nl=False)
@@ -546,7 +653,7 @@ def glossary_match(
     ctx: typer.Context,
     name: NameArg,
     path: Annotated[str, typer.Argument(metavar="PATH", help="Text file, or - for standard input")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Find the glossary's terms in a text (offsets into the text as read)."""
     with _read_store(_paths(ctx)) as store:
@@ -559,7 +666,7 @@ def glossary_match(
 
 # -- runs, references, scores -----------------------------------------------------------------
 @runs_app.callback()
-def runs(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def runs(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List stored runs: kind, status, start, model, mode, inputs (`runs show N` for one run)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -575,7 +682,7 @@ def runs(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = 
 def runs_show(
     ctx: typer.Context,
     run_id: Annotated[int, typer.Argument(metavar="N", help="Run number, as `runs` lists them")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """One run: input and output files, mode, settings, counts per term outcome, error."""
     with _read_store(_paths(ctx)) as store:
@@ -626,7 +733,7 @@ def score(
     run: Annotated[int | None, typer.Option("--run", help="Score a stored run against stored references")] = None,
     glossary: Annotated[str | None, typer.Option("--glossary", help="Add terminology metrics")] = None,
     recompute: Annotated[bool, typer.Option("--recompute", help="Recompute stored scores")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Score a hypothesis file (--hyp/--refs) or a stored run (--run)."""
     if ctx.invoked_subcommand is not None:
@@ -658,7 +765,7 @@ def score_compare(
     run_b: Annotated[int, typer.Argument(metavar="RUN_B", help="Run compared with it")],
     samples: Annotated[int, typer.Option("--samples", min=100, help="Bootstrap samples")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 12345,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Paired bootstrap resampling between two runs over the same documents."""
     with _read_store(_paths(ctx)) as store:

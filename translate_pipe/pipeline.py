@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from .align import word_alignment
+from .align import AlignItem, align
 from .constrain import Constrainer
 from .engine import detokenize
 from .errors import ConstraintError, GlossaryError, InputError
@@ -62,6 +62,7 @@ class TranslateSettings:
     glossary_version: int | None = None
     soft: bool = False
     allow_failures: bool = False
+    align: str = "predict"  # word alignment method: "predict" | "attention" (see align.py)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -94,6 +95,7 @@ class RunResult:
     model_name: str
     model_version: str
     documents: tuple[DocumentResult, ...]
+    glossary: str | None = None  # the glossary enforced, if any
 
 
 @dataclass
@@ -199,10 +201,15 @@ def retranslate(
     threads: int = 0,
     compute_type: str = "default",
     allow_failures: bool = False,
+    overwrite: bool = False,
     progress: Progress | None = None,
 ) -> RetranslateResult:
     """Re-run, as a new run, only the segments whose matched terms changed since the glossary
-    version their latest translation used (new terms, changed targets, deprecated terms)."""
+    version their latest translation used (new terms, changed targets, deprecated terms).
+
+    The output files of the affected documents are refreshed; one that a later run (without
+    the glossary) wrote is not overwritten unless ``overwrite``: the retranslation is refused
+    before anything runs."""
     info = store.glossary(glossary)
     rows = store.glossary_translations(info.id)
     if not rows:
@@ -223,6 +230,21 @@ def retranslate(
     if not changed:
         return RetranslateResult(None, (), len(rows), info.version)
 
+    outputs: dict[int, str] = {
+        d.document_id: d.output_path
+        for run_id in {st.run_id for st, _ in rows}
+        for d in store.run_documents(run_id)
+        if d.output_path
+    }
+    affected = {st.document_id for st, _ in changed}
+    glossary_runs = {st.run_id for st, _ in rows}
+    for document_id, output in sorted(outputs.items()):
+        writer = store.last_writer(output)
+        if document_id in affected and not overwrite and writer is not None and writer not in glossary_runs:
+            raise InputError(
+                f"{output} was last written by run {writer}, which did not use glossary {glossary!r}; "
+                "retranslating would overwrite it: move it away, or give --overwrite"
+            )
     parent = store.run(max(st.run_id for st, _ in changed))
     settings = TranslateSettings.from_stored(
         parent.settings,
@@ -255,20 +277,13 @@ def retranslate(
         parent_run_id=parent.id,
     )
     # refresh the output files of the affected documents with the merged translations
-    outputs = {
-        d.document_id: d.output_path
-        for run_id in {st.run_id for st, _ in rows}
-        for d in store.run_documents(run_id)
-        if d.output_path
-    }
     latest = {(st.document_id, st.segment.start): st for st, _ in store.glossary_translations(info.id)}
     for d, doc in zip(doc_ids, docs):
-        output = outputs.get(d)
-        if output:
+        if d in outputs:
             merged = [
                 SegmentTranslation(segment=st.segment, target=st.target) for st in latest.values() if st.document_id == d
             ]
-            atomic_write(Path(output), render_document(doc.text, merged))
+            atomic_write(Path(outputs[d]), render_document(doc.text, merged))
     reruns = tuple(
         Rerun(paths.get(st.document_id) or f"document-{st.document_id}", st.segment.index, tuple(r)) for st, r in changed
     )
@@ -297,7 +312,9 @@ def _run(
     parent_run_id: int | None = None,
 ) -> RunResult:
     pkg = engine.package
-    constrainer: ConstrainerProtocol | None = Constrainer(soft=settings.soft) if matcher is not None else None
+    constrainer: ConstrainerProtocol | None = (
+        Constrainer(soft=settings.soft, cache=store) if matcher is not None else None
+    )
     run_id = store.start_run(
         model_name=pkg.name,
         model_version=pkg.package_version,
@@ -318,7 +335,7 @@ def _run(
         if progress:
             progress(0, total)
         for chunk in _chunks(segmented, engine, settings.chunk_segments, matcher):
-            for w, (st, alts) in zip(chunk, _translate_chunk(engine, chunk, settings.decode, constrainer)):
+            for w, (st, alts) in zip(chunk, _translate_chunk(engine, chunk, settings.decode, constrainer, settings.align)):
                 d = state[w.doc_index]
                 d.segments.append(st)
                 d.alternatives.append(alts)
@@ -366,7 +383,7 @@ def _run(
         store.finish_run(run_id, "failed", str(exc) or type(exc).__name__)
         raise
     store.finish_run(run_id, "completed")
-    return RunResult(run_id, pkg.name, pkg.package_version, results)
+    return RunResult(run_id, pkg.name, pkg.package_version, results, settings.glossary)
 
 
 def _chunks(
@@ -397,38 +414,49 @@ def _translate_chunk(
     work: Sequence[WorkItem],
     options: DecodeOptions,
     constrainer: ConstrainerProtocol | None,
+    align_method: str = "predict",
 ) -> list[tuple[SegmentTranslation, tuple[str, ...]]]:
     sources = [w.tokens.pieces for w in work]
     with_terms = [i for i, w in enumerate(work) if w.matches] if constrainer is not None else []
+    plain = replace(options, return_attention=align_method == "attention")
     if with_terms and constrainer is not None:
-        # segments with terms get the n-best list the constrainer reranks (same beam)
+        # segments with terms: attention (the constrainer trusts it only where it is distinct),
+        # and in soft mode the n-best list the constrainer chooses from
         n = max(options.num_hypotheses, constrainer.n_best)
-        nbest = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n))
+        term_opts = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n), return_attention=True)
         others = [i for i, w in enumerate(work) if not w.matches]
         hyps: list[list[Hypothesis]] = [[] for _ in work]
-        for idx, opts in ((with_terms, nbest), (others, options)):
+        for idx, opts in ((with_terms, term_opts), (others, plain)):
             for i, h in zip(idx, engine.translate([sources[i] for i in idx], opts) if idx else []):
                 hyps[i] = h
     else:
-        hyps = engine.translate(sources, options)
+        hyps = engine.translate(sources, plain)
     outcomes: list[list[TermOutcome]] = [[] for _ in work]
     best = [h[0] for h in hyps]
     if constrainer is not None and with_terms:
         best, outcomes = constrainer.apply(engine, work, hyps, options)
-    out = []
-    for w, hyp, alts, terms in zip(work, best, hyps, outcomes):
+    if align_method == "attention":
+        # enforced translations were not decoded as such: their attention comes from forcing them
+        redo = [i for i, h in enumerate(best) if not h.attention and h.tokens]
+        if redo:
+            forced = engine.forced_attention([sources[i] for i in redo], [best[i].tokens for i in redo])
+            for i, att in zip(redo, forced):
+                best[i] = replace(best[i], attention=att)
+    items = []
+    for w, hyp in zip(work, best):
         text, tspans = detokenize(hyp.tokens)
-        links = word_alignment(
-            w.tokens.pieces,
-            w.tokens.spans,
-            hyp.tokens,
-            tspans,
-            hyp.attention,
-            src_offset=w.segment.start,
-            target_text=text,
-        )
+        items.append(AlignItem(w.tokens.pieces, w.tokens.spans, hyp.tokens, tspans, text, w.segment.start, hyp.attention))
+    links = align(items, align_method, engine.score_tokens)
+    out = []
+    for w, hyp, alts, terms, item, seg_links in zip(work, best, hyps, outcomes, items, links):
         translation = SegmentTranslation(
-            segment=w.segment, target=text, alignment=tuple(links), terms=tuple(terms), score=hyp.score
+            segment=w.segment,
+            target=item.target_text,
+            alignment=tuple(seg_links),
+            terms=tuple(terms),
+            score=hyp.score,
+            # the decoding hit the length bound (enforcement may change the length afterwards)
+            truncated=len(alts[0].tokens) >= options.bound(len(w.tokens.pieces)),
         )
         out.append((translation, tuple(a.text for a in alts[1 : options.num_hypotheses])))
     return out

@@ -116,6 +116,14 @@ class WorkItem:
     tokens: Tokens
     matches: tuple[TermMatch, ...] = ()
 
+    @property
+    def source_pieces(self) -> tuple[str, ...]:
+        return self.tokens.pieces
+
+    @property
+    def source_spans(self) -> tuple[tuple[int, int], ...]:
+        return self.tokens.spans
+
 
 @dataclass(frozen=True)
 class Hypothesis:
@@ -148,6 +156,7 @@ class SegmentTranslation:
     alignment: tuple[Link, ...] = ()
     terms: tuple[TermOutcome, ...] = field(default_factory=tuple)
     score: float | None = None
+    truncated: bool = False  # the translation reached the output length bound (--max-length): probably cut
 
 
 # -- what the store returns ---------------------------------------------------------------------
@@ -185,6 +194,7 @@ class StoredTranslation:
     document_id: int
     segment: Segment
     target: str
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -285,6 +295,11 @@ class Engine(Protocol):
 
     def encode_target(self, text: str) -> list[str]:
         """Target-side pieces of ``text``."""
+
+    def forced_attention(
+        self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]], max_batch_tokens: int = 1024
+    ) -> list[list[list[float]]]:
+        """Attention over each source while the model is forced to write the given target."""
 
 
 class Constrainer(Protocol):

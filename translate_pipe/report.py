@@ -16,7 +16,7 @@ from .api import GlossarySummary, LogEntry, RunDetail, RunSummary, ScoreResult
 from .glossary import LintIssue, TermChange
 from .models import PackageInfo
 from .pipeline import RetranslateResult, RunResult
-from .records import RefSetInfo, RunInfo, StoredTerm, Term, TermMatch
+from .records import RefSetInfo, RunInfo, StoredTerm, Term, TermMatch, TermOutcome
 from .score import Comparison, round_score
 
 JSON = Any  # a value json.dumps accepts
@@ -49,12 +49,15 @@ def run_json(result: RunResult) -> dict[str, JSON]:
                                 "target_start": o.target_start,
                                 "target_end": o.target_end,
                                 "status": o.status,
+                                "method": o.method,
+                                **({"reason": o.reason} if o.reason else {}),
                                 "number": o.match.number,
                                 "target_form": o.match.target_form,
                             }
                             for o in st.terms
                         ],
                         **({"alternatives": list(alts)} if alts else {}),
+                        **({"truncated": True} if st.truncated else {}),
                     }
                     for st, alts in zip(doc.segments, doc.alternatives or [()] * len(doc.segments))
                 ],
@@ -62,6 +65,37 @@ def run_json(result: RunResult) -> dict[str, JSON]:
             for doc in result.documents
         ],
     }
+
+
+def truncation_warning(result: RunResult) -> str | None:
+    """One warning line naming the segments that reached the output length bound, or None."""
+    cut = [f"{d.name} segment {st.segment.index}" for d in result.documents for st in d.segments if st.truncated]
+    if not cut:
+        return None
+    shown = ", ".join(cut[:10]) + (f" and {len(cut) - 10} more" if len(cut) > 10 else "")
+    return (
+        f"warning: {len(cut)} segment(s) reached the output length bound and are probably cut "
+        f"(raise --max-length): {shown}"
+    )
+
+
+TERM_STATUSES = ("present", "enforced", "inserted", "failed")
+
+
+def term_summary(outcomes: Sequence[TermOutcome]) -> str:
+    """``67 terms: 41 present, 24 enforced, 2 inserted, 0 failed``."""
+    counts = dict.fromkeys(TERM_STATUSES, 0)
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    n = len(outcomes)
+    return f"{n} term{'s' if n != 1 else ''}: " + ", ".join(f"{counts[s]} {s}" for s in TERM_STATUSES)
+
+
+def run_term_summary(result: RunResult) -> str | None:
+    """The term summary line of a run with a glossary (None without one)."""
+    if result.glossary is None:
+        return None
+    return term_summary([o for d in result.documents for st in d.segments for o in st.terms])
 
 
 def run_summary(result: RunResult) -> str:
@@ -177,7 +211,11 @@ def term_show_lines(history: Sequence[StoredTerm]) -> list[str]:
     if t.blocked_in:
         lines.append(f"not inside:     {' | '.join(t.blocked_in)}")
     lines.append("history:")
-    lines.extend(f"  v{h.version}: {h.term.target} [{h.term.status}]" for h in history)
+    previous: Term | None = None
+    for h in history:
+        changed = _field_changes(previous, h.term, skip=("target", "status"))
+        lines.append(f"  v{h.version}: {h.term.target} [{h.term.status}]" + (f"; {changed}" if changed else ""))
+        previous = h.term
     return lines
 
 
@@ -189,9 +227,10 @@ def lint_lines(issues: Sequence[LintIssue]) -> list[str]:
     return [f"{i.level}: {i.code}: {i.source}: {i.message}" for i in issues]
 
 
-def lint_summary(name: str, issues: Sequence[LintIssue]) -> str:
+def lint_summary(name: str, issues: Sequence[LintIssue], acknowledged: int = 0) -> str:
     errors = sum(1 for i in issues if i.level == "error")
-    return f"{name}: {errors} error(s), {len(issues) - errors} warning(s)"
+    acked = f" ({acknowledged} more acknowledged)" if acknowledged else ""
+    return f"{name}: {errors} error(s), {len(issues) - errors} warning(s){acked}"
 
 
 def log_json(entries: Sequence[LogEntry]) -> list[JSON]:
@@ -223,9 +262,32 @@ def diff_json(changes: Sequence[TermChange]) -> list[JSON]:
         return {**t.__dict__, **lists, "blocked_in": list(t.blocked_in)}
 
     return [
-        {"source": c.source, "context": c.context, "change": c.change, "old": side(c.old), "new": side(c.new)}
+        {
+            "source": c.source,
+            "context": c.context,
+            "change": c.change,
+            "fields": list(c.fields),
+            "old": side(c.old),
+            "new": side(c.new),
+        }
         for c in changes
     ]
+
+
+def _field_changes(old: Term | None, new: Term | None, skip: tuple[str, ...] = ()) -> str:
+    """``note: 'a' -> 'b'; domain: '' -> 'un'`` for every field that differs."""
+    if old is None or new is None:
+        return ""
+    change = TermChange(new.source, new.context, "changed", old, new)
+    parts = []
+    for name in change.fields:
+        if name in skip:
+            continue
+        a, b = getattr(old, name), getattr(new, name)
+        if name == "variants":
+            a, b = " | ".join(a), " | ".join(b)
+        parts.append(f"{name}: {a!r} -> {b!r}")
+    return "; ".join(parts)
 
 
 def _term_line(t: Term | None) -> str:
@@ -236,7 +298,13 @@ def _term_line(t: Term | None) -> str:
 
 
 def diff_lines(changes: Sequence[TermChange]) -> list[str]:
-    return [f"{c.change}\t{c.source}\t{_term_line(c.old)} -> {_term_line(c.new)}" for c in changes]
+    """One line per term: the target (and status) change, then every other field that changed."""
+    lines = []
+    for c in changes:
+        line = f"{c.change}\t{c.source}\t{_term_line(c.old)} -> {_term_line(c.new)}"
+        others = _field_changes(c.old, c.new, skip=("target", "status"))
+        lines.append(f"{line}\t{others}" if others else line)
+    return lines
 
 
 def matches_json(matches: Sequence[TermMatch]) -> list[JSON]:
