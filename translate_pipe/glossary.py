@@ -685,8 +685,7 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
             )
 
     # Shorter terms inside longer ones whose translation does not carry theirs, unless a
-    # blocking context keeps the shorter one out (then the matcher does not find it here) or the
-    # longer entry has a note.
+    # blocking context keeps the shorter one out (then the matcher does not find it here).
     matcher = Matcher(((i, t) for i, t in enumerate(active) if t.source.strip()), lang)
     for ib, b in enumerate(active):
         if not b.source.strip():
@@ -702,8 +701,6 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
                     continue  # not shorter: a same-key matter
                 a = active[ia]
                 seen.add(ia)
-                if b.note.strip():
-                    continue
                 if a.target.strip() and not find_target(b.target, a.target.strip()):
                     issues.append(
                         LintIssue(
