@@ -423,3 +423,24 @@ def to_json(result: RunResult) -> dict[str, Any]:
             for doc in result.documents
         ],
     }
+
+
+# -- in-memory segments (the service and documents) -------------------------------------------
+def match_segment(matcher: Any | None, segment: Segment) -> list[TermMatch]:
+    """Glossary matches of a segment, with offsets in the segment's document."""
+    if matcher is None:
+        return []
+    return [replace(m, start=m.start + segment.start, end=m.end + segment.start) for m in matcher.find(segment.text)]
+
+
+def translate_segments(
+    engine: Engine,
+    items: Sequence[tuple[Segment, Sequence[TermMatch]]],
+    options: DecodeOptions,
+    constrainer: Any | None = None,
+) -> list[tuple[SegmentTranslation, list[str]]]:
+    """Translate segments held in memory (any documents, any glossaries: each item carries its
+    own matches) in ONE decoding pass: the same enforcement and alignment as
+    :func:`translate_documents`, nothing stored.  Returns (translation, alternatives) per item."""
+    work = [_Work(0, seg, engine.tokenize(seg.text), list(matches)) for seg, matches in items]
+    return _translate_chunk(engine, work, options, constrainer) if work else []
