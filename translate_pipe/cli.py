@@ -231,7 +231,7 @@ def models_remove(
 @app.command("translate")
 def translate(
     ctx: typer.Context,
-    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Files to translate; - reads standard input")],
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Files to translate (.txt, .html, .docx, .odt; .pdf in, .txt out); - reads standard input")],
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
     to_code: Annotated[str, typer.Option("--to", help="Target language")] = "en",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")] = False,

@@ -516,4 +516,5 @@ def serve(
     engine = load_engine(package, device=device, threads=threads)
     service = TranslationService(engine, config)
     app = create_app(service, server, keys)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False,
+                timeout_graceful_shutdown=10)

@@ -101,9 +101,10 @@ class TranslationService:
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> None:
-        """Check the default glossary, then start the decoder and writer threads."""
-        if self.config.glossary is not None:
-            with Store(self.config.db) as store:
+        """Create or migrate the database and check the default glossary (here, once, before
+        the two threads open their own connections), then start the threads."""
+        with Store(self.config.db) as store:
+            if self.config.glossary is not None:
                 self._glossary(store, self.config.glossary)
         self._threads = [
             threading.Thread(target=self._decode_loop, name="translate-pipe-decoder", daemon=True),
@@ -166,18 +167,28 @@ class TranslationService:
         return jobs, False
 
     def _decode_loop(self) -> None:
-        store = Store(self.config.db)
+        store: Store | None = None
+        failure: PipeError | None = None
+        try:
+            store = Store(self.config.db)
+        except PipeError as exc:
+            failure = exc
         try:
             while True:
                 first = self._jobs.get()
                 if first is _STOP:
                     break
                 jobs, stop = self._collect(first)
-                self._decode(store, jobs)
+                if store is None:
+                    for job in jobs:
+                        job.future.set_exception(failure or PipeError("the database is not available"))
+                else:
+                    self._decode(store, jobs)
                 if stop:
                     break
         finally:
-            store.close()
+            if store is not None:
+                store.close()
             self._done.put(_STOP)
 
     def _glossary(self, store: Store, name: str) -> tuple[Any, int, int]:
@@ -255,7 +266,12 @@ class TranslationService:
 
     # -- writer -----------------------------------------------------------------------------
     def _write_loop(self) -> None:
-        store = Store(self.config.db)
+        try:
+            store = Store(self.config.db)
+        except PipeError as exc:  # answer every job with the error rather than hang
+            while (job := self._done.get()) is not _STOP:
+                job.future.set_exception(exc)
+            return
         try:
             stop = False
             while not stop:

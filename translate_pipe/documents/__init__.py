@@ -138,3 +138,37 @@ def output_name(name: str, from_code: str, to_code: str, doc: FormattedDocument)
     if stem.endswith("." + from_code):
         stem = stem[: -len(from_code) - 1]
     return f"{stem}.{to_code}{doc.output_suffix}"
+
+
+# -- the `translate` command's files ----------------------------------------------------------
+def read_file(name: str) -> FormattedDocument:
+    """Read a formatted document from disk (an InputError names what is wrong)."""
+    path = Path(name)
+    if not path.exists():
+        raise InputError(f"{name}: no such file")
+    if path.is_dir():
+        raise InputError(f"{name}: is a directory; pass the files inside it")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
+    doc = read_document(name, data)
+    check_translatable(name, doc)
+    return doc
+
+
+def write_file(path: Path, doc: FormattedDocument, segments: Sequence[SegmentTranslation]) -> None:
+    """Write the translated document atomically."""
+    import os
+    import tempfile
+
+    data = apply_translation(doc, segments)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

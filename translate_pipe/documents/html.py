@@ -131,10 +131,12 @@ class HtmlDocument:
     # -- writing ----------------------------------------------------------------------------
     def apply(self, translated: Sequence[Sequence[tuple[str, int]]]) -> None:
         """Replace every block by its translated pieces (same order as :attr:`blocks`)."""
-        for item, pieces in zip(self._items, translated):
+        pairs = list(zip(self._items, translated))
+        for item, pieces in pairs:  # attributes first: rebuilding copies the elements
             if isinstance(item, _Attr):
                 item.element.set(item.name, "".join(t for t, _ in pieces))
-            else:
+        for item, pieces in pairs:
+            if isinstance(item, _Sequence):
                 self._rebuild(item, pieces)
         self._set_direction()
 
