@@ -506,13 +506,13 @@ def serve(
     from .models import find_package
 
     keys = ApiKeys.from_file(api_keys_file) if api_keys_file is not None else None
-    package = find_package(packages_dir, from_code, to_code)
-    config = ServiceConfig(db=db, glossary=glossary, queue_size=queue_size, batch_wait_ms=batch_wait_ms)
     if glossary is not None:  # a bad default glossary is refused before the model loads
         from .store import Store
 
         with Store(db) as store:
             store.glossary(glossary)
+    package = find_package(packages_dir, from_code, to_code)
+    config = ServiceConfig(db=db, glossary=glossary, queue_size=queue_size, batch_wait_ms=batch_wait_ms)
     engine = load_engine(package, device=device, threads=threads)
     service = TranslationService(engine, config)
     app = create_app(service, server, keys)
