@@ -335,7 +335,10 @@ def create_app(service: TranslationService, config: ServerConfig, api_keys: ApiK
         want_details = _truthy(p.get("details", False))
 
         if fmt == "html":
-            docs = [parse_html(t, fragment=True) for t in texts]
+            try:
+                docs = [parse_html(t, fragment=True) for t in texts]
+            except InputError as exc:
+                raise _ApiError(400, html.escape(str(exc))) from None
             joined = [document_text(d.blocks) for d in docs]
             job = Job([j[0] for j in joined], glossary, 0)
             result = await run_job(job)

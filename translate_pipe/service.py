@@ -10,8 +10,8 @@ Threads
   one :func:`~translate_pipe.pipeline.translate_segments` call per number of hypotheses
   (CTranslate2 batches are ordered by length there).  Jobs from different glossaries share a
   batch: every segment carries its own matches.
-* **Writer** (one): owns the write connection.  It takes every finished job waiting (up to
-  ``max_write_group``) and stores them in ONE transaction, each job as a run (``kind='serve'``,
+* **Writer** (one): owns the write connection.  It takes every decoded batch waiting (about
+  ``max_write_group`` jobs) and stores their jobs in ONE transaction, each job as a run (``kind='serve'``,
   model checksum, glossary and its version, settings), each text of the job as a document of
   that run.  A job's future is resolved once it is stored, so a response always names a
   stored run.
@@ -261,16 +261,16 @@ class TranslationService:
                 continue
             for (job, d), res in zip(where, out):
                 job.results[d].append(res)
-            for job in group:
-                self._done.put(job)
+            self._done.put(group)  # decoded together, stored together
 
     # -- writer -----------------------------------------------------------------------------
     def _write_loop(self) -> None:
         try:
             store = Store(self.config.db)
         except PipeError as exc:  # answer every job with the error rather than hang
-            while (job := self._done.get()) is not _STOP:
-                job.future.set_exception(exc)
+            while (jobs := self._done.get()) is not _STOP:
+                for job in jobs:
+                    job.future.set_exception(exc)
             return
         try:
             stop = False
@@ -278,16 +278,16 @@ class TranslationService:
                 first = self._done.get()
                 if first is _STOP:
                     break
-                group = [first]
+                group = list(first)
                 while len(group) < self.config.max_write_group:
                     try:
-                        job = self._done.get_nowait()
+                        more = self._done.get_nowait()
                     except queue.Empty:
                         break
-                    if job is _STOP:
+                    if more is _STOP:
                         stop = True
                         break
-                    group.append(job)
+                    group.extend(more)
                 self._write(store, group)
         finally:
             store.close()
