@@ -120,8 +120,10 @@ def test_unknown_glossary_is_a_bad_request(lt: Client) -> None:
 
 
 def test_array(lt: Client) -> None:
-    out = lt.translate_json([S1, S2, S3])
-    assert out["translatedText"] == [lt.translate(s, "ar", "en") for s in (S1, S2, S3)]
+    out = lt.translate_json([S1, S2, S3, S1], details=True)
+    assert out["translatedText"] == [lt.translate(s, "ar", "en") for s in (S1, S2, S3, S1)]
+    docs = out["details"]["documents"]
+    assert [d["path"] for d in docs] == ["q[0]", "q[1]", "q[2]", "q[3]"]  # a repeated text is fine
 
 
 @pytest.mark.parametrize("q", [S2, [S2, S3]])

@@ -293,57 +293,66 @@ class TranslationService:
             store.close()
 
     def _write(self, store: Store, group: list[Job]) -> None:
-        pkg = self.engine.package
-        stored: list[tuple[Job, JobResult]] = []
+        """Store a group of jobs in one transaction; if that fails, each job on its own, so that
+        one bad job cannot fail the others."""
         try:
             with store.transaction():
-                for job in group:
-                    settings = {
-                        "service": True,
-                        "glossary": job.glossary,
-                        "glossary_version": job.glossary_version,
-                        "alternatives": job.alternatives,
-                        "beam_size": max(self.config.beam_size, job.alternatives + 1),
-                        "max_source_tokens": self.config.max_source_tokens,
-                    }
-                    run_id = store.start_run(
-                        model_name=pkg.name,
-                        model_version=pkg.package_version,
-                        model_checksum=pkg.checksum,
-                        source_lang=pkg.from_code,
-                        target_lang=pkg.to_code,
-                        settings=settings,
-                        glossary_id=job.glossary_id,
-                        glossary_version=job.glossary_version,
-                        kind=job.kind,
-                    )
-                    doc_ids = []
-                    for position, (text, res) in enumerate(zip(job.texts, job.results)):
-                        if not res:
-                            doc_ids.append(0)
-                            continue
-                        doc_ids.append(
-                            store.write_document_result(
-                                run_id=run_id,
-                                position=position,
-                                text=text,
-                                source_lang=pkg.from_code,
-                                path=None,
-                                output_path=None,
-                                results=[(s.segment, s.target, s.score, s.alignment, s.terms) for s, _ in res],
-                                glossary_version=job.glossary_version,
-                            )
-                        )
-                    store.finish_run(run_id, "completed")
-                    stored.append((job, JobResult(run_id, doc_ids, job.results)))
-        except Exception as exc:  # noqa: BLE001 - the whole group is rolled back
-            err = exc if isinstance(exc, PipeError) else PipeError(f"cannot store the translation: {exc}")
+                stored = [(job, self._write_job(store, job)) for job in group]
+        except Exception:  # noqa: BLE001 - rolled back; retried one by one below
+            stored = []
             for job in group:
-                job.future.set_exception(err)
-            return
-        self.store_groups = [*self.store_groups[-999:], len(group)]
+                try:
+                    with store.transaction():
+                        stored.append((job, self._write_job(store, job)))
+                except Exception as exc:  # noqa: BLE001
+                    err = exc if isinstance(exc, PipeError) else PipeError(f"cannot store the translation: {exc}")
+                    job.future.set_exception(err)
+        self.store_groups = [*self.store_groups[-999:], len(stored)]
         for job, result in stored:
             job.future.set_result(result)
+
+    def _write_job(self, store: Store, job: Job) -> JobResult:
+        pkg = self.engine.package
+        settings = {
+            "service": True,
+            "glossary": job.glossary,
+            "glossary_version": job.glossary_version,
+            "alternatives": job.alternatives,
+            "beam_size": max(self.config.beam_size, job.alternatives + 1),
+            "max_source_tokens": self.config.max_source_tokens,
+        }
+        run_id = store.start_run(
+            model_name=pkg.name,
+            model_version=pkg.package_version,
+            model_checksum=pkg.checksum,
+            source_lang=pkg.from_code,
+            target_lang=pkg.to_code,
+            settings=settings,
+            glossary_id=job.glossary_id,
+            glossary_version=job.glossary_version,
+            kind=job.kind,
+        )
+        doc_ids: list[int] = []
+        seen: dict[str, int] = {}  # a text sent twice in one request is one document of the run
+        for position, (text, res) in enumerate(zip(job.texts, job.results)):
+            if not res:
+                doc_ids.append(0)
+            elif text in seen:
+                doc_ids.append(seen[text])
+            else:
+                seen[text] = store.write_document_result(
+                    run_id=run_id,
+                    position=position,
+                    text=text,
+                    source_lang=pkg.from_code,
+                    path=None,
+                    output_path=None,
+                    results=[(s.segment, s.target, s.score, s.alignment, s.terms) for s, _ in res],
+                    glossary_version=job.glossary_version,
+                )
+                doc_ids.append(seen[text])
+        store.finish_run(run_id, "completed")
+        return JobResult(run_id, doc_ids, job.results)
 
 
 # -- rendering ----------------------------------------------------------------------------------
