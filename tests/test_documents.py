@@ -300,7 +300,7 @@ def test_bad_documents(name: str, data: bytes, message: str) -> None:
 
 
 # -- documents through the service, with the glossary ---------------------------------------------
-def test_docx_through_translate_file_with_glossary(
+def test_docx_and_odt_through_translate_file_with_glossary(
     tmp_path: Path, wrong_terms_package: Path
 ) -> None:
     import docx
@@ -312,8 +312,17 @@ def test_docx_through_translate_file_with_glossary(
         api.glossary_import(store, "diplomatic", ROOT / "glossaries" / "diplomatic.csv", author="test")
     src = tmp_path / "in.docx"
     make_docx(src)
+    odt = tmp_path / "in.odt"
+    make_odt(odt)
     with running_server(db, packages, "--glossary", "diplomatic") as url:
         out = Client(url).translate_file("in.ar.docx", src.read_bytes())
+        odt_out = Client(url).translate_file("in.ar.odt", odt.read_bytes())
+    from odf import text as odftext
+    from odf.opendocument import load
+
+    odt_texts = [_odf_text(p) for p in load(io.BytesIO(odt_out)).getElementsByType(odftext.P)]
+    assert len(odt_texts) == 4 and any("ceasefire" in t for t in odt_texts)
+    assert not any(ARABIC.search(t) for t in odt_texts)
     d = docx.Document(io.BytesIO(out))
     cell = d.tables[0].rows[0].cells[1].text  # S4: the model alone says "stopping of fire"
     assert "ceasefire" in cell
@@ -324,7 +333,7 @@ def test_docx_through_translate_file_with_glossary(
     assert [c.text for c in cli.tables[0].rows[0].cells] == [c.text for c in d.tables[0].rows[0].cells]
     assert [p.text for p in cli.paragraphs] == [p.text for p in d.paragraphs]
     with Store(db) as store:
-        run = next(r for r in store.runs() if r.kind == "serve-file")
+        run = next(r for r in store.runs() if r.kind == "serve-file")  # the .docx
         assert (run.kind, run.glossary_version, run.status) == ("serve-file", 1, "completed")
         outcomes = [o for t in store.translations(run.id) for o in store.term_alignments(t.translation_id)]
         assert any(o["source_term"] == "وقف إطلاق النار" and o["status"] == "enforced" for o in outcomes)
