@@ -19,7 +19,6 @@ from .pipeline import (
     RunResult,
     TranslateSettings,
     plan_outputs,
-    read_input,
     render_document,
     translate_documents,
 )
@@ -73,19 +72,11 @@ def translate(
         raise InputError("no input given; pass files or - for standard input")
     if list(inputs).count("-") > 1:
         raise InputError("standard input (-) can be given only once")
-    # documents with formatting (issue 13): translated as their blocks' text, written back below
-    from . import documents
-    from .pipeline import InputDoc
+    from . import documents  # issue 13: .html/.docx/.odt/.pdf inputs, written back after the run
 
-    formatted = {i: documents.read_file(n) for i, n in enumerate(inputs) if n != "-" and documents.is_formatted(n)}
-    docs = [
-        InputDoc(n, documents.document_text(formatted[i].blocks)[0]) if i in formatted else read_input(n, stdin)
-        for i, n in enumerate(inputs)
-    ]
+    docs, formatted = documents.read_inputs(inputs, stdin)
     outputs = plan_outputs([d.name for d in docs], output_dir, from_code, to_code)
-    doc_outputs = {i: o.with_name(documents.output_name(inputs[i], from_code, to_code, formatted[i]))
-                   for i, o in enumerate(outputs) if i in formatted and o is not None}
-    outputs = [None if i in formatted else o for i, o in enumerate(outputs)]
+    outputs, doc_outputs = documents.plan_outputs(inputs, outputs, formatted, from_code, to_code)
     package = find_package(packages_dir, from_code, to_code)
     settings = TranslateSettings(
         decode=DecodeOptions(
@@ -122,12 +113,7 @@ def translate(
             glossary_id=glossary_id,
             progress=progress,
         )
-    for i, out in doc_outputs.items():  # issue 13: formatted documents
-        try:
-            documents.write_file(out, formatted[i], run.documents[i].segments)
-        except OSError as exc:
-            raise InputError(f"cannot write {out}: {exc.strerror or exc}") from exc
-        run.documents[i].output_path = str(out)
+    documents.write_outputs(run, formatted, doc_outputs)  # issue 13
     texts = [render_document(d.text, r.segments) for d, r in zip(docs, run.documents)]
     return TranslateResult(run, texts)
 

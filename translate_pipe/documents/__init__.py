@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import InputError
 from ..records import SegmentTranslation
 from .markup import Block, BlockBuilder, document_text, translated_blocks
+
+if TYPE_CHECKING:
+    from ..pipeline import InputDoc, RunResult
 
 FORMATS = (".txt", ".html", ".htm", ".docx", ".odt", ".pdf")
 FORMATTED = (".html", ".htm", ".docx", ".odt", ".pdf")  # handled here rather than as plain text
@@ -172,3 +175,44 @@ def write_file(path: Path, doc: FormattedDocument, segments: Sequence[SegmentTra
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_inputs(
+    names: Sequence[str], stdin: Callable[[], bytes] | None
+) -> tuple[list[InputDoc], dict[int, FormattedDocument]]:
+    """The `translate` command's inputs: formatted documents become their blocks' text (one
+    block per line); other names are read as plain text.  Returns (inputs, formatted by index)."""
+    from ..pipeline import InputDoc, read_input
+
+    formatted = {i: read_file(n) for i, n in enumerate(names) if n != "-" and is_formatted(n)}
+    docs = [
+        InputDoc(n, document_text(formatted[i].blocks)[0]) if i in formatted else read_input(n, stdin)
+        for i, n in enumerate(names)
+    ]
+    return docs, formatted
+
+
+def plan_outputs(
+    names: Sequence[str],
+    outputs: Sequence[Path | None],
+    formatted: dict[int, FormattedDocument],
+    from_code: str,
+    to_code: str,
+) -> tuple[list[Path | None], dict[int, Path]]:
+    """(outputs the pipeline writes as text: None for formatted documents, where each formatted
+    document is written: same folder, its own format's name)."""
+    mine = {
+        i: o.with_name(output_name(names[i], from_code, to_code, formatted[i]))
+        for i, o in enumerate(outputs)
+        if i in formatted and o is not None
+    }
+    return [None if i in formatted else o for i, o in enumerate(outputs)], mine
+
+
+def write_outputs(run: RunResult, formatted: dict[int, FormattedDocument], paths: dict[int, Path]) -> None:
+    for i, out in paths.items():
+        try:
+            write_file(out, formatted[i], run.documents[i].segments)
+        except OSError as exc:
+            raise InputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        run.documents[i].output_path = str(out)
