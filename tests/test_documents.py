@@ -85,7 +85,42 @@ def make_docx(path: Path) -> None:
     link.append(run)
     p2._p.append(link)
     d.sections[0].footer.paragraphs[0].text = S3
+    add_footnote(d, p2, S2 + LINK)
     d.save(str(path))
+
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def add_footnote(d: Any, paragraph: Any, text: str) -> None:
+    """A footnotes part (python-docx cannot write one) and a reference to footnote 1."""
+    from docx.opc.constants import CONTENT_TYPE as CT
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:footnotes xmlns:w="{W_NS}">'
+        f'<w:footnote w:id="1"><w:p><w:r><w:t xml:space="preserve">{text}</w:t></w:r></w:p></w:footnote>'
+        "</w:footnotes>"
+    )
+    part = Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, xml.encode(), d.part.package)
+    d.part.relate_to(part, RT.FOOTNOTES)
+    run = OxmlElement("w:r")
+    ref = OxmlElement("w:footnoteReference")
+    ref.set(qn("w:id"), "1")
+    run.append(ref)
+    paragraph._p.append(run)
+
+
+def footnote_texts(d: Any) -> list[str]:
+    from lxml import etree
+
+    part = next(p for p in d.part.package.iter_parts() if p.partname == "/word/footnotes.xml")
+    root = etree.fromstring(part.blob)
+    return ["".join(t.text or "" for t in p.iter(f"{{{W_NS}}}t")) for p in root.iter(f"{{{W_NS}}}p")]
 
 
 def test_docx_round_trip(env: dict[str, Any]) -> None:
@@ -120,12 +155,15 @@ def test_docx_round_trip(env: dict[str, Any]) -> None:
     links = d.paragraphs[1]._p.findall(qn("w:hyperlink"))
     assert len(links) == 1 and "".join(t.text for t in links[0].iter(qn("w:t"))) == "Aleppo"
     assert d.part.rels[links[0].get(qn("r:id"))].target_ref == "https://example.org/aleppo"
+    # footnotes too (a part python-docx keeps as bytes)
+    notes = footnote_texts(d)
+    assert len(notes) == 1 and "Aleppo" in notes[0] and not ARABIC.search(notes[0])
     # direction and language set for English
     assert d.paragraphs[0]._p.pPr.find(qn("w:bidi")) is None
     assert d.styles.element.find(".//" + qn("w:lang")).get(qn("w:val")) == "en-GB"
     # stored like any run: the document text, segments, alignment
     with Store(env["db"]) as store:
-        assert len(store.translations(result.run.run_id)) == 5
+        assert len(store.translations(result.run.run_id)) == 6
 
 
 # -- .html --------------------------------------------------------------------------------------

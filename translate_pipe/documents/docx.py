@@ -1,7 +1,7 @@
 """Word ``.docx`` in and out with python-docx (its XML elements, through lxml).
 
-Every paragraph (``w:p``) of the body, of tables (nested too), of every header and footer and of
-text boxes is read as blocks: consecutive text runs (``w:r`` holding only ``w:t``/``w:tab``),
+Every paragraph (``w:p``) of the body, of tables (nested too), of every header and footer, of
+footnotes, endnotes and comments, and of text boxes is read as blocks: consecutive text runs (``w:r`` holding only ``w:t``/``w:tab``),
 also inside hyperlinks (``w:hyperlink``), form one block, whatever their formatting, so a
 sentence split across bold and plain runs is translated whole.  A run's style key is its run
 properties (``w:rPr``) and its hyperlink: runs Word split for no visible reason share a key.
@@ -10,8 +10,9 @@ and separates blocks.
 
 On output each block's runs are replaced by new runs, one per translated piece, carrying a copy
 of the source run's properties, grouped into a copy of the source hyperlink when they had one.
-Right-to-left settings are removed (``w:bidi``, ``w:rtl``, ``w:bidiVisual``) and the language
-becomes English.  Footnotes and comments are not translated.
+Footnotes, endnotes and comments (parts python-docx keeps as bytes) are parsed with lxml and
+translated the same way.  Right-to-left settings are removed (``w:bidi``, ``w:rtl``,
+``w:bidiVisual``) and the language becomes English.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ _IGNORABLE = {
     for t in ("proofErr", "bookmarkStart", "bookmarkEnd", "commentRangeStart", "commentRangeEnd", "permStart", "permEnd")
 }
 _PARTS = ("document.main+xml", "header+xml", "footer+xml")
+_BLOB_PARTS = ("footnotes+xml", "endnotes+xml", "comments+xml")
 
 
 def _w(tag: str) -> str:
@@ -77,11 +79,20 @@ class DocxDocument:
             raise InputError(f"{name}: not a Word .docx file ({type(exc).__name__})") from None
         self.blocks: list[Block] = []
         self._seqs: list[_Sequence] = []
-        self._roots = [
-            part.element
-            for part in self.doc.part.package.iter_parts()
-            if any(part.content_type.endswith(s) for s in _PARTS) and hasattr(part, "element")
-        ]
+        self._roots = []
+        self._blob_parts: list[tuple[Any, Any]] = []  # (part, parsed root): parts python-docx keeps as bytes
+        for part in self.doc.part.package.iter_parts():
+            if any(part.content_type.endswith(s) for s in _PARTS) and hasattr(part, "element"):
+                self._roots.append(part.element)
+            elif any(part.content_type.endswith(s) for s in _BLOB_PARTS):
+                from lxml import etree
+
+                try:
+                    root = etree.fromstring(part.blob, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+                except etree.XMLSyntaxError as exc:
+                    raise InputError(f"{name}: damaged {part.partname} ({exc})") from None
+                self._roots.append(root)
+                self._blob_parts.append((part, root))
         for root in self._roots:
             for p in root.iter(_w("p")):
                 self._read_paragraph(p)
@@ -188,6 +199,10 @@ class DocxDocument:
             defaults.append(lang)
 
     def to_bytes(self) -> bytes:
+        from lxml import etree
+
+        for part, root in self._blob_parts:
+            part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
         out = io.BytesIO()
         self.doc.save(out)
         return out.getvalue()
