@@ -54,7 +54,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, wrong_terms_package: Path) -> 
 def server(env: dict[str, Any]) -> Iterator[str]:
     with running_server(
         env["db"], env["packages"], "--glossary", "diplomatic", "--api-keys", str(env["keys"]),
-        "--char-limit", "400", "--batch-limit", "4", "--max-body-bytes", "65536",
+        "--char-limit", "400", "--batch-limit", "4", "--max-body-bytes", "65536", "--align", "attention",
     ) as url:
         yield url
 
@@ -68,7 +68,8 @@ def cli_translation(env: dict[str, Any], text: str, glossary: str | None) -> str
     """The same text through `translate` (the CLI's library call), for comparison."""
     doc = env["tmp"] / "cli.ar.txt"
     doc.write_text(text + "\n", encoding="utf-8")
-    r = api.translate([str(doc)], db=env["cli_db"], packages_dir=env["packages"], output_dir=None, glossary=glossary)
+    r = api.translate([str(doc)], db=env["cli_db"], packages_dir=env["packages"], output_dir=None, glossary=glossary,
+                      align="attention")
     return str(r.texts[0]).rstrip("\n")
 
 
@@ -159,7 +160,14 @@ def test_html_nested_inline_tags_and_entities(lt: Client) -> None:
     assert words and all(w in b.text_content() for w in words)
     assert "Foreign Ministry" in b.text_content() and "announced" not in b.text_content()
     a = div[0].find("a")
-    assert a is not None and a.get("href") == "https://example.org/?a=1&b=2" and a.text_content() == "Homs"
+    assert a is not None and a.get("href") == "https://example.org/?a=1&b=2"
+    link_src = seg["source"].index("حمص")
+    on_link: dict[tuple[int, int], set[bool]] = {}
+    for ss, _, ts, te in seg["alignment"]:
+        on_link.setdefault((ts, te), set()).add(ss == link_src)
+    link_words = {seg["target"][ts:te] for (ts, te), v in on_link.items() if v == {True}}  # aligned only to حمص
+    assert "Homs" in link_words and all(w in a.text_content().split() for w in link_words)
+    assert "announced" not in a.text_content()
     assert "a&lt;b</code>" in text  # opaque code kept, escaped again
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from translate_pipe.engine import DecodeOptions, Engine
+from translate_pipe.engine import Engine
+from translate_pipe.records import DecodeOptions
 from translate_pipe.models import find_package, install_from_file
 from translate_pipe.service import Job, QueueFull, ServiceConfig, TranslationService, render
 

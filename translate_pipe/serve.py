@@ -500,6 +500,7 @@ def serve(
     batch_wait_ms: float = 5.0,
     threads: int = 0,
     device: str = "cpu",
+    align: str = "predict",
     log_level: str = "info",
 ) -> None:
     """Load the model once and serve until interrupted."""
@@ -515,7 +516,7 @@ def serve(
         with Store(db) as store:
             store.glossary(glossary)
     package = find_package(packages_dir, from_code, to_code)
-    config = ServiceConfig(db=db, glossary=glossary, queue_size=queue_size, batch_wait_ms=batch_wait_ms)
+    config = ServiceConfig(db=db, glossary=glossary, queue_size=queue_size, batch_wait_ms=batch_wait_ms, align=align)
     engine = load_engine(package, device=device, threads=threads)
     service = TranslationService(engine, config)
     app = create_app(service, server, keys)

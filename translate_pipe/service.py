@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engine import DecodeOptions, Engine
+from .engine import Engine
 from .errors import GlossaryError, PipeError
-from .records import Segment, SegmentTranslation, TermMatch
+from .records import DecodeOptions, Segment, SegmentTranslation, TermMatch
 from .store import Store
 
 NO_GLOSSARY = "none"
@@ -54,6 +54,7 @@ class ServiceConfig:
     beam_size: int = 4
     max_source_tokens: int = 200
     max_batch_tokens: int = 2048
+    align: str = "predict"  # word alignment method, as `translate --align`
 
 
 @dataclass
@@ -67,8 +68,8 @@ class Job:
     future: concurrent.futures.Future[JobResult] = field(default_factory=concurrent.futures.Future)
     # filled by the decoder
     segments: list[list[Segment]] = field(default_factory=list)
-    matches: list[list[list[TermMatch]]] = field(default_factory=list)
-    results: list[list[tuple[SegmentTranslation, list[str]]]] = field(default_factory=list)
+    matches: list[list[tuple[TermMatch, ...]]] = field(default_factory=list)
+    results: list[list[tuple[SegmentTranslation, tuple[str, ...]]]] = field(default_factory=list)
     glossary_id: int | None = None
     glossary_version: int | None = None
 
@@ -78,7 +79,7 @@ class JobResult:
     run_id: int
     document_ids: list[int]
     # per text: (translation, alternatives) of each segment, in document order
-    segments: list[list[tuple[SegmentTranslation, list[str]]]]
+    segments: list[list[tuple[SegmentTranslation, tuple[str, ...]]]]
 
 
 _STOP = object()
@@ -210,7 +211,8 @@ class TranslationService:
 
     def _decode(self, store: Store, jobs: list[Job]) -> None:
         from .constrain import Constrainer
-        from .pipeline import match_segment, segment_document, translate_segments
+        from .pipeline import match_segment, translate_segments
+        from .segment import split_for_model
 
         if self._constrainer is None:
             self._constrainer = Constrainer(soft=False)
@@ -226,7 +228,9 @@ class TranslationService:
                         infos[job.glossary] = self._glossary(store, job.glossary)
                     matcher, job.glossary_id, job.glossary_version = infos[job.glossary]
                 job.segments = [
-                    segment_document(t, lang, self.engine, self.config.max_source_tokens) if t.strip() else []
+                    split_for_model(t, lang, self.config.max_source_tokens, self.engine.count_tokens)
+                    if t.strip()
+                    else []
                     for t in job.texts
                 ]
                 job.results = [[] for _ in job.texts]
@@ -253,7 +257,7 @@ class TranslationService:
                         items.append((seg, m))
                         where.append((job, d))
             try:
-                out = translate_segments(self.engine, items, options, self._constrainer)
+                out = translate_segments(self.engine, items, options, self._constrainer, self.config.align)
             except Exception as exc:  # noqa: BLE001
                 err = exc if isinstance(exc, PipeError) else PipeError(f"internal error: {type(exc).__name__}: {exc}")
                 for job in group:
@@ -320,6 +324,7 @@ class TranslationService:
             "alternatives": job.alternatives,
             "beam_size": max(self.config.beam_size, job.alternatives + 1),
             "max_source_tokens": self.config.max_source_tokens,
+            "align": self.config.align,
         }
         run_id = store.start_run(
             model_name=pkg.name,
@@ -347,7 +352,7 @@ class TranslationService:
                     source_lang=pkg.from_code,
                     path=None,
                     output_path=None,
-                    results=[(s.segment, s.target, s.score, s.alignment, s.terms) for s, _ in res],
+                    results=[s for s, _ in res],
                     glossary_version=job.glossary_version,
                 )
                 doc_ids.append(seen[text])
@@ -356,7 +361,7 @@ class TranslationService:
 
 
 # -- rendering ----------------------------------------------------------------------------------
-def render(text: str, segments: Sequence[tuple[SegmentTranslation, list[str]]], alternative: int = 0) -> str:
+def render(text: str, segments: Sequence[tuple[SegmentTranslation, Sequence[str]]], alternative: int = 0) -> str:
     """``text`` with each segment replaced by its translation (``alternative`` k > 0: its k-th
     alternative where it has one), everything between segments kept as it is."""
     out = []
@@ -371,13 +376,21 @@ def render(text: str, segments: Sequence[tuple[SegmentTranslation, list[str]]], 
 
 def details(result: JobResult, texts: Sequence[str], model_name: str, model_version: str) -> dict[str, Any]:
     """The ``translate --json`` shape of a stored request."""
-    from .pipeline import DocumentResult, RunResult, to_json
+    from .pipeline import DocumentResult, RunResult
+    from .report import run_json
 
-    docs = [
-        DocumentResult(f"q[{i}]", None, doc_id, [s for s, _ in segs], [a for _, a in segs])
-        for i, (doc_id, segs) in enumerate(zip(result.document_ids, result.segments))
-    ]
-    return to_json(RunResult(result.run_id, model_name, model_version, docs))
+    docs = tuple(
+        DocumentResult(
+            name=f"q[{i}]",
+            output_path=None,
+            document_id=doc_id,
+            segments=tuple(s for s, _ in segs),
+            alternatives=tuple(a for _, a in segs),
+            text=render(text, segs),
+        )
+        for i, (text, doc_id, segs) in enumerate(zip(texts, result.document_ids, result.segments))
+    )
+    return run_json(RunResult(result.run_id, model_name, model_version, docs))
 
 
 def unique_alternatives(text: str, alternatives: Sequence[str]) -> list[str]:

@@ -19,7 +19,8 @@ from ..records import SegmentTranslation
 from .markup import Block, BlockBuilder, document_text, translated_blocks
 
 if TYPE_CHECKING:
-    from ..pipeline import InputDoc, RunResult
+    from ..files import InputDoc
+    from ..pipeline import RunResult
 
 FORMATS = (".txt", ".html", ".htm", ".docx", ".odt", ".pdf")
 FORMATTED = (".html", ".htm", ".docx", ".odt", ".pdf")  # handled here rather than as plain text
@@ -89,7 +90,7 @@ def read_document(name: str, data: bytes) -> FormattedDocument:
     if not data.strip():
         raise InputError(f"{name}: empty file; nothing to translate")
     if ext == ".txt":
-        from ..pipeline import decode_input
+        from ..files import decode_input
 
         return TextDocument(decode_input(name, data))
     if ext in (".html", ".htm"):
@@ -162,19 +163,9 @@ def read_file(name: str) -> FormattedDocument:
 
 def write_file(path: Path, doc: FormattedDocument, segments: Sequence[SegmentTranslation]) -> None:
     """Write the translated document atomically."""
-    import os
-    import tempfile
+    from ..files import atomic_write
 
-    data = apply_translation(doc, segments)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, apply_translation(doc, segments))
 
 
 def read_inputs(
@@ -182,7 +173,7 @@ def read_inputs(
 ) -> tuple[list[InputDoc], dict[int, FormattedDocument]]:
     """The `translate` command's inputs: formatted documents become their blocks' text (one
     block per line); other names are read as plain text.  Returns (inputs, formatted by index)."""
-    from ..pipeline import InputDoc, read_input
+    from ..files import InputDoc, read_input
 
     formatted = {i: read_file(n) for i, n in enumerate(names) if n != "-" and is_formatted(n)}
     docs = [
@@ -209,10 +200,15 @@ def plan_outputs(
     return [None if i in formatted else o for i, o in enumerate(outputs)], mine
 
 
-def write_outputs(run: RunResult, formatted: dict[int, FormattedDocument], paths: dict[int, Path]) -> None:
+def write_outputs(run: RunResult, formatted: dict[int, FormattedDocument], paths: dict[int, Path]) -> RunResult:
+    """Write the formatted documents of a finished run; returns the run with their output paths."""
+    from dataclasses import replace
+
+    docs = list(run.documents)
     for i, out in paths.items():
         try:
-            write_file(out, formatted[i], run.documents[i].segments)
+            write_file(out, formatted[i], docs[i].segments)
         except OSError as exc:
             raise InputError(f"cannot write {out}: {exc.strerror or exc}") from exc
-        run.documents[i].output_path = str(out)
+        docs[i] = replace(docs[i], output_path=str(out))
+    return replace(run, documents=tuple(docs)) if paths else run

@@ -9,7 +9,8 @@ The blocks of a document are joined with ``\\n`` into one text (one paragraph pe
 goes through the ordinary pipeline (segmentation, glossary matching, enforcement, alignment,
 storage).  :func:`transfer` then rebuilds each block in the target language: every target word
 takes the style of the source run its aligned source words fall in (most aligned characters
-wins); a target word with no link, punctuation and the spaces between words take the style of
+wins; a glossary term's target span counts as aligned to its source span); a target word
+with no link, punctuation and the spaces between words take the style of
 both neighbours when they agree and the block's **base** style (the style covering most of the
 source) otherwise.  So ``<b>وزارة الخارجية</b> أعلنت`` becomes ``The <b>Foreign Ministry</b>
 announced`` when the model aligns "Foreign Ministry" to the bold words.
@@ -105,6 +106,16 @@ def _key_at(block: Block, pos: int) -> int:
     return block.runs[-1][2] if block.runs else 0
 
 
+def _links(st: SegmentTranslation) -> list[tuple[int, int, int, int]]:
+    """The word alignment, plus each glossary term's source span -> its target span (known
+    exactly, so a term's words follow the markup of the term)."""
+    links = list(st.alignment)
+    for o in st.terms:
+        if o.target_start is not None and o.target_end is not None:
+            links.append((o.match.start, o.match.end, o.target_start, o.target_end))
+    return links
+
+
 def _styled_target(
     block: Block, offset: int, segments: Sequence[SegmentTranslation], base: int
 ) -> tuple[str, list[int | None]]:
@@ -125,7 +136,7 @@ def _styled_target(
             if not m.group(0)[0].isalnum():
                 continue  # punctuation: from its neighbours
             weight: dict[int, int] = {}
-            for ss, se, ts, te in st.alignment:
+            for ss, se, ts, te in _links(st):
                 if te <= m.start() or ts >= m.end():
                     continue
                 for rs, re_, k in block.runs:
