@@ -1,6 +1,6 @@
 """Load test of ``translate-pipe serve``: concurrent clients vs the same requests one at a time.
 
-    python bench/bench_serve.py [--model template|realistic|PKG.argosmodel] [--clients 8]
+    python -m bench.bench_serve [--model template|realistic|PKG.argosmodel] [--clients 8]
                                 [--requests 200] [--sequential 200] [--threads 1]
 
 Starts real servers on free 127.0.0.1 ports (loopback only) and sends LibreTranslate requests
@@ -35,11 +35,10 @@ import time
 import urllib.error
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.servers import Client, running_server
+from tests.tinymodel import build_template_package, template_pairs
 
-from tests.servers import Client, running_server  # noqa: E402
-from tests.tinymodel import build_template_package, template_pairs  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_requests(n: int, seed: int = 1) -> list[str]:
