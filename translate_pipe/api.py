@@ -126,8 +126,11 @@ def translate(
         raise InputError("no input given; pass files or - for standard input")
     if list(inputs).count("-") > 1:
         raise InputError("standard input (-) can be given only once")
-    docs = [read_input(name, stdin) for name in inputs]
+    from . import documents  # issue 13: .html/.docx/.odt/.pdf inputs, written back after the run
+
+    docs, formatted = documents.read_inputs(inputs, stdin)
     outputs = plan_outputs([d.name for d in docs], output_dir, from_code, to_code)
+    outputs, doc_outputs = documents.plan_outputs(inputs, outputs, formatted, from_code, to_code)
     package = find_package(packages_dir, from_code, to_code)
     settings = TranslateSettings(
         decode=DecodeOptions(
@@ -157,7 +160,7 @@ def translate(
             outputs=outputs,
             progress=progress,
         )
-    return TranslateResult(run)
+    return TranslateResult(documents.write_outputs(run, formatted, doc_outputs))  # issue 13
 
 
 def retranslate(

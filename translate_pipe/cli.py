@@ -290,7 +290,7 @@ def models_remove(
 @app.command("translate")
 def translate(
     ctx: typer.Context,
-    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Files to translate; - reads standard input")],
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Files to translate (.txt, .html, .docx, .odt; .pdf in, .txt out); - reads standard input")],
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
     to_code: Annotated[str, typer.Option("--to", help="Target language")] = "en",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")] = False,
@@ -774,6 +774,57 @@ def score_compare(
         _print_json(report.compare_json(cmp))
     else:
         _print_lines(report.compare_lines(cmp, run_a, run_b))
+
+
+# -- serve (issue 13) ---------------------------------------------------------------------------
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to bind; keep 127.0.0.1 unless behind a proxy")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port")] = 5000,
+    glossary: Annotated[
+        str | None, typer.Option("--glossary", help="Default glossary (requests may send glossary=NAME or glossary=none)")
+    ] = None,
+    api_keys: Annotated[
+        Path | None, typer.Option("--api-keys", help="File of API keys (one per line, or sha256:HEX); keys required")
+    ] = None,
+    char_limit: Annotated[int, typer.Option("--char-limit", min=-1, help="Characters per text (-1: no limit)")] = 5000,
+    batch_limit: Annotated[int, typer.Option("--batch-limit", min=-1, help="Texts per array request (-1: no limit)")] = 64,
+    queue_size: Annotated[int, typer.Option("--queue-size", min=1, help="Requests waiting at most; more get 429")] = 64,
+    batch_wait_ms: Annotated[
+        float, typer.Option("--batch-wait-ms", min=0, help="How long a batch waits for more requests")
+    ] = 5.0,
+    max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", min=1024, help="Largest request body")] = 10 * 1024 * 1024,
+    files_dir: Annotated[
+        Path | None, typer.Option("--files-dir", help="Where translated files wait for download [default: a temporary folder]")
+    ] = None,
+    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads (0: CTranslate2's default)")] = 0,
+    align: Annotated[
+        str,
+        typer.Option("--align", metavar="METHOD", help="Word alignment: predict or attention (as translate --align)",
+                     callback=_check_align),
+    ] = "predict",
+) -> None:
+    """Serve LibreTranslate's HTTP API (glossary-enforced) until interrupted."""
+    from .serve import ServerConfig
+    from .serve import serve as run_server
+
+    paths = _paths(ctx)
+    if host not in ("127.0.0.1", "localhost", "::1") and api_keys is None:
+        typer.echo(f"translate-pipe: warning: serving on {host} without --api-keys", err=True)
+    run_server(
+        db=paths.db,
+        packages_dir=paths.packages_dir,
+        host=host,
+        port=port,
+        glossary=glossary,
+        api_keys_file=api_keys,
+        server=ServerConfig(char_limit=char_limit, batch_limit=batch_limit, max_body_bytes=max_body_bytes, files_dir=files_dir),
+        queue_size=queue_size,
+        batch_wait_ms=batch_wait_ms,
+        threads=threads,
+        align=align,
+    )
 
 
 def _terminate(signum: int, frame: Any) -> None:

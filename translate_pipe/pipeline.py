@@ -37,6 +37,7 @@ from .records import (
     SegmentTranslation,
     StoredTranslation,
     TermFinder,
+    TermMatch,
     TermOutcome,
     WorkItem,
 )
@@ -460,3 +461,25 @@ def _translate_chunk(
         )
         out.append((translation, tuple(a.text for a in alts[1 : options.num_hypotheses])))
     return out
+
+
+# -- in-memory segments (the service and documents; issue 13) ----------------------------------
+def match_segment(matcher: TermFinder | None, segment: Segment) -> tuple[TermMatch, ...]:
+    """Glossary matches of a segment, with offsets in the segment's document."""
+    if matcher is None:
+        return ()
+    return tuple(replace(m, start=m.start + segment.start, end=m.end + segment.start) for m in matcher.find(segment.text))
+
+
+def translate_segments(
+    engine: Engine,
+    items: Sequence[tuple[Segment, Sequence[TermMatch]]],
+    options: DecodeOptions,
+    constrainer: ConstrainerProtocol | None = None,
+    align_method: str = "predict",
+) -> list[tuple[SegmentTranslation, tuple[str, ...]]]:
+    """Translate segments held in memory (any documents, any glossaries: each item carries its
+    own matches) in ONE decoding pass: the same enforcement and alignment as :func:`translate`,
+    nothing stored.  Returns (translation, alternatives) per item."""
+    work = [WorkItem(0, seg, engine.tokenize(seg.text), tuple(matches)) for seg, matches in items]
+    return _translate_chunk(engine, work, options, constrainer, align_method) if work else []
