@@ -62,6 +62,7 @@ def translate(
     glossary: str | None = None,
     soft: bool = False,
     allow_failures: bool = False,
+    translation_memory: bool = True,
     stdin: Callable[[], bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> TranslateResult:
@@ -91,6 +92,7 @@ def translate(
         glossary=glossary,
         soft=soft,
         allow_failures=allow_failures,
+        translation_memory=translation_memory,
     )
     with Store(db) as store:
         matcher = constrainer = None
@@ -717,3 +719,84 @@ def retranslate(
         for st, r in changed
     ]
     return RetranslateResult(run, reruns, len(rows), info.version)
+
+
+# == review loop, translation memory, report (issue 12) =======================================
+def review_export(store: Store, run_id: int, fmt: str, *, output: Path | None = None, fuzzy: float = 75.0) -> str:
+    """A run's review file (XLIFF 1.2 or PO) as text; written atomically to ``output`` if given."""
+    from .pipeline import write_atomic
+    from .review import export_run
+
+    text = export_run(store, run_id, fmt, fuzzy=fuzzy)
+    if output is not None:
+        write_atomic(output, text)
+    return text
+
+
+def review_import(store: Store, path: Path, *, reviewer: str, fmt: str | None = None, run: int | None = None) -> Any:
+    """Check and store a reviewed file (see review.py); returns a ``review.ImportResult``."""
+    from .review import import_review
+
+    return import_review(store, path, reviewer=reviewer, fmt=fmt, run=run)
+
+
+def tm_export(store: Store, *, source_lang: str = "ar", target_lang: str = "en", output: Path | None = None) -> tuple[str, int]:
+    """The translation memory of a language pair as TMX 1.4b text (and the number of units)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as pkg_version
+
+    from .pipeline import write_atomic
+    from .tm import TMUnit, write_tmx
+
+    units = [TMUnit(**r) for r in store.tm_units(source_lang, target_lang)]
+    try:
+        version = pkg_version("translate-pipe")
+    except PackageNotFoundError:  # pragma: no cover
+        version = "0"
+    text = write_tmx(units, source_lang, target_lang, version)
+    if output is not None:
+        write_atomic(output, text)
+    return text, len(units)
+
+
+def tm_import(
+    store: Store, path: Path, *, source_lang: str = "ar", target_lang: str = "en", author: str = ""
+) -> tuple[int, int]:
+    """Add the units of a TMX file (all or nothing); returns (units stored, units skipped)."""
+    from .errors import TMError
+    from .tm import read_tmx, source_key
+
+    data = read_tmx(path, source_lang, target_lang)
+    if not data.units:
+        raise TMError(f"{path}: no unit with both {source_lang} and {target_lang} text")
+    units = [
+        {
+            "source_lang": source_lang,
+            "target_lang": target_lang,
+            "source": s,
+            "source_norm": source_key(s, source_lang),
+            "target": t,
+            "origin": f"tmx:{Path(path).name}",
+            "author": author,
+        }
+        for s, t in data.units
+    ]
+    return store.add_tm_units(units), data.skipped
+
+
+def report_html(store: Store, run_id: int, *, output: Path | None = None) -> str:
+    """The bilingual HTML report of a run (report_html.py); written atomically to ``output`` if given."""
+    from .pipeline import write_atomic
+    from .report_html import render_report
+
+    html = render_report(store, run_id)
+    if output is not None:
+        write_atomic(output, html)
+    return html
+
+
+def glossary_suggest(store: Store, name: str, *, min_count: int = 3) -> list[Any]:
+    """Entries proposed from repeated reviewer corrections (review.suggest)."""
+    from .review import suggest
+
+    return suggest(store, name, min_count=min_count)

@@ -261,6 +261,9 @@ def translate(
     allow_failures: Annotated[
         bool, typer.Option("--allow-failures", help="Do not fail when a hard constraint cannot be enforced")
     ] = False,
+    tm: Annotated[
+        bool, typer.Option("--tm/--no-tm", help="Reuse exact translation-memory matches (status tm)")
+    ] = True,
 ) -> None:
     """Translate files (or - for stdin); store segments, translations and alignments."""
     from . import api
@@ -288,6 +291,7 @@ def translate(
             glossary=glossary,
             soft=soft,
             allow_failures=allow_failures,
+            translation_memory=tm,
             stdin=lambda: sys.stdin.buffer.read(),
             progress=bar,
         )
@@ -349,7 +353,10 @@ def _report_run(result: Any, as_json: bool) -> None:
             typer.echo(text, nl=False)
         else:
             typer.echo(f"{doc.name} -> {doc.output_path}", err=True)
-    typer.echo(f"run {result.run.run_id}: {sum(len(d.segments) for d in result.run.documents)} segments", err=True)
+    segs = [st for d in result.run.documents for st in d.segments]
+    reused = {o: sum(1 for st in segs if st.origin == o) for o in ("tm", "repeat")}
+    extra = f" ({reused['tm']} from translation memory, {reused['repeat']} repeated)" if any(reused.values()) else ""
+    typer.echo(f"run {result.run.run_id}: {len(segs)} segments{extra}", err=True)
 
 
 # -- glossary ---------------------------------------------------------------------------------
@@ -745,6 +752,152 @@ def score_compare(
     typer.echo(
         f"segments (by {cmp.segment_metric}): run {run_b} better in {cmp.wins}, worse in {cmp.losses}, tied in {cmp.ties}"
     )
+
+
+# == review loop, translation memory, report (issue 12) =======================================
+review_app = _typer("Post-editing round trip: export a run for a CAT tool, import the reviewed file.")
+tm_app = _typer("Translation memory: approved segments reused by translate; TMX 1.4b exchange.")
+app.add_typer(review_app, name="review")
+app.add_typer(tm_app, name="tm")
+
+
+def _check_fuzzy(value: float) -> float:
+    if not 0 < value <= 100:
+        raise typer.BadParameter(f"{value} is not a percentage in (0, 100]")
+    return value
+
+
+@review_app.command("export")
+def review_export(
+    ctx: typer.Context,
+    run: Annotated[int, typer.Argument(metavar="RUN", help="Run id (`translate-pipe runs`)")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write [default: stdout]")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="xliff (XLIFF 1.2) or po [default: from -o, else xliff]")] = None,
+    fuzzy: Annotated[
+        float, typer.Option("--fuzzy", help="Minimum similarity (%) of translation-memory alternatives", callback=_check_fuzzy)
+    ] = 75.0,
+) -> None:
+    """Export a run for review: one unit per segment, needs-review state, terms and TM matches as notes."""
+    from . import api
+    from .review import format_for
+
+    chosen = fmt or (format_for(output, None) if output is not None else "xliff")
+    with _open_store(_paths(ctx)) as store:
+        text = api.review_export(store, run, chosen, output=output, fuzzy=fuzzy)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"wrote {output}", err=True)
+
+
+@review_app.command("import")
+def review_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="The reviewed .xlf or .po file")],
+    reviewer: Annotated[
+        str | None, typer.Option("--reviewer", envvar="TRANSLATE_PIPE_REVIEWER", help="Recorded with each post-edit [default: $USER]")
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="xliff or po [default: from the extension]")] = None,
+    run: Annotated[int | None, typer.Option("--run", help="Refuse the file unless it belongs to this run")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Store the post-edits of a reviewed file (all or nothing) with their HTER."""
+    from . import api
+
+    with _open_store(_paths(ctx)) as store:
+        res = api.review_import(store, path, reviewer=_author(reviewer), fmt=fmt, run=run)
+    if as_json:
+        _print_json(
+            {
+                "run_id": res.run_id,
+                "import_id": res.import_id,
+                "units": res.units,
+                "post_edits": [{"unit": p.key, "hter": round(p.hter, 2), "approved": p.approved} for p in res.post_edits],
+                "hter": None if res.hter is None else round(res.hter, 2),
+                "signature": res.signature,
+                "tm_units": res.tm_units,
+                "glossary_breaks": [b.__dict__ for b in res.glossary_breaks],
+            }
+        )
+        return
+    for b in res.glossary_breaks:
+        typer.echo(f"warning: unit {b.key}: the post-edit drops the approved target {b.target!r} of {b.source_term}", err=True)
+    hter = "n/a" if res.hter is None else f"{res.hter:.1f}"
+    typer.echo(
+        f"run {res.run_id}: {len(res.post_edits)} post-edit(s) of {res.units} unit(s), "
+        f"{res.tm_units} added to the translation memory; run HTER {hter} ({res.signature})"
+    )
+
+
+@tm_app.command("export")
+def tm_export(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write [default: stdout]")] = None,
+    from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
+    to_code: Annotated[str, typer.Option("--to", help="Target language")] = "en",
+) -> None:
+    """Export the translation memory as TMX 1.4b (deterministic)."""
+    from . import api
+
+    with _open_store(_paths(ctx)) as store:
+        text, n = api.tm_export(store, source_lang=from_code, target_lang=to_code, output=output)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"wrote {n} unit(s) to {output}", err=True)
+
+
+@tm_app.command("import")
+def tm_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="A .tmx file")],
+    from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
+    to_code: Annotated[str, typer.Option("--to", help="Target language")] = "en",
+    author: AuthorOpt = None,
+) -> None:
+    """Add the units of a TMX file to the translation memory (all or nothing)."""
+    from . import api
+
+    with _open_store(_paths(ctx)) as store:
+        n, skipped = api.tm_import(store, path, source_lang=from_code, target_lang=to_code, author=_author(author))
+    typer.echo(f"{path}: {n} unit(s) stored" + (f", {skipped} skipped (missing {from_code} or {to_code} text)" if skipped else ""))
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    run: Annotated[int, typer.Argument(metavar="RUN", help="Run id")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write")],
+) -> None:
+    """Write a static bilingual HTML page of a run: terms, word links, scores, post-edits."""
+    from . import api
+
+    with _open_store(_paths(ctx)) as store:
+        api.report_html(store, run, output=output)
+    typer.echo(f"wrote {output}", err=True)
+
+
+@glossary_app.command("suggest")
+def glossary_suggest(
+    ctx: typer.Context,
+    name: NameArg,
+    min_count: Annotated[int, typer.Option("--min-count", min=1, help="Segments a correction must recur in")] = 3,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Propose entries from corrections reviewers made the same way in several segments."""
+    from . import api
+
+    with _open_store(_paths(ctx)) as store:
+        found = api.glossary_suggest(store, name, min_count=min_count)
+    if as_json:
+        _print_json([{**s.__dict__, "segments": list(s.segments)} for s in found])
+        return
+    if not found:
+        typer.echo(f"{name}: no correction recurs in {min_count} or more segments", err=True)
+    for s in found:
+        now = f" (glossary now: {s.current_target})" if s.current_target else ""
+        typer.echo(f"{s.source}\t{s.mt} -> {s.post_edit}\t{s.count} segment(s){now}")
+        typer.echo(f"  accept: translate-pipe glossary add {name} '{s.source}' '{s.post_edit}'")
 
 
 def _terminate(signum: int, frame: Any) -> None:

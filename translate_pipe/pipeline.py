@@ -7,6 +7,7 @@ memory); each document is written in one transaction as soon as all its segments
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ from .errors import ConstraintError, InputError
 from .records import Hypothesis, Segment, SegmentTranslation, TermMatch, TermOutcome
 from .segment import renumber, split_document, split_long
 from .store import Store
+from .tm import Reuse, TranslationMemory, assemble, plan_reuse
 
 STDIN = "-"
 Progress = Callable[[int, int], None]
@@ -49,6 +51,7 @@ class TranslateSettings:
     glossary_version: int | None = None
     soft: bool = False
     allow_failures: bool = False
+    translation_memory: bool = False  # reuse exact translation-memory matches (tm.py)
 
     def as_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "decode"}
@@ -321,30 +324,36 @@ def translate_documents(
         parent_run_id=parent_run_id,
     )
     results = [DocumentResult(d.name, str(o) if o else None, 0) for d, o in zip(docs, outputs)]
-    expected = [len(s) for s in segmented]
-    total = sum(expected)
+    # translation memory and repeats (tm.py): segments in ``plan`` are not decoded
+    plan = _reuse_plan(store, segmented, settings, matcher, pkg.from_code, pkg.to_code)
+    to_decode = [[s for s in segs if (d, s.index) not in plan] for d, segs in enumerate(segmented)]
+    decoded: dict[tuple[int, int], tuple[SegmentTranslation, list[str]]] = {}
+    total = sum(len(s) for s in to_decode)
     done = 0
     written = [False] * len(docs)
     failures: list[str] = []
     try:
         if progress:
             progress(0, total)
-        for chunk in _chunks(segmented, engine, settings, matcher):
-            translated = _translate_chunk(engine, chunk, settings.decode, constrainer)
+        for chunk in itertools.chain(_chunks(to_decode, engine, settings, matcher), [[]]):
+            translated = _translate_chunk(engine, chunk, settings.decode, constrainer) if chunk else []
             for w, (st, alts) in zip(chunk, translated):
-                results[w.doc_index].segments.append(st)
-                results[w.doc_index].alternatives.append(alts)
-                failures.extend(
-                    f"{docs[w.doc_index].name}: segment {st.segment.index}: {o.match.source!r} -> "
-                    f"{o.match.target!r}: {o.reason}"
-                    for o in st.terms
-                    if o.status == "failed"
-                )
+                decoded[(w.doc_index, st.segment.index)] = (st, alts)
             done += len(chunk)
-            if progress:
+            if progress and chunk:
                 progress(done, total)
             for i, res in enumerate(results):
-                if not written[i] and len(res.segments) == expected[i]:
+                ready = None if written[i] else assemble(i, segmented[i], decoded, plan)
+                if ready is not None:
+                    res.segments = [st for st, _ in ready]
+                    res.alternatives = [alts for _, alts in ready]
+                    failures.extend(
+                        f"{docs[i].name}: segment {st.segment.index}: {o.match.source!r} -> "
+                        f"{o.match.target!r}: {o.reason}"
+                        for st in res.segments
+                        for o in st.terms
+                        if o.status == "failed"
+                    )
                     _store_document(store, lang, run_id, i, docs[i], res, settings)
                     written[i] = True
         if failures and not settings.soft and not settings.allow_failures:
@@ -374,16 +383,41 @@ def _store_document(
     res: DocumentResult,
     settings: TranslateSettings,
 ) -> None:
-    res.document_id = store.write_document_result(
-        run_id=run_id,
-        position=position,
-        text=doc.text,
-        source_lang=lang,
-        path=None if doc.is_stdin else doc.name,
-        output_path=res.output_path,
-        results=[(s.segment, s.target, s.score, s.alignment, s.terms) for s in res.segments],
-        glossary_version=settings.glossary_version,
-    )
+    with store.transaction():
+        res.document_id = store.write_document_result(
+            run_id=run_id,
+            position=position,
+            text=doc.text,
+            source_lang=lang,
+            path=None if doc.is_stdin else doc.name,
+            output_path=res.output_path,
+            results=[(s.segment, s.target, s.score, s.alignment, s.terms) for s in res.segments],
+            glossary_version=settings.glossary_version,
+        )
+        reused = [(s.segment.index, s.origin, s.tm_unit_id) for s in res.segments if s.origin != "mt"]
+        if reused:
+            store.set_translation_origins(run_id, res.document_id, reused)
+
+
+def _reuse_plan(
+    store: Store,
+    segmented: Sequence[Sequence[Segment]],
+    settings: TranslateSettings,
+    matcher: Any | None,
+    source_lang: str,
+    target_lang: str,
+) -> dict[tuple[int, int], Reuse]:
+    """Segments not to decode: repeats inside the run, and exact translation-memory matches
+    when ``settings.translation_memory`` (see tm.py)."""
+    memory = TranslationMemory(store, source_lang, target_lang) if settings.translation_memory else None
+    matches: dict[tuple[int, int], list[TermMatch]] = {}
+    if matcher is not None and memory is not None:
+        for d, segs in enumerate(segmented):
+            for seg in segs:
+                matches[(d, seg.index)] = [
+                    replace(m, start=m.start + seg.start, end=m.end + seg.start) for m in matcher.find(seg.text)
+                ]
+    return plan_reuse(segmented, memory, matches)
 
 
 def to_json(result: RunResult) -> dict[str, Any]:
@@ -403,6 +437,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
                         "source_start": st.segment.start,
                         "source_end": st.segment.end,
                         "alignment": [list(link) for link in st.alignment],
+                        "status": st.origin,  # "mt" | "tm" | "repeat" (tm.py)
                         "terms": [
                             {
                                 "source": o.match.source,

@@ -80,3 +80,7 @@ class SegmentTranslation:
     alignment: tuple[Link, ...] = ()
     terms: tuple[TermOutcome, ...] = field(default_factory=tuple)
     score: float | None = None
+    # where the target came from: "mt" (decoded), "tm" (translation memory, exact match) or
+    # "repeat" (copy of an identical segment decoded earlier in the same run)
+    origin: str = "mt"
+    tm_unit_id: int | None = None

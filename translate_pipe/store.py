@@ -15,8 +15,13 @@ Schema overview (see ``MIGRATIONS``)::
     alignments       word links of a translation, as character spans on both sides
     term_alignments  which glossary term produced which target span, and how
     glossaries, glossary_versions, glossary_terms, term_revisions   versioned glossaries
-    refsets, references_   reference translations tied to documents (one row per line)
+    refsets, reference_lines   reference translations tied to documents (one row per line;
+                     ``references_`` before schema 2)
     scores           stored metric values with their signatures
+    score_references which reference sets a stored score used (schema 2)
+    review_imports, post_edits, tm_units   the review loop and translation memory (schema 2)
+
+Schema 2 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from typing import Any
 from .errors import GlossaryError, StoreError
 from .records import Link, Segment, Term, TermOutcome
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -278,11 +283,26 @@ class Store:
                 f"database {self.path} has schema version {current}, newer than this "
                 f"translate-pipe understands ({SCHEMA_VERSION}); upgrade translate-pipe"
             )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            with self.transaction():
-                for statement in _split_sql(MIGRATIONS[version]):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {version}")
+        if current == SCHEMA_VERSION:
+            return
+        # Schema 2 rebuilds a table (SQLite's documented 12-step ALTER): foreign keys are off
+        # while migrating, and checked before each step commits.
+        self.conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                with self.transaction():
+                    for statement in _split_sql(MIGRATIONS[version]):
+                        self.conn.execute(statement)
+                    broken = self.conn.execute("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(
+                            f"cannot migrate {self.path} to schema {version}: {len(broken)} row(s) "
+                            f"break a foreign key (first: table {broken[0][0]}, row {broken[0][1]}); "
+                            "nothing was changed"
+                        )
+                    self.conn.execute(f"PRAGMA user_version = {version}")
+        finally:
+            self.conn.execute("PRAGMA foreign_keys = ON")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -706,7 +726,7 @@ class Store:
             )
             refset_id = int(cur.lastrowid or 0)
             self.conn.executemany(
-                "INSERT INTO references_ (refset_id, line, text) VALUES (?, ?, ?)",
+                "INSERT INTO reference_lines (refset_id, line, text) VALUES (?, ?, ?)",
                 [(refset_id, i, line) for i, line in enumerate(lines)],
             )
         return replaced
@@ -719,7 +739,7 @@ class Store:
             lines = [
                 r[0]
                 for r in self.conn.execute(
-                    "SELECT text FROM references_ WHERE refset_id = ? ORDER BY line", (refset_id,)
+                    "SELECT text FROM reference_lines WHERE refset_id = ? ORDER BY line", (refset_id,)
                 )
             ]
             out.append((name, lines))
@@ -737,6 +757,7 @@ class Store:
                     "details = excluded.details, created_at = excluded.created_at",
                     (run_id, metric, value, signature, refset, level, json.dumps(details, ensure_ascii=False), _now()),
                 )
+            self.link_score_refsets(run_id, refset.split("+"))  # schema 2: scores -> refsets
 
     def scores(self, run_id: int, refset: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT metric, value, signature, refset, level, details, created_at FROM scores WHERE run_id = ?"
@@ -751,6 +772,145 @@ class Store:
             d["details"] = json.loads(d["details"])
             rows.append(d)
         return rows
+
+    # == review loop, translation memory, browsing (schema 2, issue 12) ======================
+    # Everything below belongs to the review loop: post-edits with HTER, the translation memory,
+    # translation origins ('mt' | 'tm' | 'repeat') and the links of scores to reference sets.
+    def translation_origins(self, run_id: int) -> dict[int, tuple[str, int | None]]:
+        """translation id -> (origin, tm unit id) for a run."""
+        return {
+            r["id"]: (r["origin"], r["tm_unit_id"])
+            for r in self.db.query("SELECT id, origin, tm_unit_id FROM translations WHERE run_id = ?", [run_id])
+        }
+
+    def set_translation_origins(
+        self, run_id: int, document_id: int, rows: Sequence[tuple[int, str, int | None]]
+    ) -> None:
+        """(segment index, origin, tm unit id) for the translations of one document of a run."""
+        with self.transaction():
+            self.conn.executemany(
+                "UPDATE translations SET origin = ?, tm_unit_id = ? WHERE run_id = ? AND segment_index = ? "
+                "AND segment_id IN (SELECT id FROM segments WHERE document_id = ?)",
+                [(origin, unit, run_id, index, document_id) for index, origin, unit in rows],
+            )
+
+    def add_review_import(
+        self,
+        *,
+        run_id: int,
+        path: str,
+        fmt: str,
+        sha256: str,
+        reviewer: str,
+        units: int,
+        post_edits: Sequence[dict[str, Any]],
+        hter: float | None,
+        hter_signature: str,
+        tm_units: Sequence[dict[str, Any]],
+    ) -> int:
+        """Store one review file in ONE transaction: the import, its post-edits (each dict has
+        translation_id, target, state, approved, hter) and the translation-memory units of the
+        approved ones (dicts with source_lang, target_lang, source, source_norm, target and the
+        ``post_edit`` index into ``post_edits``)."""
+        now = _now()
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO review_imports (run_id, path, format, sha256, reviewer, imported_at, units, edited, "
+                "hter, hter_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, path, fmt, sha256, reviewer, now, units, len(post_edits), hter, hter_signature),
+            )
+            import_id = int(cur.lastrowid or 0)
+            ids = []
+            for pe in post_edits:
+                cur = self.conn.execute(
+                    "INSERT INTO post_edits (translation_id, import_id, target, reviewer, state, approved, "
+                    "created_at, hter, hter_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (pe["translation_id"], import_id, pe["target"], reviewer, pe["state"], int(pe["approved"]),
+                     now, pe["hter"], hter_signature),
+                )
+                ids.append(int(cur.lastrowid or 0))
+            self.add_tm_units(
+                [{**u, "post_edit_id": ids[u["post_edit"]], "author": reviewer, "origin": "review"} for u in tm_units]
+            )
+        return import_id
+
+    def post_edits(self, run_id: int, latest: bool = True) -> list[dict[str, Any]]:
+        """Post-edits of a run's translations (the latest per translation unless ``latest=False``)."""
+        sql = (
+            "SELECT p.id, p.translation_id, p.import_id, p.target, p.reviewer, p.state, p.approved, p.created_at, "
+            "p.hter, p.hter_signature, t.target AS mt, t.segment_index, s.document_id, s.text AS source, "
+            "s.start AS source_start FROM post_edits p JOIN translations t ON t.id = p.translation_id "
+            "JOIN segments s ON s.id = t.segment_id WHERE t.run_id = ?"
+        )
+        if latest:
+            sql += " AND p.id = (SELECT max(p2.id) FROM post_edits p2 WHERE p2.translation_id = p.translation_id)"
+        return list(self.db.query(sql + " ORDER BY s.document_id, t.segment_index, p.id", [run_id]))
+
+    def glossary_post_edits(self, glossary_id: int) -> list[dict[str, Any]]:
+        """The latest post-edit of every translation made by a run with this glossary."""
+        return list(
+            self.db.query(
+                "SELECT p.id, p.translation_id, p.target, t.target AS mt, t.run_id, t.segment_index, "
+                "s.document_id, s.start AS source_start, s.text AS source FROM post_edits p "
+                "JOIN translations t ON t.id = p.translation_id JOIN segments s ON s.id = t.segment_id "
+                "JOIN runs r ON r.id = t.run_id WHERE r.glossary_id = ? AND p.id = (SELECT max(p2.id) FROM "
+                "post_edits p2 WHERE p2.translation_id = p.translation_id) ORDER BY p.id",
+                [glossary_id],
+            )
+        )
+
+    def review_imports(self, run_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM review_imports WHERE run_id = ? ORDER BY id", [run_id]))
+
+    def add_tm_units(self, units: Sequence[dict[str, Any]]) -> int:
+        """Insert or refresh translation-memory units (same source and target: one unit, newest
+        author/time/origin kept); returns how many were written."""
+        now = _now()
+        with self.transaction():
+            for u in units:
+                self.conn.execute(
+                    "INSERT INTO tm_units (source_lang, target_lang, source, source_norm, target, origin, "
+                    "post_edit_id, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (source_lang, target_lang, source, target) DO UPDATE SET "
+                    "source_norm = excluded.source_norm, origin = excluded.origin, "
+                    "post_edit_id = excluded.post_edit_id, author = excluded.author, created_at = excluded.created_at",
+                    (u["source_lang"], u["target_lang"], u["source"], u["source_norm"], u["target"], u["origin"],
+                     u.get("post_edit_id"), u.get("author", ""), u.get("created_at") or now),
+                )
+        return len(units)
+
+    def tm_units(self, source_lang: str, target_lang: str) -> list[dict[str, Any]]:
+        """Every unit of a language pair, newest first (the first one of a source wins)."""
+        return list(
+            self.db.query(
+                "SELECT id, source, source_norm, target, origin, author, created_at FROM tm_units "
+                "WHERE source_lang = ? AND target_lang = ? ORDER BY created_at DESC, id DESC",
+                [source_lang, target_lang],
+            )
+        )
+
+    def tm_exact(self, source_lang: str, target_lang: str, source_norm: str) -> list[dict[str, Any]]:
+        """Units whose normalised source is ``source_norm``, newest first."""
+        return list(
+            self.db.query(
+                "SELECT id, source, source_norm, target, origin, author, created_at FROM tm_units "
+                "WHERE source_lang = ? AND target_lang = ? AND source_norm = ? ORDER BY created_at DESC, id DESC",
+                [source_lang, target_lang, source_norm],
+            )
+        )
+
+    def link_score_refsets(self, run_id: int, refset_names: Sequence[str]) -> None:
+        """Tie a run's stored scores to the reference sets (by name, per document) they used."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR IGNORE INTO score_references (score_id, refset_id) SELECT sc.id, rs.id FROM scores sc "
+                "JOIN run_documents rd ON rd.run_id = sc.run_id JOIN refsets rs ON rs.document_id = rd.document_id "
+                f"WHERE sc.run_id = ? AND rs.name IN ({', '.join('?' for _ in refset_names)})",
+                [run_id, *refset_names],
+            )
+
+    def view_names(self) -> list[str]:
+        return sorted(self.db.view_names())
 
 
 _TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
@@ -789,3 +949,125 @@ def _stored_translation(r: Sequence[Any]) -> StoredTranslation:
 
 def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+# == schema 2 (issue 12): review loop, translation memory, browsable database ==================
+# Additive, except two steps SQLite can only do by rebuilding: ``runs`` gets its glossary
+# version declared as a foreign key (12-step rebuild, foreign keys off while migrating), and
+# ``references_`` is renamed ``reference_lines``.  Documented in docs/database.md.
+MIGRATIONS[2] = """
+CREATE TABLE runs_v2 (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL DEFAULT 'translate',
+    parent_run_id INTEGER REFERENCES runs(id),
+    model_name TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    model_checksum TEXT NOT NULL,
+    source_lang TEXT NOT NULL,
+    target_lang TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    glossary_id INTEGER REFERENCES glossaries(id),
+    glossary_version INTEGER,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
+    error TEXT,
+    FOREIGN KEY (glossary_id, glossary_version) REFERENCES glossary_versions(glossary_id, version)
+);
+INSERT INTO runs_v2 (id, kind, parent_run_id, model_name, model_version, model_checksum, source_lang,
+    target_lang, settings, glossary_id, glossary_version, started_at, finished_at, status, error)
+    SELECT id, kind, parent_run_id, model_name, model_version, model_checksum, source_lang, target_lang,
+    settings, glossary_id, glossary_version, started_at, finished_at, status, error FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v2 RENAME TO runs;
+ALTER TABLE references_ RENAME TO reference_lines;
+CREATE TABLE score_references (
+    score_id INTEGER NOT NULL REFERENCES scores(id) ON DELETE CASCADE,
+    refset_id INTEGER NOT NULL REFERENCES refsets(id) ON DELETE CASCADE,
+    PRIMARY KEY (score_id, refset_id)
+);
+INSERT OR IGNORE INTO score_references (score_id, refset_id)
+    SELECT sc.id, rs.id FROM scores sc JOIN run_documents rd ON rd.run_id = sc.run_id
+    JOIN refsets rs ON rs.document_id = rd.document_id
+    WHERE '+' || sc.refset || '+' LIKE '%+' || rs.name || '+%';
+CREATE TABLE review_imports (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    format TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    units INTEGER NOT NULL,
+    edited INTEGER NOT NULL,
+    hter REAL,
+    hter_signature TEXT NOT NULL
+);
+CREATE TABLE post_edits (
+    id INTEGER PRIMARY KEY,
+    translation_id INTEGER NOT NULL REFERENCES translations(id) ON DELETE CASCADE,
+    import_id INTEGER NOT NULL REFERENCES review_imports(id) ON DELETE CASCADE,
+    target TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    state TEXT NOT NULL,
+    approved INTEGER NOT NULL CHECK (approved IN (0, 1)),
+    created_at TEXT NOT NULL,
+    hter REAL NOT NULL,
+    hter_signature TEXT NOT NULL
+);
+CREATE TABLE tm_units (
+    id INTEGER PRIMARY KEY,
+    source_lang TEXT NOT NULL,
+    target_lang TEXT NOT NULL,
+    source TEXT NOT NULL,
+    source_norm TEXT NOT NULL,
+    target TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    post_edit_id INTEGER REFERENCES post_edits(id) ON DELETE SET NULL,
+    author TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    UNIQUE (source_lang, target_lang, source, target)
+);
+ALTER TABLE translations ADD COLUMN origin TEXT NOT NULL DEFAULT 'mt' CHECK (origin IN ('mt', 'tm', 'repeat'));
+ALTER TABLE translations ADD COLUMN tm_unit_id INTEGER REFERENCES tm_units(id) ON DELETE SET NULL;
+CREATE INDEX runs_parent ON runs(parent_run_id);
+CREATE INDEX runs_glossary_version ON runs(glossary_id, glossary_version);
+CREATE INDEX run_documents_document ON run_documents(document_id);
+CREATE INDEX translations_segment ON translations(segment_id);
+CREATE INDEX translations_tm_unit ON translations(tm_unit_id);
+CREATE INDEX term_alignments_term ON term_alignments(term_id);
+CREATE INDEX score_references_refset ON score_references(refset_id);
+CREATE INDEX review_imports_run ON review_imports(run_id);
+CREATE INDEX post_edits_translation ON post_edits(translation_id);
+CREATE INDEX post_edits_import ON post_edits(import_id);
+CREATE INDEX tm_units_lookup ON tm_units(source_lang, target_lang, source_norm);
+CREATE INDEX tm_units_post_edit ON tm_units(post_edit_id);
+CREATE VIEW translations_with_source AS
+    SELECT t.id AS translation_id, t.run_id, r.status AS run_status, r.started_at AS run_started_at,
+        s.document_id, d.path AS document_path, t.segment_index, s.paragraph, s.start AS source_start,
+        s."end" AS source_end, s.text AS source, t.target, t.origin, t.tm_unit_id, t.score AS model_score
+    FROM translations t JOIN segments s ON s.id = t.segment_id JOIN documents d ON d.id = s.document_id
+    JOIN runs r ON r.id = t.run_id;
+CREATE VIEW current_glossary AS
+    SELECT g.name AS glossary, gt.id AS term_id, gt.source, gt.context, tr.target, tr.variants, tr.note,
+        tr.domain, tr.status, tr.version AS changed_in_version,
+        (SELECT max(v.version) FROM glossary_versions v WHERE v.glossary_id = g.id) AS glossary_version
+    FROM glossary_terms gt JOIN glossaries g ON g.id = gt.glossary_id
+    JOIN term_revisions tr ON tr.term_id = gt.id
+    WHERE tr.version = (SELECT max(version) FROM term_revisions WHERE term_id = gt.id);
+CREATE VIEW term_applications AS
+    SELECT ta.rowid AS id, t.run_id, ta.translation_id, s.document_id, d.path AS document_path,
+        t.segment_index, ta.term_id, ta.glossary_version, ta.source_term, ta.target_term AS approved_target,
+        substr(d.text, ta.src_start + 1, ta.src_end - ta.src_start) AS source_text,
+        CASE WHEN ta.tgt_start IS NULL THEN NULL
+            ELSE substr(t.target, ta.tgt_start + 1, ta.tgt_end - ta.tgt_start) END AS target_text,
+        ta.status, ta.method, ta.reason, t.target AS translation
+    FROM term_alignments ta JOIN translations t ON t.id = ta.translation_id
+    JOIN segments s ON s.id = t.segment_id JOIN documents d ON d.id = s.document_id;
+CREATE VIEW post_edits_with_hter AS
+    SELECT p.id AS post_edit_id, t.run_id, p.translation_id, s.document_id, d.path AS document_path,
+        t.segment_index, s.text AS source, t.target AS mt, p.target AS post_edit, p.hter, p.hter_signature,
+        p.reviewer, p.state, p.approved, p.created_at, p.import_id, ri.path AS review_file
+    FROM post_edits p JOIN translations t ON t.id = p.translation_id JOIN segments s ON s.id = t.segment_id
+    JOIN documents d ON d.id = s.document_id JOIN review_imports ri ON ri.id = p.import_id
+"""
