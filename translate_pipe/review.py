@@ -313,11 +313,15 @@ def read_po(path: Path, data: bytes) -> ReviewFile:
     import polib
 
     try:
-        catalog = polib.pofile(data.decode("utf-8"), wrapwidth=0)
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ReviewError(f"{path}: not UTF-8 (byte 0x{data[exc.start]:02x}); save the PO file as UTF-8") from None
+    try:
+        catalog = polib.pofile(str(path), encoding="utf-8", wrapwidth=0)
     except (OSError, ValueError) as exc:
-        raise ReviewError(f"{path}: not a valid PO file ({exc})") from None
+        line = re.search(r"\(line (\d+)\)", str(exc))
+        detail = f"syntax error at line {line.group(1)}" if line else str(exc)
+        raise ReviewError(f"{path}: not a valid PO file ({detail})") from None
     run_id = _run_id(path, {catalog.metadata.get("X-Translate-Pipe-Run", "").strip()})
     units = []
     for entry in catalog:
