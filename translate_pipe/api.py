@@ -522,6 +522,12 @@ def score_files(
     out = _json_report(scores, report)
     if report is not None:
         out["terms"] = _term_details(report)
+        out["term_presence"] = out["term_success"]
+        assert store is not None and glossary is not None
+        out["terms_wmt"] = {
+            m: {"value": v, "signature": sig, **details}
+            for m, v, sig, details in _wmt_rows(store, glossary, sources, hyps, ref_sets)
+        }
     return out
 
 
@@ -537,7 +543,7 @@ def score_run(
     texts = run_texts(store, run_id)
     refset = "+".join(texts.refset_names)
     stored = {(r["metric"], r["level"]): r for r in store.scores(run_id, refset)}
-    wanted = ["bleu", "chrf", "ter"] + (["term_success"] if glossary else [])
+    wanted = ["bleu", "chrf", "ter"] + (["term_success", *_WMT_TERM_METRICS] if glossary else [])
     term_sig = None
     if glossary:
         info = store.glossary(glossary)
@@ -553,6 +559,7 @@ def score_run(
         if glossary:
             report = term_metrics(texts.sources, texts.hyps, texts.refs, glossary_matcher(store, glossary).find)
             rows.append(("term_success", report.term_success, term_sig or "", _term_details(report)))
+            rows.extend(_wmt_rows(store, glossary, texts.sources, texts.hyps, texts.refs))
         store.save_scores(run_id, refset, texts.level, rows)
         stored = {(r["metric"], r["level"]): r for r in store.scores(run_id, refset)}
     out: dict[str, Any] = {
@@ -571,7 +578,29 @@ def score_run(
         out["term_success"] = None if row["value"] is None else round(row["value"], 4)
         out["signatures"]["term_success"] = row["signature"]
         out["terms"] = row["details"]
+        out["term_presence"] = out["term_success"]  # what term_success measures (termscore.py)
+        out["terms_wmt"] = {
+            m: {"value": stored[(m, texts.level)]["value"], "signature": stored[(m, texts.level)]["signature"],
+                **stored[(m, texts.level)]["details"]}
+            for m in _WMT_TERM_METRICS
+        }
     return out
+
+
+# -- WMT terminology measures (issue 12, termscore.py) -----------------------------------------
+_WMT_TERM_METRICS = ("term_exact_match", "term_window_overlap", "term_ter")
+
+
+def _wmt_rows(
+    store: Store, glossary: str, sources: Sequence[str], hyps: Sequence[str], refs: Sequence[Sequence[str]]
+) -> list[tuple[str, float | None, str, dict[str, Any]]]:
+    from .termscore import wmt_measures
+
+    info = store.glossary(glossary)
+    measures = wmt_measures(
+        sources, hyps, refs, glossary_matcher(store, glossary).find, glossary=f"{glossary}@v{info.version}"
+    )
+    return [(m.metric, m.value, m.signature, m.details) for m in measures]
 
 
 def score_compare(store: Store, run_a: int, run_b: int, *, n_samples: int = 1000, seed: int = 12345) -> Any:

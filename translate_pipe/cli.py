@@ -669,9 +669,15 @@ def _print_scores(out: dict[str, Any]) -> None:
         ts = out.get("term_success")
         terms = out.get("terms", {})
         typer.echo(
-            f"term success: {'n/a' if ts is None else f'{ts:.1%}'} "
+            f"term presence (success rate): {'n/a' if ts is None else f'{ts:.1%}'} "
             f"({terms.get('hits', 0)}/{terms.get('occurrences', 0)})"
         )
+        for m, label in (("term_exact_match", "exact-match term accuracy"), ("term_window_overlap", "window overlap"),
+                         ("term_ter", "terminology-aware TER")):
+            v = out.get("terms_wmt", {}).get(m)
+            if v is not None:
+                shown = "n/a" if v["value"] is None else (f"{v['value']:.1f}" if m == "term_ter" else f"{v['value']:.1%}")
+                typer.echo(f"{label}: {shown}  {v['signature']}")
         for miss in terms.get("misses", []):
             typer.echo(f"  miss: segment {miss['segment']}: {miss['source']} -> {miss['target']}")
         if terms.get("consistency") is not None:
