@@ -8,9 +8,11 @@ forms, ta marbuta, alef maqsura, diacritics, tatweel, invisible controls, case, 
 stripped.  Two segments are an **exact match** when their normalised sources are equal, so a
 segment that differs only by diacritics or a tatweel is reused.
 
-**Fuzzy similarity** (:func:`similarity`) is one minus the character Levenshtein distance
-between the two normalised sources divided by the length of the longer one, as a percentage
-(100 = identical).  Fuzzy matches at or above :data:`FUZZY_THRESHOLD` (75) are offered to the
+**Fuzzy similarity** (:func:`similarity`) is one minus the word-level Levenshtein distance
+between the two normalised sources (words = runs between spaces, punctuation attached as
+written) divided by the word count of the longer one, as a percentage (100 = identical), as
+token-based CAT tools do.  A word-multiset bound rejects most candidates before any edit
+distance is computed.  Fuzzy matches at or above :data:`FUZZY_THRESHOLD` (75) are offered to the
 reviewer as alternatives in the review export; they are never used to translate.
 
 Reuse at translation time (:func:`plan_reuse`)
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -55,7 +58,7 @@ def source_key(text: str, lang: str) -> str:
     return normalise_text(text, lang).strip()
 
 
-def _levenshtein(a: str, b: str, limit: int) -> int:
+def _levenshtein(a: Sequence[str], b: Sequence[str], limit: int) -> int:
     """Edit distance, or ``limit + 1`` as soon as it must exceed ``limit``."""
     if len(a) < len(b):
         a, b = b, a
@@ -78,11 +81,15 @@ def _levenshtein(a: str, b: str, limit: int) -> int:
 def similarity(a_norm: str, b_norm: str, threshold: float = 0.0) -> float:
     """Percent similarity of two normalised sources (see the module docstring); below
     ``threshold`` the value returned is only known to be below it."""
-    longest = max(len(a_norm), len(b_norm))
+    a, b = a_norm.split(), b_norm.split()
+    longest = max(len(a), len(b))
     if longest == 0:
         return 100.0
-    limit = int(longest * (100.0 - threshold) / 100.0)
-    distance = _levenshtein(a_norm, b_norm, limit)
+    limit = int(longest * (100.0 - threshold) / 100.0 + 1e-9)
+    common = sum((Counter(a) & Counter(b)).values())
+    if longest - common > limit:  # the distance is at least the words without a partner
+        return 100.0 * (1.0 - (longest - common) / longest)
+    distance = _levenshtein(a, b, limit)
     return 100.0 * (1.0 - distance / longest)
 
 
