@@ -890,7 +890,7 @@ def glossary_suggest(
     min_count: Annotated[int, typer.Option("--min-count", min=1, help="Segments a correction must recur in")] = 3,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Propose entries from corrections reviewers made the same way in several segments."""
+    """Propose entries from corrections reviewers made the same way in several segments (post-edits of runs translated with NAME)."""
     from . import api
 
     with _open_store(_paths(ctx)) as store:
