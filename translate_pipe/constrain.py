@@ -46,8 +46,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .engine import DecodeOptions, Engine, detokenize
-from .records import Hypothesis, TermMatch, TermOutcome
+from .engine import detokenize
+from .records import DecodeOptions, Engine, Hypothesis, TermMatch, TermOutcome
 
 SPACE = "\u2581"
 _SENTENCE_END = re.compile(r"(^|[.!?؟:;\"“”«»]\s*)$")

@@ -16,40 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import ModelError
 from .models import PackageInfo
-from .records import Hypothesis
+from .records import DecodeOptions, Hypothesis, Tokens
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 SPACE = "\u2581"
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """SentencePiece pieces of a text with each piece's character span in that text."""
-
-    pieces: tuple[str, ...]
-    spans: tuple[tuple[int, int], ...]
-
-
-@dataclass(frozen=True)
-class DecodeOptions:
-    beam_size: int = 4
-    num_hypotheses: int = 1
-    max_length: int | None = None  # absolute bound in target tokens; None: relative bound
-    length_ratio: float = 2.0
-    length_slack: int = 10
-    length_penalty: float = 0.2  # as argostranslate
-    max_batch_tokens: int = 1024
-    return_attention: bool = True
-
-    def bound(self, source_len: int) -> int:
-        if self.max_length is not None:
-            return self.max_length
-        return int(self.length_ratio * source_len) + self.length_slack
 
 
 def _byte_to_char(text: str) -> list[int]:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -241,9 +241,9 @@ def copy_translation(original: SegmentTranslation, segment: Segment) -> SegmentT
 def assemble(
     d: int,
     segments: Sequence[Segment],
-    decoded: dict[Key, tuple[SegmentTranslation, list[str]]],
+    decoded: Mapping[Key, tuple[SegmentTranslation, Sequence[str]]],
     plan: dict[Key, Reuse],
-) -> list[tuple[SegmentTranslation, list[str]]] | None:
+) -> list[tuple[SegmentTranslation, Sequence[str]]] | None:
     """Document ``d``'s translations in order once every segment is available, else None."""
     out = []
     for seg in segments:
@@ -255,7 +255,7 @@ def assemble(
             out.append(decoded[key])
         elif reuse.origin == "tm":
             assert reuse.translation is not None
-            out.append((reuse.translation, []))
+            out.append((reuse.translation, ()))
         else:
             assert reuse.of is not None
             if reuse.of not in decoded:
