@@ -32,9 +32,20 @@ ENFORCING_GLOSSARY = (
 )
 
 
+REFERENCE = [  # one line per segment of reviewloop.DOC1
+    "The United Nations announced the monitoring of the exchange of prisoners during the meeting in Homs",
+    "In Eastern Ghouta Turkey supported the expansion of the exchange of prisoners",
+    "The Security Council endorsed the strengthening of the exchange of prisoners in Syria",
+    "The Russian Foreign Ministry announced the importance of the truce in Sochi",
+    "The Security Council endorsed the strengthening of the exchange of prisoners in Syria",
+]
+
+
 @pytest.fixture()
 def report(tmp_path: Path, template_package: Path) -> Path:
     env = make_env(tmp_path, template_package, ENFORCING_GLOSSARY)
+    (tmp_path / "doc1.en.txt").write_text("\n".join(REFERENCE) + "\n", encoding="utf-8")
+    ok(env, "refs", "import", str(tmp_path / "doc1.ar.txt"), str(tmp_path / "doc1.en.txt"), "--name", "ref")
     run = translate(env, "doc1.ar.txt", "--allow-failures")
     xlf = tmp_path / "r.xlf"
     ok(env, "review", "export", str(run["run_id"]), "-o", str(xlf))
@@ -120,6 +131,9 @@ def test_report_in_chromium(page: Any, tmp_path: Path) -> None:
     for href in page.locator("a[href^='#']").evaluate_all("els => els.map(e => e.getAttribute('href'))"):
         assert page.locator(href).count() == 1, href
     assert page.locator("td.info .post-edit ins").count() >= 1  # the reviewer's change is marked
+    # per-segment scores: sentence chrF against the reference, on every row
+    chrf = page.locator("td.info .figure[title^='sentence chrF']")
+    assert chrf.count() == 5 and all(re.fullmatch(r"chrF \d+\.\d", t) for t in chrf.all_inner_texts())
     # print: approved targets are written after source terms
     page.emulate_media(media="print")
     after = page.locator("td.src mark.term-enforced").first.evaluate("el => getComputedStyle(el, '::after').content")

@@ -3,8 +3,9 @@
 Layout: a summary (segments, translation-memory reuse, term outcomes, post-edits and run
 HTER, stored scores with their signatures, links to every failed term and glossary break),
 then per document a table with one row per segment: the source (``lang="ar" dir="rtl"``), the
-translation (``lang="en"``), and the segment's figures (origin, model score, HTER and the
-post-edit when there is one).
+translation (``lang="en"``), and the segment's figures (origin, model score, sentence chrF
+against the document's reference when it has one line per segment, HTER and the post-edit
+when there is one).
 
 * Glossary terms are ``<mark class="term term-OUTCOME">`` on both sides, OUTCOME one of
   ``present`` (the model produced the approved target), ``enforced`` (the constrainer replaced
@@ -100,6 +101,7 @@ def _diff_html(mt: str, pe: str) -> str:
 def _segment_row(
     doc_id: int, st: Any, links: Sequence[tuple[int, int, int, int]], terms: Sequence[dict[str, Any]],
     origin: str, post_edit: dict[str, Any] | None, problems: list[tuple[str, str]],
+    ref_score: tuple[str, float] | None = None,
 ) -> str:
     seg = st.segment
     row_id = f"seg-{doc_id}-{seg.index}"
@@ -143,6 +145,9 @@ def _segment_row(
     info = [f'<span class="origin origin-{origin}">{ {"mt": "MT", "tm": "TM", "repeat": "repeat"}.get(origin, origin) }</span>']
     if st_score := getattr(st, "score", None):
         info.append(f'<span class="figure">model score {st_score:.2f}</span>')
+    if ref_score is not None:
+        info.append(f'<span class="figure" title="sentence chrF against reference {_attr(ref_score[0])}">'
+                    f"chrF {ref_score[1]:.1f}</span>")
     if post_edit is not None:
         state = "approved" if post_edit["approved"] else html.escape(post_edit["state"] or "edited")
         info.append(f'<span class="figure hter">HTER {post_edit["hter"]:.1f}</span>')
@@ -219,6 +224,22 @@ _JS = """
 """
 
 
+def _reference_chrf(store: Any, document_id: int, translations: Sequence[Any]) -> list[tuple[str, float]] | None:
+    """Sentence chrF of each segment against the document's first reference set (by name),
+    when the reference has one line per segment (every paragraph one segment); else None."""
+    from .score import segment_scores
+
+    refsets = store.refsets(document_id)
+    paragraphs = [st.segment.paragraph for st in translations]
+    if not refsets or not translations or len(set(paragraphs)) != len(paragraphs):
+        return None
+    name, lines = refsets[0][0], list(refsets[0][1])
+    if len(lines) != len(translations):
+        return None
+    values = segment_scores([st.target for st in translations], [lines], "chrf")
+    return [(name, v) for v in values]
+
+
 def render_report(store: Any, run_id: int) -> str:
     """The report of a stored run as one HTML document (see the module docstring)."""
     run = store.run(run_id)
@@ -232,7 +253,9 @@ def render_report(store: Any, run_id: int) -> str:
     n_segments = 0
     for document_id, path, _ in docs:
         rows = []
-        for st in store.translations(run_id, document_id):
+        translations = store.translations(run_id, document_id)
+        ref_scores = _reference_chrf(store, document_id, translations)
+        for k, st in enumerate(translations):
             n_segments += 1
             terms = store.term_alignments(st.translation_id)
             for t in terms:
@@ -249,7 +272,10 @@ def render_report(store: Any, run_id: int) -> str:
                          f"segment {st.segment.index}: the post-edit drops {b.target!r} ({b.source_term})")
                     )
             rows.append(
-                _segment_row(document_id, st, store.alignment(st.translation_id), terms, origin, pe, problems)
+                _segment_row(
+                    document_id, st, store.alignment(st.translation_id), terms, origin, pe, problems,
+                    None if ref_scores is None else ref_scores[k],
+                )
             )
         name = html.escape(path or f"document {document_id}")
         sections.append(
