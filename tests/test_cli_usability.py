@@ -294,3 +294,68 @@ def test_domain_is_documented_as_free_text(tmp_path: Path) -> None:
     help_text = runner.invoke(app, ["glossary", "add", "--help"], terminal_width=200).output
     assert "--domain TEXT  Domain, free text" in help_text or re.search(r"--domain DOMAIN\s+Domain, free text", help_text)
     assert cli_db(tmp_path / "t.db", "glossary", "add", "g", "أستانا", "Astana", "--domain", "any words").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "fmt,args,exported",
+    [
+        ("po", [], ["مناطق خفض التصعيد"]),
+        ("po", ["--deprecated"], ["أستانا", "مناطق خفض التصعيد"]),
+        ("csv", [], ["أستانا", "مناطق خفض التصعيد"]),
+        ("tbx", [], ["أستانا", "مناطق خفض التصعيد"]),
+    ],
+    ids=["po", "po-deprecated", "csv-marks-status", "tbx-marks-status"],
+)
+def test_po_export_leaves_deprecated_terms_out(tmp_path: Path, fmt: str, args: list[str], exported: list[str]) -> None:
+    from translate_pipe.formats import read_glossary
+
+    db, out = tmp_path / "t.db", tmp_path / f"g.{fmt}"
+    assert cli_db(db, "glossary", "add", "g", "أستانا", "Astana").exit_code == 0
+    assert cli_db(db, "glossary", "add", "g", "مناطق خفض التصعيد", "de-escalation zones").exit_code == 0
+    assert cli_db(db, "glossary", "remove", "g", "أستانا").exit_code == 0
+    assert cli_db(db, "glossary", "export", "g", "--format", fmt, "-o", str(out), *args).exit_code == 0
+    terms = read_glossary(out).terms
+    assert sorted(t.source for t in terms) == exported
+    assert [t.status for t in terms if t.source == "أستانا"] in ([], ["deprecated"])
+
+
+# -- acknowledging a contained-term warning per entry ----------------------------------------------
+def contained(db: Path) -> None:
+    assert cli_db(db, "glossary", "add", "g", "وزير الخارجية", "Foreign Minister").exit_code == 0
+    r = cli_db(db, "glossary", "add", "g", "وزير الخارجية الأمريكي", "US Secretary of State", "--note", "not a minister")
+    assert r.exit_code == 0
+    assert cli_db(db, "glossary", "add", "g", "الأمم المتحدة", "United Nations").exit_code == 0
+    assert cli_db(db, "glossary", "add", "g", "الأمم المتحدة للطفولة", "UNICEF").exit_code == 0
+
+
+def lint_codes(db: Path) -> list[tuple[str, str]]:
+    return [(i["code"], i["source"]) for i in json.loads(cli_db(db, "glossary", "lint", "g", "--json").output)]
+
+
+def test_a_contained_term_warning_can_be_acknowledged_per_entry(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    contained(db)
+    assert lint_codes(db) == [("contained-term", "الأمم المتحدة للطفولة"), ("contained-term", "وزير الخارجية الأمريكي")]
+    r = cli_db(db, "glossary", "ack", "g", "وزير الخارجية الأمريكي")
+    assert (r.exit_code, r.output) == (0, "g: وزير الخارجية الأمريكي: contained-term acknowledged\n")
+    assert lint_codes(db) == [("contained-term", "الأمم المتحدة للطفولة")]  # the other entry still warns
+    r = cli_db(db, "glossary", "lint", "g")
+    assert r.stderr == "g: 0 error(s), 1 warning(s) (1 more acknowledged)\n"
+    # editing the entry brings its warning back
+    assert cli_db(db, "glossary", "add", "g", "وزير الخارجية الأمريكي", "US Secretary").exit_code == 0
+    assert len(lint_codes(db)) == 2
+
+
+@pytest.mark.parametrize(
+    "source,code,message",
+    [
+        ("وزير الخارجية", "contained-term", "lint reports no contained-term for 'وزير الخارجية'"),
+        ("وزير الخارجية الأمريكي", "untrimmed", "lint reports no untrimmed"),
+        ("غير موجود", "contained-term", "has no term 'غير موجود'"),
+    ],
+    ids=["no-warning", "other-code", "unknown-term"],
+)
+def test_only_a_reported_warning_can_be_acknowledged(tmp_path: Path, source: str, code: str, message: str) -> None:
+    contained(tmp_path / "t.db")
+    r = cli_db(tmp_path / "t.db", "glossary", "ack", "g", source, "--code", code)
+    assert r.exit_code == 1 and message in r.output

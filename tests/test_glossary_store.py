@@ -170,7 +170,7 @@ def test_cli_export_import_roundtrip(tmp_path: Path, fmt: str) -> None:
     cli(db, "glossary", "import", str(f), "--name", "dip")
     cli(db, "glossary", "remove", "dip", "أستانا")
     out = tmp_path / f"out.{fmt}"
-    r = cli(db, "glossary", "export", "dip", "--format", fmt, "-o", str(out))
+    r = cli(db, "glossary", "export", "dip", "--format", fmt, "-o", str(out), "--deprecated")
     assert r.exit_code == 0, r.output
     r = cli(db, "glossary", "import", str(out), "--name", "copy")
     assert r.exit_code == 0, r.output

@@ -368,3 +368,14 @@ def test_argostranslate_accepts_the_package(env: dict[str, Any]) -> None:
     translator = ctranslate2.Translator(str(pkg.package_path / "model"))
     (hyp, *_) = apply_packaged_translation(pkg, D_AR, translator, Plain(), num_hypotheses=1)
     assert hyp.value == D_EN
+
+
+def test_max_length_truncation_is_warned(env: dict[str, Any]) -> None:
+    r = cli(env, "translate", str(env["doc"]), "-o", str(env["out"]), "--max-length", "3", "--json")
+    assert r.exit_code == 0, r.output
+    segments = json.loads(r.stdout)["documents"][0]["segments"]
+    assert [s.get("truncated") for s in segments] == [True, True, True]
+    assert (
+        "translate-pipe: warning: 3 segment(s) reached the output length bound and are probably cut "
+        f"(raise --max-length): {env['doc']} segment 0, {env['doc']} segment 1, {env['doc']} segment 2\n"
+    ) in r.stderr

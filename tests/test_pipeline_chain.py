@@ -51,10 +51,11 @@ class FakeEngine:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def _hypothesis(self, source: Sequence[str]) -> Hypothesis:
+    def _hypothesis(self, source: Sequence[str], bound: int) -> Hypothesis:
         if self.fail_on is not None and any(p.lstrip(SPACE).strip(".،") == self.fail_on for p in source):
             raise RuntimeError(f"cannot translate {self.fail_on}")
-        tokens = tuple(SPACE + self.words.get(p.lstrip(SPACE).strip(".،"), "x") for p in source)
+        # as CTranslate2: every word and the end token are decoding steps; at the bound, the output is cut
+        tokens = tuple(SPACE + self.words.get(p.lstrip(SPACE).strip(".،"), "x") for p in source)[:bound]
         attention = [[1.0 if j == i else 0.0 for j in range(len(source))] for i in range(len(tokens))]
         return Hypothesis(text=" ".join(t.lstrip(SPACE) for t in tokens), tokens=tokens, score=-1.0, attention=attention)
 
@@ -65,7 +66,7 @@ class FakeEngine:
         target_prefix: Sequence[Sequence[str] | None] | None = None,
     ) -> list[list[Hypothesis]]:
         self.calls += 1
-        return [[self._hypothesis(s)] * options.num_hypotheses for s in sources]
+        return [[self._hypothesis(s, options.bound(len(s)))] * options.num_hypotheses for s in sources]
 
     def score_tokens(
         self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]], max_batch_tokens: int = 1024
@@ -84,9 +85,12 @@ DOC_A = "قال الوزير في أستانا.\nموسكو في سوريا.\n"
 DOC_B = "قال الوزير.\n"
 
 
-@pytest.fixture()
-def store() -> Store:
-    return Store(":memory:")
+@pytest.fixture(params=["memory-path", "injected-database"])
+def store(request: pytest.FixtureRequest) -> Store:
+    """An in-memory store, opened from ":memory:" or injected as a sqlite-utils Database."""
+    import sqlite_utils
+
+    return Store(":memory:") if request.param == "memory-path" else Store(sqlite_utils.Database(memory=True))
 
 
 def run(store: Store, engine: Engine, docs: Sequence[InputDoc], **settings: object) -> pipeline.RunResult:
@@ -240,3 +244,37 @@ def test_retranslate_does_not_overwrite_a_later_runs_output(
     else:
         pipeline.retranslate(store, loader(engine), "g", overwrite=overwrite)
         assert out.read_text(encoding="utf-8") == "said minister in Astana\nMOSCOW in Syria\n"
+
+
+def test_segments_reaching_the_length_bound_are_marked(store: Store) -> None:
+    from translate_pipe import report
+
+    settings = {"decode": DecodeOptions(max_length=4)}
+    result = run(store, FakeEngine(WORDS), [InputDoc("a.txt", DOC_A)], **settings)
+    # segment 0 has 4 words: no room for the end token, cut; segment 1 has 3 words and ends
+    assert [(st.target, st.truncated) for st in result.documents[0].segments] == [
+        ("said minister in Astana", True),
+        ("Moscow in Syria", False),
+    ]
+    assert [t.truncated for t in store.translations(result.run_id)] == [True, False]
+    assert report.truncation_warning(result) == (
+        "warning: 1 segment(s) reached the output length bound and are probably cut (raise --max-length): "
+        "a.txt segment 0"
+    )
+    segments = report.run_json(result)["documents"][0]["segments"]
+    assert [s.get("truncated") for s in segments] == [True, None]
+
+
+def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
+    import sqlite3
+
+    from translate_pipe.store import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[1] + "PRAGMA user_version = 1;")
+    conn.close()
+    with Store(path) as store:
+        result = run(store, FakeEngine(WORDS), [InputDoc("b.txt", DOC_B)])
+        assert [t.truncated for t in store.translations(result.run_id)] == [False]
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2

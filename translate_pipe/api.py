@@ -21,7 +21,7 @@ from typing import Any
 
 from . import score
 from .engine import Engine
-from .errors import GlossaryError, InputError, ReferenceFileError, ScoreError
+from .errors import GlossaryError, InputError, PackageError, ReferenceFileError, ScoreError
 from .files import read_input
 from .formats import dumps_glossary, read_glossary, write_glossary
 from .glossary import LintIssue, Matcher, TermChange, diff_terms, lint
@@ -204,7 +204,8 @@ def models_install(
 
     if from_file is not None:
         return models.install_from_file(from_file, packages_dir)
-    assert from_code and to_code  # the CLI checks this
+    if not (from_code and to_code):
+        raise PackageError("give the source and target language codes (e.g. ar en), or a package file")
     return models.install_from_index(
         from_code,
         to_code,
@@ -410,9 +411,40 @@ def glossary_diff(store: Store, name: str, v1: int, v2: int) -> list[TermChange]
     return diff_terms(old, [s.term for s in store.glossary_terms(info.id, v2)])
 
 
-def glossary_lint(store: Store, name: str) -> list[LintIssue]:
+@dataclass(frozen=True)
+class LintResult:
+    issues: tuple[LintIssue, ...]  # what needs attention
+    acknowledged: tuple[LintIssue, ...]  # warnings acknowledged for the term's current revision
+
+
+def glossary_lint(store: Store, name: str) -> LintResult:
+    """Lint the glossary's current terms; warnings acknowledged (``glossary ack``) for a term's
+    current revision are set apart (a later edit of the term brings them back)."""
     info = store.glossary(name)
-    return lint([st.term for st in store.glossary_terms(info.id) if st.term.status != "deprecated"], info.source_lang)
+    current = [st for st in store.glossary_terms(info.id) if st.term.status != "deprecated"]
+    versions = {st.term.source: st.version for st in current}
+    acks = {(source, code): v for (source, _, code), v in store.acknowledgements(info.id).items()}
+    issues: list[LintIssue] = []
+    acknowledged: list[LintIssue] = []
+    for issue in lint([st.term for st in current], info.source_lang):
+        ok = issue.level == "warning" and acks.get((issue.source, issue.code)) == versions.get(issue.source)
+        (acknowledged if ok else issues).append(issue)
+    return LintResult(tuple(issues), tuple(acknowledged))
+
+
+def glossary_ack(store: Store, name: str, source: str, *, code: str, author: str, context: str = "") -> LintIssue:
+    """Acknowledge the lint warning ``code`` of a term (e.g. a ``contained-term`` its note
+    explains) until the term is edited.  Only a warning lint reports now can be acknowledged."""
+    info = store.glossary(name)
+    st = _find_term(store, info.id, name, source, context)
+    linted = glossary_lint(store, name)
+    found = [i for i in linted.issues + linted.acknowledged if i.source == source and i.code == code]
+    if not found:
+        raise GlossaryError(f"lint reports no {code} for {source!r} in glossary {name!r}; nothing to acknowledge")
+    if found[0].level != "warning":
+        raise GlossaryError(f"{code} of {source!r} is an error, not a warning; fix the entry instead")
+    store.acknowledge(st.id, code, st.version, author)
+    return found[0]
 
 
 def glossary_export(
@@ -424,10 +456,17 @@ def glossary_export(
     version: int | None = None,
     tbx_version: str = "basic",
     include_dates: bool = False,
+    deprecated: bool = False,
 ) -> str:
-    """Export a glossary (all terms, deprecated ones marked) and return the text; write it if ``output``."""
+    """Export a glossary and return the text; write it if ``output``.
+
+    CSV, TSV and TBX carry every term with its status.  A PO file leaves deprecated terms out
+    unless ``deprecated`` (PO tools would use them as translations; gettext drops the comments
+    of obsolete ``#~`` entries, so marking them obsolete would lose their notes).
+    """
     info = store.glossary(name)
-    terms = [st.term for st in glossary_terms(store, name, version, deprecated=True)]
+    include_deprecated = deprecated or fmt.lower().lstrip(".") != "po"
+    terms = [st.term for st in glossary_terms(store, name, version, deprecated=include_deprecated)]
     if output is not None:
         write_glossary(
             output, terms, fmt, source_lang=info.source_lang, target_lang=info.target_lang, name=name,

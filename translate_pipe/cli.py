@@ -376,6 +376,9 @@ def retranslate(
             overwrite=overwrite,
             progress=bar,
         )
+    warning = report.truncation_warning(result.run) if result.run is not None else None
+    if warning:
+        typer.echo(f"translate-pipe: {warning}", err=True)
     if as_json:
         _print_json(report.retranslate_json(result))
     else:
@@ -383,6 +386,9 @@ def retranslate(
 
 
 def _report_run(result: api.TranslateResult, as_json: bool) -> None:
+    warning = report.truncation_warning(result.run)
+    if warning:
+        typer.echo(f"translate-pipe: {warning}", err=True)
     if as_json:
         _print_json(report.run_json(result.run))
         return
@@ -513,16 +519,36 @@ def glossary_show(
 
 @glossary_app.command("lint")
 def glossary_lint(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
-    """Check a glossary; exits 1 when there are errors (warnings alone exit 0)."""
+    """Check a glossary; exits 1 when there are errors (warnings alone exit 0).
+
+    Warnings acknowledged with `glossary ack` are not listed (the summary counts them) until
+    the term is edited again.
+    """
     with _read_store(_paths(ctx)) as store:
-        issues = api.glossary_lint(store, name)
+        result = api.glossary_lint(store, name)
     if as_json:
-        _print_json(report.lint_json(issues))
+        _print_json(report.lint_json(result.issues))
     else:
-        _print_lines(report.lint_lines(issues))
-        typer.echo(report.lint_summary(name, issues), err=True)
-    if any(i.level == "error" for i in issues):
+        _print_lines(report.lint_lines(result.issues))
+        typer.echo(report.lint_summary(name, result.issues, len(result.acknowledged)), err=True)
+    if any(i.level == "error" for i in result.issues):
         raise typer.Exit(1)
+
+
+@glossary_app.command("ack")
+def glossary_ack(
+    ctx: typer.Context,
+    name: NameArg,
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term whose warning is acknowledged")],
+    code: Annotated[str, typer.Option("--code", help="The lint warning, as lint names it")] = "contained-term",
+    context: ContextOpt = "",
+    author: AuthorOpt = None,
+) -> None:
+    """Acknowledge a lint warning of one entry (e.g. a contained-term its note explains) until
+    the entry is edited."""
+    with _open_store(_paths(ctx)) as store:
+        issue = api.glossary_ack(store, name, source, code=code, author=_author(author), context=context)
+    typer.echo(f"{name}: {source}: {issue.code} acknowledged")
 
 
 @glossary_app.command("log")
@@ -562,11 +588,20 @@ def glossary_export(
     version: Annotated[int | None, typer.Option("--version", help="Export this past version")] = None,
     tbx_version: Annotated[str, typer.Option("--tbx-version", help="basic (TBX-Basic, default) or v3")] = "basic",
     dates: Annotated[bool, typer.Option("--dates", help="Put creation/revision dates in a PO header")] = False,
+    deprecated: Annotated[
+        bool,
+        typer.Option(
+            "--deprecated",
+            help="Also write deprecated terms to a PO file (as entries with a '#. status: deprecated' comment); "
+            "CSV, TSV and TBX always carry them with their status",
+        ),
+    ] = False,
 ) -> None:
     """Export a glossary as CSV, TSV, PO or TBX (deterministic output)."""
     with _read_store(_paths(ctx)) as store:
         text = api.glossary_export(
-            store, name, fmt, output=output, version=version, tbx_version=tbx_version, include_dates=dates
+            store, name, fmt, output=output, version=version, tbx_version=tbx_version, include_dates=dates,
+            deprecated=deprecated,
         )
     if output is None:
         typer.echo(text, nl=False)

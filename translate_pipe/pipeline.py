@@ -452,7 +452,12 @@ def _translate_chunk(
             target_text=text,
         )
         translation = SegmentTranslation(
-            segment=w.segment, target=text, alignment=tuple(links), terms=tuple(terms), score=hyp.score
+            segment=w.segment,
+            target=text,
+            alignment=tuple(links),
+            terms=tuple(terms),
+            score=hyp.score,
+            truncated=len(hyp.tokens) >= options.bound(len(w.tokens.pieces)),
         )
         out.append((translation, tuple(a.text for a in alts[1 : options.num_hypotheses])))
     return out

@@ -138,6 +138,7 @@ class SegmentTranslation:
     alignment: tuple[Link, ...] = ()
     terms: tuple[TermOutcome, ...] = field(default_factory=tuple)
     score: float | None = None
+    truncated: bool = False  # the translation reached the output length bound (--max-length): probably cut
     # where the target came from: "mt" (decoded), "tm" (translation memory, exact match) or
     # "repeat" (copy of an identical segment decoded earlier in the same run)
     origin: str = "mt"
@@ -179,6 +180,7 @@ class StoredTranslation:
     document_id: int
     segment: Segment
     target: str
+    truncated: bool = False
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ def run_json(result: RunResult) -> dict[str, JSON]:
                             for o in st.terms
                         ],
                         **({"alternatives": list(alts)} if alts else {}),
+                        **({"truncated": True} if st.truncated else {}),
                     }
                     for st, alts in zip(doc.segments, doc.alternatives or [()] * len(doc.segments))
                 ],
@@ -63,6 +64,18 @@ def run_json(result: RunResult) -> dict[str, JSON]:
             for doc in result.documents
         ],
     }
+
+
+def truncation_warning(result: RunResult) -> str | None:
+    """One warning line naming the segments that reached the output length bound, or None."""
+    cut = [f"{d.name} segment {st.segment.index}" for d in result.documents for st in d.segments if st.truncated]
+    if not cut:
+        return None
+    shown = ", ".join(cut[:10]) + (f" and {len(cut) - 10} more" if len(cut) > 10 else "")
+    return (
+        f"warning: {len(cut)} segment(s) reached the output length bound and are probably cut "
+        f"(raise --max-length): {shown}"
+    )
 
 
 def run_summary(result: RunResult) -> str:
@@ -188,9 +201,10 @@ def lint_lines(issues: Sequence[LintIssue]) -> list[str]:
     return [f"{i.level}: {i.code}: {i.source}: {i.message}" for i in issues]
 
 
-def lint_summary(name: str, issues: Sequence[LintIssue]) -> str:
+def lint_summary(name: str, issues: Sequence[LintIssue], acknowledged: int = 0) -> str:
     errors = sum(1 for i in issues if i.level == "error")
-    return f"{name}: {errors} error(s), {len(issues) - errors} warning(s)"
+    acked = f" ({acknowledged} more acknowledged)" if acknowledged else ""
+    return f"{name}: {errors} error(s), {len(issues) - errors} warning(s){acked}"
 
 
 def log_json(entries: Sequence[LogEntry]) -> list[JSON]:

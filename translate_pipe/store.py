@@ -25,12 +25,12 @@ Schema overview (see ``MIGRATIONS``)::
     term_alignments  which glossary term produced which target span, and how
     glossaries, glossary_versions, glossary_terms, term_revisions   versioned glossaries
     refsets, reference_lines   reference translations tied to documents (one row per line;
-                     ``references_`` before schema 2)
+                     ``references_`` before schema 3)
     scores           stored metric values with their signatures
-    score_references which reference sets a stored score used (schema 2)
-    review_imports, post_edits, tm_units   the review loop and translation memory (schema 2)
+    score_references which reference sets a stored score used (schema 3)
+    review_imports, post_edits, tm_units   the review loop and translation memory (schema 3)
 
-Schema 2 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
+Schema 3 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ __all__ = [
 
 Row = dict[str, Any]  # a row as sqlite-utils returns it
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -215,6 +215,19 @@ CREATE TABLE scores (
     UNIQUE (run_id, metric, refset, level)
 );
 """,
+    # 2: translations that reached the output length bound (--max-length) are marked;
+    #    lint warnings acknowledged per term (valid while the term stays at that revision)
+    2: """
+ALTER TABLE translations ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE lint_acks (
+    term_id INTEGER NOT NULL REFERENCES glossary_terms(id) ON DELETE CASCADE,
+    code TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (term_id, code)
+);
+""",
 }
 
 
@@ -287,7 +300,7 @@ class Store:
             )
         if current == SCHEMA_VERSION:
             return
-        # Schema 2 rebuilds a table (SQLite's documented 12-step ALTER): foreign keys are off
+        # Schema 3 rebuilds a table (SQLite's documented 12-step ALTER): foreign keys are off
         # while migrating, and checked before each step commits.
         self.conn.execute("PRAGMA foreign_keys = OFF")
         try:
@@ -463,7 +476,8 @@ class Store:
                         "segment_index": st.segment.index,
                         "target": st.target,
                         "score": st.score,
-                        "origin": st.origin,  # schema 2: mt | tm | repeat
+                        "truncated": int(st.truncated),
+                        "origin": st.origin,  # schema 3: mt | tm | repeat
                         "tm_unit_id": st.tm_unit_id,
                     },
                 )
@@ -702,6 +716,25 @@ class Store:
             )
         ]
 
+    def acknowledge(self, term_id: int, code: str, version: int, author: str) -> None:
+        """Record that the warning ``code`` of a term is acknowledged at this revision."""
+        with self.transaction():
+            self.db.table("lint_acks").upsert(
+                {"term_id": term_id, "code": code, "version": version, "author": author, "created_at": _now()},
+                pk=("term_id", "code"),
+            )
+
+    def acknowledgements(self, glossary_id: int) -> dict[tuple[str, str, str], int]:
+        """(source, context, code) -> the term revision the warning was acknowledged at."""
+        return {
+            (r["source"], r["context"], r["code"]): int(r["version"])
+            for r in self.db.query(
+                "SELECT g.source, g.context, a.code, a.version FROM lint_acks a "
+                "JOIN glossary_terms g ON g.id = a.term_id WHERE g.glossary_id = ?",
+                (glossary_id,),
+            )
+        }
+
     # -- references and scores --------------------------------------------------------------
     def add_refset(self, document_id: int, name: str, path: str | None, lines: Sequence[str]) -> bool:
         """Store a reference set; returns True when it replaced one of the same name.
@@ -760,7 +793,7 @@ class Store:
                     "details = excluded.details, created_at = excluded.created_at",
                     (run_id, metric, value, signature, refset, level, json.dumps(details, ensure_ascii=False), _now()),
                 )
-            self.link_score_refsets(run_id, refset.split("+"))  # schema 2: scores -> refsets
+            self.link_score_refsets(run_id, refset.split("+"))  # schema 3: scores -> refsets
 
     def scores(self, run_id: int, refset: str | None = None) -> list[Row]:
         """Stored scores of a run as rows (``details`` decoded)."""
@@ -774,7 +807,7 @@ class Store:
             r["details"] = json.loads(r["details"])
         return rows
 
-    # == review loop, translation memory, browsing (schema 2, issue 12) ======================
+    # == review loop, translation memory, browsing (schema 3, issue 12) ======================
     # Everything below belongs to the review loop: post-edits with HTER, the translation memory,
     # translation origins ('mt' | 'tm' | 'repeat') and the links of scores to reference sets.
     def translation_origins(self, run_id: int) -> dict[int, tuple[str, int | None]]:
@@ -906,7 +939,7 @@ class Store:
 _TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
 _TRANSLATION_COLUMNS = (
     't.id AS translation_id, t.run_id, s.document_id, t.segment_index, s.start, s."end" AS "end", '
-    "s.text, s.paragraph, t.target"
+    "s.text, s.paragraph, t.target, t.truncated"
 )
 
 
@@ -955,6 +988,7 @@ def _stored_translation(r: Row) -> StoredTranslation:
         document_id=r["document_id"],
         segment=Segment(index=r["segment_index"], start=r["start"], end=r["end"], text=r["text"], paragraph=r["paragraph"]),
         target=r["target"],
+        truncated=bool(r["truncated"]),
     )
 
 
@@ -962,11 +996,11 @@ def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-# == schema 2 (issue 12): review loop, translation memory, browsable database ==================
+# == schema 3 (issue 12): review loop, translation memory, browsable database ==================
 # Additive, except two steps SQLite can only do by rebuilding: ``runs`` gets its glossary
 # version declared as a foreign key (12-step rebuild, foreign keys off while migrating), and
 # ``references_`` is renamed ``reference_lines``.  Documented in docs/database.md.
-MIGRATIONS[2] = """
+MIGRATIONS[3] = """
 CREATE TABLE runs_v2 (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL DEFAULT 'translate',
@@ -1056,7 +1090,8 @@ CREATE INDEX tm_units_post_edit ON tm_units(post_edit_id);
 CREATE VIEW translations_with_source AS
     SELECT t.id AS translation_id, t.run_id, r.status AS run_status, r.started_at AS run_started_at,
         s.document_id, d.path AS document_path, t.segment_index, s.paragraph, s.start AS source_start,
-        s."end" AS source_end, s.text AS source, t.target, t.origin, t.tm_unit_id, t.score AS model_score
+        s."end" AS source_end, s.text AS source, t.target, t.origin, t.tm_unit_id, t.truncated,
+        t.score AS model_score
     FROM translations t JOIN segments s ON s.id = t.segment_id JOIN documents d ON d.id = s.document_id
     JOIN runs r ON r.id = t.run_id;
 CREATE VIEW current_glossary AS

@@ -208,7 +208,7 @@ def plan_reuse(
                 if unit is not None:
                     terms = term_outcomes_in(unit.target, matches.get(key, []), "tm")
                     if terms is not None:
-                        hit = SegmentTranslation(seg, unit.target, (), tuple(terms), None, "tm", unit.id)
+                        hit = SegmentTranslation(seg, unit.target, terms=tuple(terms), origin="tm", tm_unit_id=unit.id)
             tm_cache[seg.text] = hit
             if hit is not None:
                 plan[key] = Reuse("tm", translation=hit)
