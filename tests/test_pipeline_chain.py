@@ -268,7 +268,7 @@ def test_segments_reaching_the_length_bound_are_marked(store: Store) -> None:
 def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     import sqlite3
 
-    from translate_pipe.store import MIGRATIONS
+    from translate_pipe.store import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
@@ -277,4 +277,4 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     with Store(path) as store:
         result = run(store, FakeEngine(WORDS), [InputDoc("b.txt", DOC_B)])
         assert [t.truncated for t in store.translations(result.run_id)] == [False]
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # 3 with the review loop
