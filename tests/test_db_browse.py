@@ -173,3 +173,19 @@ def test_datasette_serves_the_views(datasette: str, view: str) -> None:
         assert all(r["source"] and r["document_path"].endswith("doc1.ar.txt") for r in data)
     if view == "translations_with_source":
         assert [r["origin"] for r in data] == ["mt", "mt", "mt", "mt", "repeat"]
+
+
+def test_a_later_step_may_rebuild_a_table_the_views_read(migrated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from translate_pipe import store as store_mod
+
+    rebuild = (
+        "CREATE TABLE term_alignments_new AS SELECT * FROM term_alignments; DROP TABLE term_alignments; "
+        "ALTER TABLE term_alignments_new RENAME TO term_alignments"
+    )
+    monkeypatch.setitem(store_mod.MIGRATIONS, SCHEMA_VERSION + 1, rebuild)
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with Store(migrated) as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        assert store.view_names() == VIEWS
+        assert len(list(store.db.query("SELECT * FROM term_applications"))) == 2
+        assert "term_alignments_term" in {r[1] for r in store.conn.execute("PRAGMA index_list(term_alignments)")}

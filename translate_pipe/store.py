@@ -301,13 +301,20 @@ class Store:
         if current == SCHEMA_VERSION:
             return
         # Schema 3 rebuilds a table (SQLite's documented 12-step ALTER): foreign keys are off
-        # while migrating, and checked before each step commits.
+        # while migrating, and checked before each step commits.  The browsing views and the
+        # foreign-key indexes (BROWSING) are dropped before each step and made again after the
+        # last one, so a step may rebuild any table they read.
         self.conn.execute("PRAGMA foreign_keys = OFF")
         try:
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 with self.transaction():
+                    for view in BROWSING_VIEWS:
+                        self.conn.execute(f"DROP VIEW IF EXISTS {view}")
                     for statement in _split_sql(MIGRATIONS[version]):
                         self.conn.execute(statement)
+                    if version == SCHEMA_VERSION and version >= 3:
+                        for statement in _split_sql(BROWSING):
+                            self.conn.execute(statement)
                     broken = self.conn.execute("PRAGMA foreign_key_check").fetchall()
                     if broken:
                         raise StoreError(
@@ -1075,18 +1082,24 @@ CREATE TABLE tm_units (
 );
 ALTER TABLE translations ADD COLUMN origin TEXT NOT NULL DEFAULT 'mt' CHECK (origin IN ('mt', 'tm', 'repeat'));
 ALTER TABLE translations ADD COLUMN tm_unit_id INTEGER REFERENCES tm_units(id) ON DELETE SET NULL;
-CREATE INDEX runs_parent ON runs(parent_run_id);
-CREATE INDEX runs_glossary_version ON runs(glossary_id, glossary_version);
-CREATE INDEX run_documents_document ON run_documents(document_id);
-CREATE INDEX translations_segment ON translations(segment_id);
-CREATE INDEX translations_tm_unit ON translations(tm_unit_id);
-CREATE INDEX term_alignments_term ON term_alignments(term_id);
-CREATE INDEX score_references_refset ON score_references(refset_id);
-CREATE INDEX review_imports_run ON review_imports(run_id);
-CREATE INDEX post_edits_translation ON post_edits(translation_id);
-CREATE INDEX post_edits_import ON post_edits(import_id);
-CREATE INDEX tm_units_lookup ON tm_units(source_lang, target_lang, source_norm);
-CREATE INDEX tm_units_post_edit ON tm_units(post_edit_id);
+"""
+
+# Indexes on every foreign key and the views people browse (docs/database.md): made after
+# the last migration step (see Store._migrate), so later steps may rebuild the tables.
+BROWSING_VIEWS = ("translations_with_source", "current_glossary", "term_applications", "post_edits_with_hter")
+BROWSING = """
+CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run_id);
+CREATE INDEX IF NOT EXISTS runs_glossary_version ON runs(glossary_id, glossary_version);
+CREATE INDEX IF NOT EXISTS run_documents_document ON run_documents(document_id);
+CREATE INDEX IF NOT EXISTS translations_segment ON translations(segment_id);
+CREATE INDEX IF NOT EXISTS translations_tm_unit ON translations(tm_unit_id);
+CREATE INDEX IF NOT EXISTS term_alignments_term ON term_alignments(term_id);
+CREATE INDEX IF NOT EXISTS score_references_refset ON score_references(refset_id);
+CREATE INDEX IF NOT EXISTS review_imports_run ON review_imports(run_id);
+CREATE INDEX IF NOT EXISTS post_edits_translation ON post_edits(translation_id);
+CREATE INDEX IF NOT EXISTS post_edits_import ON post_edits(import_id);
+CREATE INDEX IF NOT EXISTS tm_units_lookup ON tm_units(source_lang, target_lang, source_norm);
+CREATE INDEX IF NOT EXISTS tm_units_post_edit ON tm_units(post_edit_id);
 CREATE VIEW translations_with_source AS
     SELECT t.id AS translation_id, t.run_id, r.status AS run_status, r.started_at AS run_started_at,
         s.document_id, d.path AS document_path, t.segment_index, s.paragraph, s.start AS source_start,
