@@ -402,7 +402,7 @@ def glossary_breaks(key: str, mt: str, post_edit: str, terms: Sequence[dict[str,
     needed: Counter[str] = Counter()
     first: dict[str, str] = {}
     for t in terms:
-        if t["status"] in ("present", "enforced") and find_term(mt, t["target_term"]):
+        if t["status"] in ("present", "enforced", "inserted") and find_term(mt, t["target_term"]):
             needed[t["target_term"]] += 1
             first.setdefault(t["target_term"], t["source_term"])
     return [
