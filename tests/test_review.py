@@ -90,6 +90,12 @@ def test_the_whole_loop(env: dict[str, Any]) -> None:
     with Store(env["db"]) as store:
         origins = list(store.translation_origins(run2["run_id"]).values())
         assert [o for o, _ in origins] == ["tm", "mt"] and origins[0][1] is not None
+    # its review export says which target came from the memory
+    xlf2 = env["tmp"] / "run2.xlf"
+    ok(env, "review", "export", str(run2["run_id"]), "-o", str(xlf2))
+    xliff12 = "{urn:oasis:names:tc:xliff:document:1.2}"
+    targets = [u.xmlelement.find(f"{xliff12}target") for u in tt_xliff.xlifffile.parsefile(str(xlf2)).getunits()]
+    assert [t.get("state-qualifier") for t in targets] == ["exact-match", None]
     # 6. the repeated correction becomes a glossary suggestion (the repeat of PX_3 counts once)
     found = json.loads(ok(env, "glossary", "suggest", "dip", "--json"))
     assert [(s["source"], s["mt"], s["post_edit"], s["count"]) for s in found] == [
