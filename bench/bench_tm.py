@@ -1,6 +1,6 @@
 """Translation-memory reuse on the seed bulletin set: how many segments need no decoding.
 
-    python bench/bench_tm.py [FILES...]        # default: seeds/*.ar.txt
+    python -m bench.bench_tm [FILES...]        # default: seeds/*.ar.txt
 
 Prints, for the set: segments, distinct segments (exact and normalised), the share a first run
 saves by decoding identical segments once, the share a second run saves once the first run's
@@ -15,12 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from translate_pipe.segment import split_document
+from translate_pipe.store import Store
+from translate_pipe.tm import FUZZY_THRESHOLD, TranslationMemory, plan_reuse, source_key
 
-from translate_pipe.segment import split_document  # noqa: E402
-from translate_pipe.store import Store  # noqa: E402
-from translate_pipe.tm import FUZZY_THRESHOLD, TranslationMemory, plan_reuse, source_key  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(paths: list[Path]) -> None:
