@@ -30,21 +30,19 @@ from .pipeline import RetranslateResult, RunResult, TranslateSettings
 from .pipeline import glossary_matcher as _glossary_matcher
 from .pipeline import retranslate as _retranslate
 from .pipeline import translate as _translate
-from .records import DecodeOptions, GlossaryInfo, RefSetInfo, RunDocument, RunInfo, StoredTerm, StoredTranslation, Term, TermMatch, VersionInfo
+from .records import (
+    DecodeOptions,
+    GlossaryInfo,
+    RefSetInfo,
+    RunDocument,
+    RunInfo,
+    StoredTerm,
+    StoredTranslation,
+    Term,
+    TermMatch,
+    VersionInfo,
+)
 from .store import Store
-
-__all__ = [
-    "LogEntry",
-    "RetranslateResult",
-    "RunSummary",
-    "RunTexts",
-    "ScoreResult",
-    "TermChange",
-    "TranslateResult",
-    "open_store",
-    "translate",
-    "retranslate",
-]
 
 # -- resources --------------------------------------------------------------------------------
 _ENGINES: dict[tuple[str, str, str, str, int, str], Engine] = {}

@@ -106,6 +106,14 @@ class WorkItem:
     tokens: Tokens
     matches: tuple[TermMatch, ...] = ()
 
+    @property
+    def source_pieces(self) -> tuple[str, ...]:
+        return self.tokens.pieces
+
+    @property
+    def source_spans(self) -> tuple[tuple[int, int], ...]:
+        return self.tokens.spans
+
 
 @dataclass(frozen=True)
 class Hypothesis:
