@@ -104,18 +104,18 @@ def test_translate_file_writes_output_and_json(env: dict[str, Any]) -> None:
     ]
 
 
-@pytest.fixture(scope="module")
-def translated(tmp_path_factory: pytest.TempPathFactory, package_file: Path) -> dict[str, Any]:
-    """One `translate --json` of DOC, shared by the per-segment checks."""
+@pytest.fixture(scope="module", params=["attention", "predict"])
+def translated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, package_file: Path) -> dict[str, Any]:
+    """One `translate --json` of DOC per alignment method, shared by the per-segment checks."""
     tmp = tmp_path_factory.mktemp("translated")
     packages = tmp / "packages"
     assert runner.invoke(app, ["--packages-dir", str(packages), "models", "install", "--from-file", str(package_file)]).exit_code == 0
     doc = tmp / "bulletin.ar.txt"
     doc.write_text(DOC, encoding="utf-8")
     env = {"packages": packages, "db": tmp / "t.db"}
-    r = cli(env, "translate", str(doc), "-o", str(tmp / "out"), "--json")
+    r = cli(env, "translate", str(doc), "-o", str(tmp / "out"), "--json", "--align", request.param)
     assert r.exit_code == 0, r.output
-    return json.loads(r.stdout)
+    return {**json.loads(r.stdout), "align": request.param}
 
 
 @pytest.mark.parametrize("index", [0, 1, 2], ids=lambda i: f"segment-{i}")
@@ -123,7 +123,9 @@ def test_segment_offsets_and_word_links(translated: dict[str, Any], index: int) 
     s = translated["documents"][0]["segments"][index]
     assert DOC[s["source_start"] : s["source_end"]] == s["source"]
     assert s["terms"] == []
-    assert s["alignment"], "every segment has word links"
+    if translated["align"] == "attention":
+        assert s["alignment"], "argmax attention links every segment"
+    # (prediction difference may find no evidence in a model that recites memorised sentences)
     # links lie inside the segment and its translation, and are whole words (no surrounding spaces)
     outside = [
         (ss, se, ts, te)

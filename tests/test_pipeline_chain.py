@@ -71,7 +71,13 @@ class FakeEngine:
     def score_tokens(
         self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]], max_batch_tokens: int = 1024
     ) -> list[list[float]]:
-        return [[-1.0] * (len(t) + 1) for t in targets]
+        # word i of the output is word i of the source: hiding that source word costs it 5 nats
+        return [[-1.0 - 5.0 * (k < len(s) and s[k] == "<unk>") for k in range(len(t))] + [-1.0] for s, t in zip(sources, targets)]
+
+    def forced_attention(
+        self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]], max_batch_tokens: int = 1024
+    ) -> list[list[list[float]]]:
+        return [[[1.0 if j == i else 0.0 for j in range(len(s))] for i in range(len(t))] for s, t in zip(sources, targets)]
 
     def encode_target(self, text: str) -> list[str]:
         return [SPACE + w for w in text.split()]
@@ -118,8 +124,9 @@ def test_translate_stores_every_document_and_renders_layout(store: Store) -> Non
     ],
     ids=["first-line", "second-line-document-offsets"],
 )
-def test_alignment_links_are_character_spans(store: Store, index: int, links: list[tuple[int, int, int, int]]) -> None:
-    result = run(store, FakeEngine(WORDS), [InputDoc("a.txt", DOC_A)])
+@pytest.mark.parametrize("method", ["predict", "attention"])
+def test_alignment_links_are_character_spans(store: Store, index: int, links: list[tuple[int, int, int, int]], method: str) -> None:
+    result = run(store, FakeEngine(WORDS), [InputDoc("a.txt", DOC_A)], align=method)
     st = result.documents[0].segments[index]
     assert list(st.alignment) == links
     assert store.alignment(store.translations(result.run_id)[index].translation_id) == links
@@ -277,4 +284,4 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     with Store(path) as store:
         result = run(store, FakeEngine(WORDS), [InputDoc("b.txt", DOC_B)])
         assert [t.truncated for t in store.translations(result.run_id)] == [False]
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # 3 with the review loop
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -112,6 +112,7 @@ def translate(
     soft: bool = False,
     allow_failures: bool = False,
     translation_memory: bool = True,
+    align: str = "predict",
     stdin: Callable[[], bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> TranslateResult:
@@ -145,6 +146,7 @@ def translate(
         soft=soft,
         allow_failures=allow_failures,
         translation_memory=translation_memory,
+        align=align,
     )
     with Store(db) as store:
         run = _translate(

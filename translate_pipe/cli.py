@@ -218,6 +218,12 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[int, Any],
             state["bar"].__exit__(None, None, None)
 
 
+def _check_align(value: str) -> str:
+    if value not in ("predict", "attention"):
+        raise typer.BadParameter(f"{value!r} is not one of predict, attention")
+    return value
+
+
 def _check_device(value: str) -> str:
     if value not in {"cpu", "cuda", "auto"}:
         raise typer.BadParameter(f"{value!r} is not one of cpu, cuda, auto")
@@ -317,6 +323,16 @@ def translate(
     tm: Annotated[
         bool, typer.Option("--tm/--no-tm", help="Reuse exact translation-memory matches (status tm)")
     ] = True,
+    align: Annotated[
+        str,
+        typer.Option(
+            "--align",
+            metavar="METHOD",
+            help="Word alignment: predict (prediction difference; right on any model) or attention "
+            "(cheaper; right only on models trained with guided alignment)",
+            callback=_check_align,
+        ),
+    ] = "predict",
 ) -> None:
     """Translate files (or - for stdin); store segments, translations and alignments."""
     if inputs.count("-") > 1:
@@ -343,6 +359,7 @@ def translate(
             soft=soft,
             allow_failures=allow_failures,
             translation_memory=tm,
+            align=align,
             stdin=lambda: sys.stdin.buffer.read(),
             progress=bar,
         )
@@ -379,6 +396,9 @@ def retranslate(
     warning = report.truncation_warning(result.run) if result.run is not None else None
     if warning:
         typer.echo(f"translate-pipe: {warning}", err=True)
+    terms = report.run_term_summary(result.run) if result.run is not None else None
+    if terms is not None:
+        typer.echo(terms, err=True)
     if as_json:
         _print_json(report.retranslate_json(result))
     else:
@@ -389,6 +409,9 @@ def _report_run(result: api.TranslateResult, as_json: bool) -> None:
     warning = report.truncation_warning(result.run)
     if warning:
         typer.echo(f"translate-pipe: {warning}", err=True)
+    terms = report.run_term_summary(result.run)
+    if terms is not None:
+        typer.echo(terms, err=True)
     if as_json:
         _print_json(report.run_json(result.run))
         return

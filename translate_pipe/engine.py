@@ -247,6 +247,28 @@ class Engine:
             raise ModelError(f"the model failed to score: {exc}") from exc
         return [list(r.log_probs)[len(base) :] for r in out]
 
+    def forced_attention(
+        self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]], max_batch_tokens: int = 1024
+    ) -> list[list[list[float]]]:
+        """Attention of the model over each source while it is forced to write the given target."""
+        if not sources:
+            return []
+        base = [self.target_prefix_token] if self.target_prefix_token else []
+        try:
+            out = self.translator.translate_batch(
+                [list(s) for s in sources],
+                target_prefix=[base + list(t) for t in targets],
+                max_decoding_length=max(len(t) for t in targets) + len(base) + 1,
+                beam_size=1,
+                return_attention=True,
+                max_batch_size=max_batch_tokens,
+                batch_type="tokens",
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"the model failed to translate: {exc}") from exc
+        skip = len(base)
+        return [[list(r) for r in res.attention[0][skip : skip + len(t)]] for res, t in zip(out, targets)]
+
     def encode_target(self, text: str) -> list[str]:
         """Pieces of a target-language text (the vocabulary is shared with the source)."""
         return list(self.sp.encode(text, out_type=str))

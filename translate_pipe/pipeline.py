@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from .align import word_alignment
+from .align import AlignItem, align
 from .constrain import Constrainer
 from .engine import detokenize
 from .errors import ConstraintError, GlossaryError, InputError
@@ -66,6 +66,7 @@ class TranslateSettings:
     soft: bool = False
     allow_failures: bool = False
     translation_memory: bool = False  # reuse exact translation-memory matches (tm.py)
+    align: str = "predict"  # word alignment method: "predict" | "attention" (see align.py)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -98,6 +99,7 @@ class RunResult:
     model_name: str
     model_version: str
     documents: tuple[DocumentResult, ...]
+    glossary: str | None = None  # the glossary enforced, if any
 
 
 @dataclass
@@ -314,7 +316,9 @@ def _run(
     parent_run_id: int | None = None,
 ) -> RunResult:
     pkg = engine.package
-    constrainer: ConstrainerProtocol | None = Constrainer(soft=settings.soft) if matcher is not None else None
+    constrainer: ConstrainerProtocol | None = (
+        Constrainer(soft=settings.soft, cache=store) if matcher is not None else None
+    )
     run_id = store.start_run(
         model_name=pkg.name,
         model_version=pkg.package_version,
@@ -339,7 +343,7 @@ def _run(
         if progress:
             progress(0, total)
         for chunk in itertools.chain(_chunks(to_decode, engine, settings.chunk_segments, matcher), [[]]):
-            translated = _translate_chunk(engine, chunk, settings.decode, constrainer) if chunk else []
+            translated = _translate_chunk(engine, chunk, settings.decode, constrainer, settings.align) if chunk else []
             for w, (st, alts) in zip(chunk, translated):
                 decoded[(w.doc_index, st.segment.index)] = (st, alts)
             done += len(chunk)
@@ -390,7 +394,7 @@ def _run(
         store.finish_run(run_id, "failed", str(exc) or type(exc).__name__)
         raise
     store.finish_run(run_id, "completed")
-    return RunResult(run_id, pkg.name, pkg.package_version, results)
+    return RunResult(run_id, pkg.name, pkg.package_version, results, settings.glossary)
 
 
 def _chunks(
@@ -421,43 +425,49 @@ def _translate_chunk(
     work: Sequence[WorkItem],
     options: DecodeOptions,
     constrainer: ConstrainerProtocol | None,
+    align_method: str = "predict",
 ) -> list[tuple[SegmentTranslation, tuple[str, ...]]]:
     sources = [w.tokens.pieces for w in work]
     with_terms = [i for i, w in enumerate(work) if w.matches] if constrainer is not None else []
+    plain = replace(options, return_attention=align_method == "attention")
     if with_terms and constrainer is not None:
-        # segments with terms get the n-best list the constrainer reranks (same beam)
+        # segments with terms: attention (the constrainer trusts it only where it is distinct),
+        # and in soft mode the n-best list the constrainer chooses from
         n = max(options.num_hypotheses, constrainer.n_best)
-        nbest = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n))
+        term_opts = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n), return_attention=True)
         others = [i for i, w in enumerate(work) if not w.matches]
         hyps: list[list[Hypothesis]] = [[] for _ in work]
-        for idx, opts in ((with_terms, nbest), (others, options)):
+        for idx, opts in ((with_terms, term_opts), (others, plain)):
             for i, h in zip(idx, engine.translate([sources[i] for i in idx], opts) if idx else []):
                 hyps[i] = h
     else:
-        hyps = engine.translate(sources, options)
+        hyps = engine.translate(sources, plain)
     outcomes: list[list[TermOutcome]] = [[] for _ in work]
     best = [h[0] for h in hyps]
     if constrainer is not None and with_terms:
         best, outcomes = constrainer.apply(engine, work, hyps, options)
-    out = []
-    for w, hyp, alts, terms in zip(work, best, hyps, outcomes):
+    if align_method == "attention":
+        # enforced translations were not decoded as such: their attention comes from forcing them
+        redo = [i for i, h in enumerate(best) if not h.attention and h.tokens]
+        if redo:
+            forced = engine.forced_attention([sources[i] for i in redo], [best[i].tokens for i in redo])
+            for i, att in zip(redo, forced):
+                best[i] = replace(best[i], attention=att)
+    items = []
+    for w, hyp in zip(work, best):
         text, tspans = detokenize(hyp.tokens)
-        links = word_alignment(
-            w.tokens.pieces,
-            w.tokens.spans,
-            hyp.tokens,
-            tspans,
-            hyp.attention,
-            src_offset=w.segment.start,
-            target_text=text,
-        )
+        items.append(AlignItem(w.tokens.pieces, w.tokens.spans, hyp.tokens, tspans, text, w.segment.start, hyp.attention))
+    links = align(items, align_method, engine.score_tokens)
+    out = []
+    for w, hyp, alts, terms, item, seg_links in zip(work, best, hyps, outcomes, items, links):
         translation = SegmentTranslation(
             segment=w.segment,
-            target=text,
-            alignment=tuple(links),
+            target=item.target_text,
+            alignment=tuple(seg_links),
             terms=tuple(terms),
             score=hyp.score,
-            truncated=len(hyp.tokens) >= options.bound(len(w.tokens.pieces)),
+            # the decoding hit the length bound (enforcement may change the length afterwards)
+            truncated=len(alts[0].tokens) >= options.bound(len(w.tokens.pieces)),
         )
         out.append((translation, tuple(a.text for a in alts[1 : options.num_hypotheses])))
     return out

@@ -290,6 +290,11 @@ class Engine(Protocol):
     def encode_target(self, text: str) -> list[str]:
         """Target-side pieces of ``text``."""
 
+    def forced_attention(
+        self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]], max_batch_tokens: int = 1024
+    ) -> list[list[list[float]]]:
+        """Attention over each source while the model is forced to write the given target."""
+
 
 class Constrainer(Protocol):
     """Terminology enforcement on decoded hypotheses (see :mod:`translate_pipe.constrain`)."""

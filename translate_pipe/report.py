@@ -17,7 +17,7 @@ from .api import GlossarySummary, LogEntry, RunDetail, RunSummary, ScoreResult
 from .glossary import LintIssue, TermChange
 from .models import PackageInfo
 from .pipeline import RetranslateResult, RunResult
-from .records import RefSetInfo, RunInfo, StoredTerm, Term, TermMatch
+from .records import RefSetInfo, RunInfo, StoredTerm, Term, TermMatch, TermOutcome
 from .review import ImportResult, Suggestion
 from .score import Comparison, round_score
 
@@ -52,6 +52,8 @@ def run_json(result: RunResult) -> dict[str, JSON]:
                                 "target_start": o.target_start,
                                 "target_end": o.target_end,
                                 "status": o.status,
+                                "method": o.method,
+                                **({"reason": o.reason} if o.reason else {}),
                             }
                             for o in st.terms
                         ],
@@ -76,6 +78,25 @@ def truncation_warning(result: RunResult) -> str | None:
         f"warning: {len(cut)} segment(s) reached the output length bound and are probably cut "
         f"(raise --max-length): {shown}"
     )
+
+
+TERM_STATUSES = ("present", "enforced", "inserted", "failed")
+
+
+def term_summary(outcomes: Sequence[TermOutcome]) -> str:
+    """``67 terms: 41 present, 24 enforced, 2 inserted, 0 failed``."""
+    counts = dict.fromkeys(TERM_STATUSES, 0)
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    n = len(outcomes)
+    return f"{n} term{'s' if n != 1 else ''}: " + ", ".join(f"{counts[s]} {s}" for s in TERM_STATUSES)
+
+
+def run_term_summary(result: RunResult) -> str | None:
+    """The term summary line of a run with a glossary (None without one)."""
+    if result.glossary is None:
+        return None
+    return term_summary([o for d in result.documents for st in d.segments for o in st.terms])
 
 
 def run_summary(result: RunResult) -> str:

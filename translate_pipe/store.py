@@ -25,12 +25,12 @@ Schema overview (see ``MIGRATIONS``)::
     term_alignments  which glossary term produced which target span, and how
     glossaries, glossary_versions, glossary_terms, term_revisions   versioned glossaries
     refsets, reference_lines   reference translations tied to documents (one row per line;
-                     ``references_`` before schema 3)
+                     ``references_`` before schema 4)
     scores           stored metric values with their signatures
-    score_references which reference sets a stored score used (schema 3)
-    review_imports, post_edits, tm_units   the review loop and translation memory (schema 3)
+    score_references which reference sets a stored score used (schema 4)
+    review_imports, post_edits, tm_units   the review loop and translation memory (schema 4)
 
-Schema 3 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
+Schema 4 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import datetime as _dt
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +76,7 @@ __all__ = [
 
 Row = dict[str, Any]  # a row as sqlite-utils returns it
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -228,6 +228,27 @@ CREATE TABLE lint_acks (
     PRIMARY KEY (term_id, code)
 );
 """,
+    # 3: a term placed without locating the model's own rendering is "inserted", not "enforced"
+    3: """
+CREATE TABLE term_alignments_v3 (
+    translation_id INTEGER NOT NULL REFERENCES translations(id) ON DELETE CASCADE,
+    term_id INTEGER REFERENCES glossary_terms(id),
+    glossary_version INTEGER,
+    source_term TEXT NOT NULL,
+    target_term TEXT NOT NULL,
+    src_start INTEGER NOT NULL,
+    src_end INTEGER NOT NULL,
+    tgt_start INTEGER,
+    tgt_end INTEGER,
+    method TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('enforced', 'present', 'inserted', 'failed')),
+    reason TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO term_alignments_v3 SELECT * FROM term_alignments;
+DROP TABLE term_alignments;
+ALTER TABLE term_alignments_v3 RENAME TO term_alignments;
+CREATE INDEX term_alignments_translation ON term_alignments(translation_id);
+""",
 }
 
 
@@ -300,7 +321,7 @@ class Store:
             )
         if current == SCHEMA_VERSION:
             return
-        # Schema 3 rebuilds a table (SQLite's documented 12-step ALTER): foreign keys are off
+        # Schema 4 rebuilds a table (SQLite's documented 12-step ALTER): foreign keys are off
         # while migrating, and checked before each step commits.  The browsing views and the
         # foreign-key indexes (BROWSING) are dropped before each step and made again after the
         # last one, so a step may rebuild any table they read.
@@ -312,7 +333,7 @@ class Store:
                         self.conn.execute(f"DROP VIEW IF EXISTS {view}")
                     for statement in _split_sql(MIGRATIONS[version]):
                         self.conn.execute(statement)
-                    if version == SCHEMA_VERSION and version >= 3:
+                    if version == SCHEMA_VERSION and version >= REVIEW_SCHEMA:
                         for statement in _split_sql(BROWSING):
                             self.conn.execute(statement)
                     broken = self.conn.execute("PRAGMA foreign_key_check").fetchall()
@@ -480,7 +501,7 @@ class Store:
                     "target": st.target,
                     "score": st.score,
                     "truncated": int(st.truncated),
-                    "origin": st.origin,  # schema 3: mt | tm | repeat
+                    "origin": st.origin,  # schema 4: mt | tm | repeat
                     "tm_unit_id": st.tm_unit_id,
                 }
                 for segment_id, st in zip(segment_ids, results)
@@ -811,7 +832,7 @@ class Store:
                     "details = excluded.details, created_at = excluded.created_at",
                     (run_id, metric, value, signature, refset, level, json.dumps(details, ensure_ascii=False), _now()),
                 )
-            self.link_score_refsets(run_id, refset.split("+"))  # schema 3: scores -> refsets
+            self.link_score_refsets(run_id, refset.split("+"))  # schema 4: scores -> refsets
 
     def scores(self, run_id: int, refset: str | None = None) -> list[Row]:
         """Stored scores of a run as rows (``details`` decoded)."""
@@ -825,7 +846,7 @@ class Store:
             r["details"] = json.loads(r["details"])
         return rows
 
-    # == review loop, translation memory, browsing (schema 3, issue 12) ======================
+    # == review loop, translation memory, browsing (schema 4, issue 12) ======================
     # Everything below belongs to the review loop: post-edits with HTER, the translation memory,
     # translation origins ('mt' | 'tm' | 'repeat') and the links of scores to reference sets.
     def translation_origins(self, run_id: int) -> dict[int, tuple[str, int | None]]:
@@ -953,6 +974,33 @@ class Store:
     def view_names(self) -> list[str]:
         return sorted(self.db.view_names())
 
+    # -- the model's own renderings of glossary terms (a cache for the constrainer) -----------
+    # A cache, not a record: the table is made on first write, so reading never changes a
+    # database, and it can be dropped at any time.
+    RENDERINGS = "term_renderings"
+
+    def get_renderings(self, model: str, sources: Sequence[str]) -> dict[str, list[str]]:
+        """Cached n-best renderings of term sources by the model with this checksum."""
+        if not sources or not self.db[self.RENDERINGS].exists():
+            return {}
+        marks = ", ".join("?" for _ in sources)
+        rows = self._rows(
+            f"SELECT source, renderings FROM {self.RENDERINGS} WHERE model = ? AND source IN ({marks})",
+            [model, *sources],
+        )
+        return {r["source"]: list(json.loads(r["renderings"])) for r in rows}
+
+    def put_renderings(self, model: str, renderings: Mapping[str, Sequence[str]]) -> None:
+        with self.transaction():
+            self.db.table(self.RENDERINGS).insert_all(
+                (
+                    {"model": model, "source": s, "renderings": json.dumps(list(r), ensure_ascii=False)}
+                    for s, r in renderings.items()
+                ),
+                pk=("model", "source"),
+                replace=True,
+            )
+
 
 _TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
 _TRANSLATION_COLUMNS = (
@@ -1014,11 +1062,12 @@ def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-# == schema 3 (issue 12): review loop, translation memory, browsable database ==================
+# == schema 4 (issue 12): review loop, translation memory, browsable database ==================
 # Additive, except two steps SQLite can only do by rebuilding: ``runs`` gets its glossary
 # version declared as a foreign key (12-step rebuild, foreign keys off while migrating), and
 # ``references_`` is renamed ``reference_lines``.  Documented in docs/database.md.
-MIGRATIONS[3] = """
+REVIEW_SCHEMA = 4  # the step that adds the review loop; BROWSING exists from it on
+MIGRATIONS[REVIEW_SCHEMA] = """
 CREATE TABLE runs_v2 (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL DEFAULT 'translate',
