@@ -38,7 +38,7 @@ def test_migration_from_schema_1_keeps_every_row(migrated: Path) -> None:
     before = sqlite3.connect(f"file:{SCHEMA1}?mode=ro", uri=True)
     after = sqlite3.connect(migrated)
     assert before.execute("PRAGMA user_version").fetchone()[0] == 1
-    assert after.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert after.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     for table in ("documents", "segments", "runs", "run_documents", "translations", "alignments", "glossaries",
                   "glossary_versions", "glossary_terms", "term_revisions", "term_alignments", "refsets", "scores"):
         assert after.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()[0][:3] == \

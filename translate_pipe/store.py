@@ -25,12 +25,12 @@ Schema overview (see ``MIGRATIONS``)::
     term_alignments  which glossary term produced which target span, and how
     glossaries, glossary_versions, glossary_terms, term_revisions   versioned glossaries
     refsets, reference_lines   reference translations tied to documents (one row per line;
-                     ``references_`` before schema 4)
+                     ``references_`` before schema 5)
     scores           stored metric values with their signatures
-    score_references which reference sets a stored score used (schema 4)
-    review_imports, post_edits, tm_units   the review loop and translation memory (schema 4)
+    score_references which reference sets a stored score used (schema 5)
+    review_imports, post_edits, tm_units   the review loop and translation memory (schema 5)
 
-Schema 4 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
+Schema 5 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ __all__ = [
 
 Row = dict[str, Any]  # a row as sqlite-utils returns it
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -249,6 +249,12 @@ DROP TABLE term_alignments;
 ALTER TABLE term_alignments_v3 RENAME TO term_alignments;
 CREATE INDEX term_alignments_translation ON term_alignments(translation_id);
 """,
+    # 4: glossary number and blocking contexts (issue 9): defaults keep older revisions valid
+    4: """
+ALTER TABLE term_revisions ADD COLUMN target_plural TEXT NOT NULL DEFAULT '';
+ALTER TABLE term_revisions ADD COLUMN source_plurals TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE term_revisions ADD COLUMN blocked_in TEXT NOT NULL DEFAULT '[]';
+""",
 }
 
 
@@ -321,7 +327,7 @@ class Store:
             )
         if current == SCHEMA_VERSION:
             return
-        # Schema 4 rebuilds a table (SQLite's documented 12-step ALTER): foreign keys are off
+        # Schema 5 rebuilds a table (SQLite's documented 12-step ALTER): foreign keys are off
         # while migrating, and checked before each step commits.  The browsing views and the
         # foreign-key indexes (BROWSING) are dropped before each step and made again after the
         # last one, so a step may rebuild any table they read.
@@ -501,7 +507,7 @@ class Store:
                     "target": st.target,
                     "score": st.score,
                     "truncated": int(st.truncated),
-                    "origin": st.origin,  # schema 4: mt | tm | repeat
+                    "origin": st.origin,  # schema 5: mt | tm | repeat
                     "tm_unit_id": st.tm_unit_id,
                 }
                 for segment_id, st in zip(segment_ids, results)
@@ -706,6 +712,10 @@ class Store:
                         "note": term.note,
                         "domain": term.domain,
                         "status": term.status,
+                        # issue 9 (number, blocking contexts)
+                        "target_plural": term.target_plural,
+                        "source_plurals": json.dumps(list(term.source_plurals), ensure_ascii=False),
+                        "blocked_in": json.dumps(list(term.blocked_in), ensure_ascii=False),
                     },
                     pk=("term_id", "version"),
                 )
@@ -832,7 +842,7 @@ class Store:
                     "details = excluded.details, created_at = excluded.created_at",
                     (run_id, metric, value, signature, refset, level, json.dumps(details, ensure_ascii=False), _now()),
                 )
-            self.link_score_refsets(run_id, refset.split("+"))  # schema 4: scores -> refsets
+            self.link_score_refsets(run_id, refset.split("+"))  # schema 5: scores -> refsets
 
     def scores(self, run_id: int, refset: str | None = None) -> list[Row]:
         """Stored scores of a run as rows (``details`` decoded)."""
@@ -846,7 +856,7 @@ class Store:
             r["details"] = json.loads(r["details"])
         return rows
 
-    # == review loop, translation memory, browsing (schema 4, issue 12) ======================
+    # == review loop, translation memory, browsing (schema 5, issue 12) ======================
     # Everything below belongs to the review loop: post-edits with HTER, the translation memory,
     # translation origins ('mt' | 'tm' | 'repeat') and the links of scores to reference sets.
     def translation_origins(self, run_id: int) -> dict[int, tuple[str, int | None]]:
@@ -1002,7 +1012,10 @@ class Store:
             )
 
 
-_TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
+_TERM_COLUMNS = (
+    "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status, "
+    "r.target_plural, r.source_plurals, r.blocked_in"
+)
 _TRANSLATION_COLUMNS = (
     't.id AS translation_id, t.run_id, s.document_id, t.segment_index, s.start, s."end" AS "end", '
     "s.text, s.paragraph, t.target, t.truncated"
@@ -1042,6 +1055,9 @@ def _stored_term(r: Row) -> StoredTerm:
             note=r["note"],
             domain=r["domain"],
             status=r["status"],
+            target_plural=r["target_plural"],
+            source_plurals=tuple(json.loads(r["source_plurals"])),
+            blocked_in=tuple(json.loads(r["blocked_in"])),
         ),
     )
 
@@ -1062,12 +1078,12 @@ def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-# == schema 4 (issue 12): review loop, translation memory, browsable database ==================
+# == schema 5 (issue 12): review loop, translation memory, browsable database ==================
 # Additive, except two steps SQLite can only do by rebuilding: ``runs`` gets its glossary
 # version declared as a foreign key (12-step rebuild, foreign keys off while migrating), and
 # ``references_`` is renamed ``reference_lines``.  Documented in docs/database.md.
-REVIEW_SCHEMA = 4  # the step that adds the review loop; BROWSING exists from it on
-MIGRATIONS[REVIEW_SCHEMA] = """
+REVIEW_SCHEMA = 5  # the step that adds the review loop; BROWSING exists from it on
+_REVIEW_SQL = """
 CREATE TABLE runs_v2 (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL DEFAULT 'translate',
@@ -1143,6 +1159,9 @@ CREATE TABLE tm_units (
 ALTER TABLE translations ADD COLUMN origin TEXT NOT NULL DEFAULT 'mt' CHECK (origin IN ('mt', 'tm', 'repeat'));
 ALTER TABLE translations ADD COLUMN tm_unit_id INTEGER REFERENCES tm_units(id) ON DELETE SET NULL;
 """
+
+if MIGRATIONS.setdefault(REVIEW_SCHEMA, _REVIEW_SQL) is not _REVIEW_SQL:  # a merge gave two steps one number
+    raise StoreError(f"schema step {REVIEW_SCHEMA} is defined twice; renumber the review loop's step (store.py)")
 
 # Indexes on every foreign key and the views people browse (docs/database.md): made after
 # the last migration step (see Store._migrate), so later steps may rebuild the tables.
