@@ -136,8 +136,13 @@ def test_dual_and_plural_matches_come_out_in_the_plural(env: dict[str, Path]) ->
     assert "memorandum of understanding" not in segments[0]["target"]
     assert "memorandum of understanding" not in segments[3]["target"]
     assert "memorandum of understanding" in segments[2]["target"]
-    # (where the plural lands is the constrainer's business: on this tiny model main's
-    # constrainer places "de-escalation zones" over "Russia" and keeps the model's singular)
+    # only the term changes: the model's singular rendering is replaced by the plural
+    assert [seg["target"] for seg in segments] == [
+        "The two sides signed two memoranda of understanding in Astana.",
+        "Russia announced the creation of two de-escalation zones in Syria.",
+        "The government signed a memorandum of understanding with Jordan.",
+        "The three states signed memoranda of understanding in Geneva.",
+    ]
 
 
 def test_glossary_match_reports_number(env: dict[str, Path]) -> None:
