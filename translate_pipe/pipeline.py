@@ -18,6 +18,7 @@ Nothing here reads a user's file, prints or knows the ``--json`` shape (:mod:`.r
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -44,6 +45,7 @@ from .records import (
 from .records import Constrainer as ConstrainerProtocol
 from .segment import split_for_model
 from .store import Store
+from .tm import Reuse, TranslationMemory, assemble, plan_reuse
 
 Progress = Callable[[int, int], None]
 EngineLoader = Callable[[str, str], Engine]  # (from_code, to_code) -> a loaded engine
@@ -63,6 +65,7 @@ class TranslateSettings:
     glossary_version: int | None = None
     soft: bool = False
     allow_failures: bool = False
+    translation_memory: bool = False  # reuse exact translation-memory matches (tm.py)
     align: str = "predict"  # word alignment method: "predict" | "attention" (see align.py)
 
     def as_dict(self) -> dict[str, object]:
@@ -329,27 +332,34 @@ def _run(
         parent_run_id=parent_run_id,
     )
     state = [_Doc(d, o, len(s)) for d, o, s in zip(docs, outputs, segmented)]
-    total = sum(d.expected for d in state)
+    # translation memory and repeats (tm.py): segments in ``plan`` are not decoded
+    plan = _reuse_plan(store, segmented, settings, matcher, pkg.from_code, pkg.to_code)
+    to_decode = [[s for s in segs if (d, s.index) not in plan] for d, segs in enumerate(segmented)]
+    decoded: dict[tuple[int, int], tuple[SegmentTranslation, tuple[str, ...]]] = {}
+    total = sum(len(s) for s in to_decode)
     done = 0
     failures: list[str] = []
     try:
         if progress:
             progress(0, total)
-        for chunk in _chunks(segmented, engine, settings.chunk_segments, matcher):
-            for w, (st, alts) in zip(chunk, _translate_chunk(engine, chunk, settings.decode, constrainer, settings.align)):
-                d = state[w.doc_index]
-                d.segments.append(st)
-                d.alternatives.append(alts)
-                failures.extend(
-                    f"{d.doc.name}: segment {st.segment.index}: {o.match.source!r} -> {o.match.target!r}: {o.reason}"
-                    for o in st.terms
-                    if o.status == "failed"
-                )
+        for chunk in itertools.chain(_chunks(to_decode, engine, settings.chunk_segments, matcher), [[]]):
+            translated = _translate_chunk(engine, chunk, settings.decode, constrainer, settings.align) if chunk else []
+            for w, (st, alts) in zip(chunk, translated):
+                decoded[(w.doc_index, st.segment.index)] = (st, alts)
             done += len(chunk)
-            if progress:
+            if progress and chunk:
                 progress(done, total)
             for position, d in enumerate(state):
-                if not d.stored and len(d.segments) == d.expected:
+                ready = None if d.stored else assemble(position, segmented[position], decoded, plan)
+                if ready is not None:
+                    d.segments = [st for st, _ in ready]
+                    d.alternatives = [tuple(alts) for _, alts in ready]
+                    failures.extend(
+                        f"{d.doc.name}: segment {st.segment.index}: {o.match.source!r} -> {o.match.target!r}: {o.reason}"
+                        for st in d.segments
+                        for o in st.terms
+                        if o.status == "failed"
+                    )
                     d.document_id = store.write_document_result(
                         run_id=run_id,
                         position=position,
@@ -483,3 +493,24 @@ def translate_segments(
     nothing stored.  Returns (translation, alternatives) per item."""
     work = [WorkItem(0, seg, engine.tokenize(seg.text), tuple(matches)) for seg, matches in items]
     return _translate_chunk(engine, work, options, constrainer, align_method) if work else []
+
+# -- translation memory and repeats (issue 12, tm.py) ------------------------------------------
+def _reuse_plan(
+    store: Store,
+    segmented: Sequence[Sequence[Segment]],
+    settings: TranslateSettings,
+    matcher: TermFinder | None,
+    source_lang: str,
+    target_lang: str,
+) -> dict[tuple[int, int], Reuse]:
+    """Segments not to decode: repeats inside the run, and exact translation-memory matches
+    when ``settings.translation_memory`` (see tm.py)."""
+    memory = TranslationMemory(store, source_lang, target_lang) if settings.translation_memory else None
+    matches: dict[tuple[int, int], list[TermMatch]] = {}
+    if matcher is not None and memory is not None:
+        for d, segs in enumerate(segmented):
+            for seg in segs:
+                matches[(d, seg.index)] = [
+                    replace(m, start=m.start + seg.start, end=m.end + seg.start) for m in matcher.find(seg.text)
+                ]
+    return plan_reuse(segmented, memory, matches)

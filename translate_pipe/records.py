@@ -157,6 +157,10 @@ class SegmentTranslation:
     terms: tuple[TermOutcome, ...] = field(default_factory=tuple)
     score: float | None = None
     truncated: bool = False  # the translation reached the output length bound (--max-length): probably cut
+    # where the target came from: "mt" (decoded), "tm" (translation memory, exact match) or
+    # "repeat" (copy of an identical segment decoded earlier in the same run)
+    origin: str = "mt"
+    tm_unit_id: int | None = None
 
 
 # -- what the store returns ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from .api import GlossarySummary, LogEntry, RunDetail, RunSummary, ScoreResult
@@ -17,6 +18,7 @@ from .glossary import LintIssue, TermChange
 from .models import PackageInfo
 from .pipeline import RetranslateResult, RunResult
 from .records import RefSetInfo, RunInfo, StoredTerm, Term, TermMatch, TermOutcome
+from .review import ImportResult, Suggestion
 from .score import Comparison, round_score
 
 JSON = Any  # a value json.dumps accepts
@@ -40,6 +42,7 @@ def run_json(result: RunResult) -> dict[str, JSON]:
                         "source_start": st.segment.start,
                         "source_end": st.segment.end,
                         "alignment": [list(link) for link in st.alignment],
+                        "status": st.origin,  # "mt" | "tm" | "repeat" (tm.py)
                         "terms": [
                             {
                                 "source": o.match.source,
@@ -99,7 +102,10 @@ def run_term_summary(result: RunResult) -> str | None:
 
 
 def run_summary(result: RunResult) -> str:
-    return f"run {result.run_id}: {sum(len(d.segments) for d in result.documents)} segments"
+    segs = [st for d in result.documents for st in d.segments]
+    reused = {o: sum(1 for st in segs if st.origin == o) for o in ("tm", "repeat")}
+    extra = f" ({reused['tm']} from translation memory, {reused['repeat']} repeated)" if any(reused.values()) else ""
+    return f"run {result.run_id}: {len(segs)} segments{extra}"
 
 
 def retranslate_json(result: RetranslateResult) -> dict[str, JSON]:
@@ -442,6 +448,9 @@ def scores_json(s: ScoreResult) -> dict[str, JSON]:
     out["segments"] = s.segments
     if s.terms is not None:
         out["terms"] = s.terms
+        out["term_presence"] = out["term_success"]  # what the success rate measures (termscore.py)
+    if s.terms_wmt is not None:
+        out["terms_wmt"] = s.terms_wmt
     return out
 
 
@@ -455,8 +464,15 @@ def scores_lines(out: dict[str, JSON]) -> list[str]:
         ts = out.get("term_success")
         terms = out.get("terms", {})
         lines.append(
-            f"term success: {'n/a' if ts is None else f'{ts:.1%}'} ({terms.get('hits', 0)}/{terms.get('occurrences', 0)})"
+            f"term presence (success rate): {'n/a' if ts is None else f'{ts:.1%}'} "
+            f"({terms.get('hits', 0)}/{terms.get('occurrences', 0)})"
         )
+        for m, label in (("term_exact_match", "exact-match term accuracy"), ("term_window_overlap", "window overlap"),
+                         ("term_ter", "terminology-aware TER")):
+            v = out.get("terms_wmt", {}).get(m)
+            if v is not None:
+                shown = "n/a" if v["value"] is None else (f"{v['value']:.1f}" if m == "term_ter" else f"{v['value']:.1%}")
+                lines.append(f"{label}: {shown}  {v['signature']}")
         lines.extend(f"  miss: segment {m['segment']}: {m['source']} -> {m['target']}" for m in terms.get("misses", []))
         if terms.get("consistency") is not None:
             lines.append(f"consistency: {terms['consistency']:.1%}")
@@ -499,4 +515,46 @@ def compare_lines(cmp: Comparison, run_a: int, run_b: int) -> list[str]:
     lines.append(
         f"segments (by {cmp.segment_metric}): run {run_b} better in {cmp.wins}, worse in {cmp.losses}, tied in {cmp.ties}"
     )
+    return lines
+
+
+# -- review loop (issue 12) ---------------------------------------------------------------------
+def review_import_json(res: ImportResult) -> dict[str, JSON]:
+    return {
+        "run_id": res.run_id,
+        "import_id": res.import_id,
+        "units": res.units,
+        "post_edits": [{"unit": p.key, "hter": round(p.hter, 2), "approved": p.approved} for p in res.post_edits],
+        "hter": None if res.hter is None else round(res.hter, 2),
+        "signature": res.signature,
+        "tm_units": res.tm_units,
+        "glossary_breaks": [asdict(b) for b in res.glossary_breaks],
+    }
+
+
+def review_import_warnings(res: ImportResult) -> list[str]:
+    return [
+        f"warning: unit {b.key}: the post-edit drops the approved target {b.target!r} of {b.source_term}"
+        for b in res.glossary_breaks
+    ]
+
+
+def review_import_lines(res: ImportResult) -> list[str]:
+    hter = "n/a" if res.hter is None else f"{res.hter:.1f}"
+    return [
+        f"run {res.run_id}: {len(res.post_edits)} post-edit(s) of {res.units} unit(s), "
+        f"{res.tm_units} added to the translation memory; run HTER {hter} ({res.signature})"
+    ]
+
+
+def suggestions_json(found: Sequence[Suggestion]) -> list[JSON]:
+    return [{**asdict(s), "segments": list(s.segments)} for s in found]
+
+
+def suggestions_lines(found: Sequence[Suggestion], glossary: str) -> list[str]:
+    lines = []
+    for s in found:
+        now = f" (glossary now: {s.current_target})" if s.current_target else ""
+        lines.append(f"{s.source}\t{s.mt} -> {s.post_edit}\t{s.count} segment(s){now}")
+        lines.append(f"  accept: translate-pipe glossary add {glossary} '{s.source}' '{s.post_edit}'")
     return lines
