@@ -160,6 +160,9 @@ def models_install(
         str | None,
         typer.Option("--index-url", envvar="ARGOS_PACKAGE_INDEX", help="Package index [default: argostranslate's]"),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an installed package of the same name (after the new one loads)")
+    ] = False,
 ) -> None:
     """Install a model from the online package index, or from a file with --from-file."""
     from . import models
@@ -168,20 +171,25 @@ def models_install(
     if from_file is not None:
         if from_code or to_code:
             raise typer.BadParameter("give either FROM TO or --from-file, not both")
-        info = models.install_from_file(from_file, paths.packages_dir)
+        info = models.install_from_file(from_file, paths.packages_dir, force=force)
+        source = str(from_file)
     else:
         if not (from_code and to_code):
             raise typer.BadParameter("give FROM and TO language codes (e.g. `ar en`) or --from-file FILE")
         with _progress(f"Downloading {from_code}->{to_code}") as bar:
-            info = models.install_from_index(
+            done = models.install_from_index(
                 from_code,
                 to_code,
                 packages_dir=paths.packages_dir,
                 index_url=index_url or models.default_index_url(),
                 downloads_dir=models.default_downloads_dir(),
                 progress=bar,
+                force=force,
             )
-    typer.echo(f"installed {info.name} ({info.pair}, version {info.package_version}) in {paths.packages_dir}")
+        info, source = done.package, done.link
+    typer.echo(
+        f"installed {info.name} ({info.pair}, version {info.package_version}) in {paths.packages_dir} from {source}"
+    )
 
 
 @models_app.command("list")

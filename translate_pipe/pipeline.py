@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .align import word_alignment
-from .engine import DecodeOptions, Engine, Tokens, detokenize
+from .engine import DecodeOptions, Engine, Tokens, mark_words
 from .errors import ConstraintError, InputError
 from .records import Hypothesis, Segment, SegmentTranslation, TermMatch, TermOutcome
 from .segment import renumber, split_document, split_long
@@ -234,11 +234,11 @@ def _translate_chunk(
     out = []
     for w, hyp, alts, terms in zip(work, best, hyps, outcomes):
         alts = alts[: options.num_hypotheses]
-        text, tspans = detokenize(hyp.tokens)
-        links = word_alignment(
-            w.tokens.pieces,
+        text, tspans = engine.decode(hyp.tokens)
+        links = word_alignment(  # words as the package's tokenizer delimits them (▁ or @@ joiners)
+            mark_words(w.tokens.pieces, engine.word_starts(w.tokens.pieces, w.tokens.spans)),
             w.tokens.spans,
-            hyp.tokens,
+            mark_words(hyp.tokens, engine.word_starts(hyp.tokens, tspans)),
             tspans,
             hyp.attention,
             src_offset=w.segment.start,
