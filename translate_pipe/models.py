@@ -324,11 +324,6 @@ def _check_sizes(path: Path, infos: list[zipfile.ZipInfo], limits: Limits) -> No
         raise PackageError(
             f"{path}: unpacks to {unpacked} bytes, over the limit of {limits.max_unpacked_bytes} bytes; refusing to install"
         )
-    if unpacked > (1 << 20) and unpacked > limits.max_ratio * max(packed, 1):
-        raise PackageError(
-            f"{path}: compression ratio {unpacked / max(packed, 1):.0f}:1 is over the limit of "
-            f"{limits.max_ratio:.0f}:1 (a zip bomb?); refusing to install"
-        )
     for info in infos:
         if info.file_size > (1 << 20) and info.file_size > limits.max_ratio * max(info.compress_size, 1):
             raise PackageError(
@@ -336,6 +331,11 @@ def _check_sizes(path: Path, infos: list[zipfile.ZipInfo], limits: Limits) -> No
                 f"{info.file_size / max(info.compress_size, 1):.0f}:1, over the limit of "
                 f"{limits.max_ratio:.0f}:1 (a zip bomb?); refusing to install"
             )
+    if unpacked > (1 << 20) and unpacked > limits.max_ratio * max(packed, 1):
+        raise PackageError(
+            f"{path}: compression ratio {unpacked / max(packed, 1):.0f}:1 is over the limit of "
+            f"{limits.max_ratio:.0f}:1 (a zip bomb?); refusing to install"
+        )
 
 
 # -- installed packages -----------------------------------------------------------------------
