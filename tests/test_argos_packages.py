@@ -1,0 +1,110 @@
+"""Every package layout of the Argos index, end to end through the real code: served with an
+index in the real shape from a local HTTP server, installed with `models install FROM TO`,
+then used by `translate` (a subprocess each, as a user runs them).
+
+Layouts: SentencePiece (``sentencepiece.model``), BPE (``bpe.model``, Moses + subword-nmt, as
+the converted OPUS-MT packages) and separate source/target SentencePiece models
+(``sentencepiece.model`` + ``target.spm``).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .tinymodel import TINY_PAIRS
+from .tinyvariants import BPE_PAIRS, build_bpe_package, build_separate_vocab_package
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYOUTS = ["sentencepiece", "bpe", "separate-vocab"]
+PAIRS = {"sentencepiece": TINY_PAIRS, "bpe": BPE_PAIRS, "separate-vocab": TINY_PAIRS}
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    root = tmp_path / "www"
+    root.mkdir()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a, **k: _Quiet(*a, directory=str(root), **k))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", root
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _package(layout: str, tiny_package: Path, out: Path) -> Path:
+    if layout == "bpe":
+        return build_bpe_package(out)
+    if layout == "separate-vocab":
+        return build_separate_vocab_package(out)
+    return tiny_package
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "translate_pipe", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_install_from_real_index_and_translate(
+    tmp_path: Path, served: tuple[str, Path], tiny_package: Path, layout: str
+) -> None:
+    base, root = served
+    package = _package(layout, tiny_package, tmp_path / "build")
+    (root / "translate-ar_en-1_0.argosmodel").write_bytes(package.read_bytes())
+    ipfs = "ipfs://QmQJ5uNgMbXEWo1rsEFHRLtvBtKZGZ3QXGnKqCEjGmbB3y"
+    index = [
+        {
+            "package_version": "1.0",
+            "argos_version": "1.0",
+            "from_code": "ar",
+            "from_name": "Arabic",
+            "to_code": "en",
+            "to_name": "English",
+            "links": [ipfs, base + "translate-ar_en-1_0.argosmodel"],
+            "code": "translate-ar_en",
+        }
+    ]
+    (root / "index.json").write_text(json.dumps(index), encoding="utf-8")
+    packages = tmp_path / "packages"
+    common = ["--packages-dir", str(packages), "--db", str(tmp_path / "t.db")]
+
+    installed = _run([*common, "models", "install", "ar", "en", "--index-url", base], tmp_path)
+    assert installed.returncode == 0, installed.stderr
+    assert f"from {base}translate-ar_en-1_0.argosmodel" in installed.stdout
+
+    pairs = PAIRS[layout]
+    doc = tmp_path / "doc.ar.txt"
+    doc.write_text("".join(s + "\n" for s, _ in pairs), encoding="utf-8")
+    result = _run([*common, "translate", str(doc), "--json", "--output-dir", str(tmp_path / "out")], tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    segments = out["documents"][0]["segments"]
+    text = doc.read_text(encoding="utf-8")
+    assert [s["target"] for s in segments] == [t for _, t in pairs]
+    assert [text[s["source_start"] : s["source_end"]] for s in segments] == [s for s, _ in pairs]
+    assert (tmp_path / "out" / "doc.en.txt").read_text(encoding="utf-8") == "".join(t + "\n" for _, t in pairs)
+    for seg in segments:
+        assert seg["alignment"], f"no word links for {seg['source']!r}"
+        for ss, se, ts, te in seg["alignment"]:
+            source_word, target_word = text[ss:se], seg["target"][ts:te]
+            assert source_word.strip() == source_word and source_word  # whole words, no stray spaces
+            assert target_word.strip() == target_word and any(ch.isalnum() for ch in target_word)
+            assert seg["source_start"] <= ss < se <= seg["source_end"]
