@@ -265,6 +265,24 @@ def test_installed_package_with_nested_metadata_is_left_out(tmp_path: Path, tiny
     assert result.exit_code == 0 and "translate-ar_en-1_0" in result.output
 
 
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("corrupt-model", "the package does not load (cannot load the model in translate-ar_en-1_0/model"),
+        ("nested-metadata", "metadata.json is nested too deeply"),
+    ],
+)
+def test_cli_hostile_package_is_one_line(tmp_path: Path, tiny_package: Path, case: str, message: str) -> None:
+    if case == "nested-metadata":
+        bad = make_zip(tmp_path / "bad.argosmodel", {**good_entries(), "translate-ar_en-1_0/metadata.json": "[" * 100_000})
+    else:
+        bad = repack(tiny_package, tmp_path / "bad.argosmodel", replace=_corrupt(tiny_package)[case])
+    result = CliRunner().invoke(app, ["--packages-dir", str(tmp_path / "p"), "models", "install", "--from-file", str(bad)])
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_cli_install_needs_force_to_replace(tmp_path: Path, tiny_package: Path) -> None:
     dest = tmp_path / "packages"
     args = ["--packages-dir", str(dest), "models", "install", "--from-file", str(tiny_package)]

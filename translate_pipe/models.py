@@ -468,7 +468,8 @@ def install_from_file(
                 check_loads(info)
             except ModelError as exc:
                 kept = f"; {top} already installed is kept" if target.exists() else ""
-                raise PackageError(f"{path}: the package does not load ({exc}); nothing installed{kept}") from exc
+                reason = str(exc).replace(str(staged), top)  # name files inside the package, not the staging folder
+                raise PackageError(f"{path}: the package does not load ({reason}); nothing installed{kept}") from exc
             old_dir = Path(tmp) / ".old"
             if target.exists():
                 target.rename(old_dir)
