@@ -116,6 +116,15 @@ def test_sentencepiece_decode(pieces: list[str], text: str, spans: list[tuple[in
     assert detokenize(pieces) == (text, spans)
 
 
+@pytest.mark.parametrize("text", [t for _, t in TINY_PAIRS] + ["x  y", "é 4-5"])
+def test_sentencepiece_decode_is_sentencepieces(sp_dir: Path, text: str) -> None:
+    import sentencepiece
+
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(sp_dir / "sentencepiece.model"))
+    pieces = SentencePieceTokenizer(sp_dir / "sentencepiece.model").encode_target(text)
+    assert SentencePieceTokenizer(sp_dir / "sentencepiece.model").decode(pieces)[0] == sp.decode_pieces(pieces)
+
+
 # -- BPE --------------------------------------------------------------------------------------------
 def _argos_bpe(bpe_dir: Path) -> object:
     from argostranslate.tokenizer import BPETokenizer as ArgosBPETokenizer

@@ -98,8 +98,10 @@ class Tokenizer(Protocol):
         ...
 
     def decode(self, pieces: Sequence[str]) -> tuple[str, list[Span]]:
-        """Target pieces -> (text, each piece's span in that text); the text is
-        argostranslate's decoding of the pieces."""
+        """Target pieces -> (text, each piece's span in that text).
+
+        BPE: exactly argostranslate's decoding.  SentencePiece: SentencePiece's own
+        ``decode_pieces`` (argostranslate also turns every ``_`` into a space; we keep it)."""
         ...
 
     def word_starts(self, pieces: Sequence[str], spans: Sequence[Span]) -> list[bool]:
