@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from .tinymodel import TINY_PAIRS
-from .tinyvariants import BPE_PAIRS, build_bpe_package, build_separate_vocab_package
+from .tinyvariants import BPE_PAIRS, build_bpe_package, build_separate_vocab_package, unpack
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUTS = ["sentencepiece", "bpe", "separate-vocab"]
@@ -130,3 +130,30 @@ def test_glossary_enforcement_on_a_bpe_package(tmp_path: Path) -> None:
     assert "\u2581" not in target and "@@" not in target
     assert "Hims" in target.replace(".", " ").split()
     assert [t["status"] for t in segment["terms"]] == ["enforced"]
+
+
+class _WholeText:
+    """A sentence splitter that does not split (argostranslate's own ones download models)."""
+
+    def split_sentences(self, text: str) -> list[str]:
+        return [text]
+
+
+@pytest.fixture(scope="module")
+def bpe_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return unpack(build_bpe_package(tmp_path_factory.mktemp("bpe-build")), tmp_path_factory.mktemp("bpe"))
+
+
+@pytest.mark.parametrize(("source", "target"), BPE_PAIRS, ids=[f"pair{i}" for i in range(len(BPE_PAIRS))])
+def test_bpe_package_is_one_argostranslate_translates(bpe_root: Path, source: str, target: str) -> None:
+    """The BPE fixture is a real Argos package: argostranslate picks its BPETokenizer and
+    translates with it exactly as translate-pipe does."""
+    import ctranslate2
+    from argostranslate.package import Package
+    from argostranslate.translate import apply_packaged_translation
+
+    pkg = Package(bpe_root)
+    assert type(pkg.tokenizer).__name__ == "BPETokenizer"
+    translator = ctranslate2.Translator(str(bpe_root / "model"), device="cpu", intra_threads=1)
+    hyps = apply_packaged_translation(pkg, source, translator, _WholeText(), num_hypotheses=1)
+    assert hyps[0].value == target
