@@ -33,6 +33,7 @@ SP_TEXTS = [
     "Ceasefire in Homs.",
     "ﻻ ﺑﺴﻢ",  # presentation forms: NFKC-normalised by the model, offsets still into the original
     "موسكو 2017 4-5 تموز/يوليو",
+    TINY_PAIRS[1][0] * 3,  # offsets and lengths past 127 bytes: multi-byte varints
     "",
 ]
 
