@@ -386,6 +386,18 @@ def test_index_link_fallbacks(tmp_path: Path, index_server: tuple[str, Path], ti
     assert [s.split(": ")[0] for s in done.skipped] == [entry["links"][0], base + "missing.argosmodel"]
 
 
+def test_index_download_is_bounded(tmp_path: Path, index_server: tuple[str, Path], tiny_package: Path) -> None:
+    base, root = index_server
+    (root / "big.argosmodel").write_bytes(tiny_package.read_bytes())
+    (root / "index.json").write_text(json.dumps([real_index_entry(base, "big.argosmodel")]))
+    with pytest.raises(PackageError, match="over the limit of 1000 bytes"):
+        models.install_from_index(
+            "ar", "en", packages_dir=tmp_path / "p", index_url=base, downloads_dir=tmp_path / "d",
+            limits=models.Limits(max_unpacked_bytes=1000),
+        )
+    assert list((tmp_path / "d").iterdir()) == []  # no partial file left
+
+
 def test_index_download_of_another_pair_is_refused(tmp_path: Path, index_server: tuple[str, Path], tiny_package: Path) -> None:
     base, root = index_server
     repack(tiny_package, root / "fr.argosmodel", meta={"from_code": "fr"})

@@ -549,8 +549,11 @@ def fetch_index(index_url: str, timeout: float = 30.0) -> list[AvailablePackage]
     return packages
 
 
-def download(url: str, dest: Path, progress: Progress | None = None, timeout: float = 60.0) -> Path:
-    """Stream ``url`` into ``dest`` (via a temporary file), reporting (done, total) bytes."""
+def download(
+    url: str, dest: Path, progress: Progress | None = None, timeout: float = 60.0, max_bytes: int | None = None
+) -> Path:
+    """Stream ``url`` into ``dest`` (via a temporary file), reporting (done, total) bytes;
+    at most ``max_bytes`` are accepted."""
     _check_scheme(url)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
@@ -558,12 +561,16 @@ def download(url: str, dest: Path, progress: Progress | None = None, timeout: fl
         with _open(url, timeout) as response, open(tmp, "wb") as out:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
+            if max_bytes is not None and total is not None and total > max_bytes:
+                raise PackageError(f"{url} is {total} bytes, over the limit of {max_bytes} bytes")
             done = 0
             if progress:
                 progress(done, total)
             for block in iter(lambda: response.read(1 << 16), b""):
                 out.write(block)
                 done += len(block)
+                if max_bytes is not None and done > max_bytes:
+                    raise PackageError(f"download of {url} passed the limit of {max_bytes} bytes; stopped")
                 if progress:
                     progress(done, total)
         if total is not None and done != total:
@@ -606,7 +613,7 @@ def install_from_index(
             continue
         dest = downloads_dir / f"{best.name}-{best.package_version}.argosmodel"
         try:
-            download(link, dest, progress)
+            download(link, dest, progress, max_bytes=limits.max_unpacked_bytes)
         except PackageError as exc:
             skipped.append(f"{link}: {exc}")
             continue
