@@ -218,6 +218,20 @@ def test_word_starts(
     assert tok.word_starts(pieces, spans or [(0, 0)] * len(pieces)) == starts
 
 
+@pytest.mark.parametrize("text", ["Hims", "joint working group", "U.S.-Russian talks", 'the "Astana format"'])
+@pytest.mark.parametrize("kind", ["sentencepiece", "bpe"])
+def test_literal_pieces_decode_to_the_text(sp_dir: Path, bpe_dir: Path, kind: str, text: str) -> None:
+    tok = (
+        SentencePieceTokenizer(sp_dir / "sentencepiece.model")
+        if kind == "sentencepiece"
+        else BPETokenizer(bpe_dir / "bpe.model", "ar", "en")
+    )
+    pieces = tok.literal(text)
+    decoded, spans = tok.decode(pieces)
+    assert decoded == text
+    assert tok.word_starts(pieces, spans) == [True] * len(pieces)
+
+
 @pytest.mark.parametrize(
     "pieces,starts,expected",
     [

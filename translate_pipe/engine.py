@@ -104,6 +104,11 @@ class Tokenizer(Protocol):
         ``decode_pieces`` (argostranslate also turns every ``_`` into a space; we keep it)."""
         ...
 
+    def literal(self, text: str) -> list[str]:
+        """Pieces that :meth:`decode` turns back into exactly ``text`` (one piece per word,
+        whatever the vocabulary), for a target the vocabulary cannot spell."""
+        ...
+
     def word_starts(self, pieces: Sequence[str], spans: Sequence[Span]) -> list[bool]:
         """For each piece, whether it starts a word (the first piece always does).
 
@@ -278,6 +283,9 @@ class SentencePieceTokenizer:
     def decode(self, pieces: Sequence[str]) -> tuple[str, list[Span]]:
         return detokenize(pieces)
 
+    def literal(self, text: str) -> list[str]:
+        return [SPACE + word for word in text.split(" ")]
+
     def word_starts(self, pieces: Sequence[str], spans: Sequence[Span]) -> list[bool]:
         return [i == 0 or p.startswith(SPACE) for i, p in enumerate(pieces)]
 
@@ -425,6 +433,9 @@ class BPETokenizer:
     def decode(self, pieces: Sequence[str]) -> tuple[str, list[Span]]:
         text = self.detokenizer.detokenize(" ".join(pieces).replace(BPE_JOINER + " ", "").split(" "))
         return text, project_spans(text, self._surfaces(pieces))
+
+    def literal(self, text: str) -> list[str]:
+        return text.split(" ")
 
     def word_starts(self, pieces: Sequence[str], spans: Sequence[Span]) -> list[bool]:
         return [
