@@ -1,6 +1,6 @@
 """Cost of terminology-constrained translation vs unconstrained, on the same input.
 
-    python bench/bench_constrained.py [--package PKG.argosmodel] [--segments 300] [--share 0.3]
+    python -m bench.bench_constrained [--package PKG.argosmodel] [--segments 300] [--share 0.3]
 
 The input has a realistic share (default 30%) of segments carrying glossary terms of the
 curated glossary (glossaries/diplomatic.csv).  With the random-weight benchmark model (built by
@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from bench.bench_translate import arabic_lines, build_package, install
 
-from bench_translate import arabic_lines, build_package, install  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Benchmark: glossary Matcher on ~1 MB of Arabic text with a 50,000-term glossary.
 
-    python bench/bench_match.py [--terms 50000] [--mb 1.0] [--synthetic] [--seed 7]
+    python -m bench.bench_match [--terms 50000] [--mb 1.0] [--synthetic] [--seed 7]
 
 Text: real Arabic sentences from ../shared/eval (FLORES, NTREX, TICO) when present, repeated up
 to the requested size, else synthetic words; ``--synthetic`` forces the latter.  Glossary:
@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from translate_pipe.arabic import normalise, token_spans
 from translate_pipe.glossary import Matcher

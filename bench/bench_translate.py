@@ -1,6 +1,6 @@
 """Throughput and memory of translation: argostranslate's path vs raw CTranslate2 vs this pipeline.
 
-    python bench/bench_translate.py [--package PKG.argosmodel] [--segments 400] [--memory-segments 4000]
+    python -m bench.bench_translate [--package PKG.argosmodel] [--segments 400] [--memory-segments 4000]
 
 Uses a realistic-size package (6+6 layers, d512, 8k vocab, int8, random weights; built by
 ``bench/make_bench_model.py`` when --package is not given).  Random weights never emit </s>,
@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def arabic_lines(n: int) -> list[str]:
@@ -53,7 +52,8 @@ def arabic_lines(n: int) -> list[str]:
 
 def build_package(tmp: Path) -> Path:
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "make_bench_model.py"), str(tmp)],
+        [sys.executable, "-m", "bench.make_bench_model", str(tmp)],
+        cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
@@ -143,7 +143,6 @@ def bench_pipeline(info, packages_dir: Path, lines: list[str], max_length: int, 
 def child_memory(packages_dir: Path, info, n: int, max_length: int, threads: int, tmp: Path) -> int:  # type: ignore[no-untyped-def]
     code = f"""
 import json, resource, sys
-sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
 from translate_pipe import api
 lines = json.load(open({str(tmp / 'mem.json')!r}))
@@ -154,7 +153,7 @@ api.translate([str(src)], db=Path({str(tmp / 'mem.db')!r}), packages_dir=Path({s
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
     (tmp / "mem.json").write_text(json.dumps(arabic_lines(n)), encoding="utf-8")
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
     return int(out.stdout.strip().splitlines()[-1]) * 1024
 
 

@@ -1,6 +1,6 @@
 """Check translate_pipe.score against the sacrebleu command line and the known FLORES-101 table.
 
-Usage:  python bench/check_flores.py [EVAL_DIR] [--width 1] [--no-paired]
+Usage:  python -m bench.check_flores [EVAL_DIR] [--width 1] [--no-paired]
 
 EVAL_DIR defaults to ../shared/eval relative to the repository root and must hold flores101/.
 For argos, opusmt, nllb and bergamot-base on flores-dev and flores-test this script
@@ -25,15 +25,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from translate_pipe.score import (  # noqa: E402
+from translate_pipe.score import (
     compare_runs,
     corpus_scores,
     format_score,
     read_lines,
 )
+
+REPO = Path(__file__).resolve().parent.parent
 
 SYSTEMS = ("argos", "opusmt", "nllb", "bergamot-base")
 SPLITS = ("flores-dev", "flores-test")

@@ -6,21 +6,17 @@ converted to CTranslate2 with int8 quantisation and zipped as an
 ``.argosmodel``.  Random weights never emit ``</s>``: cap the output length
 (e.g. ``max_decoding_length=48``) identically on every path you compare.
 
-Usage: python bench/make_bench_model.py OUT_DIR [--flores DIR] [--vocab-size N]
+Usage: python -m bench.make_bench_model OUT_DIR [--flores DIR] [--vocab-size N]
 Prints the path of the package.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.tinymodel import (  # noqa: E402
+from tests.tinymodel import (
     ModelConfig,
     _metadata,
     _torch_modules,
@@ -29,6 +25,8 @@ from tests.tinymodel import (  # noqa: E402
     train_sentencepiece,
     write_package,
 )
+
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_FLORES = REPO.parent / "shared" / "eval" / "flores101"
 

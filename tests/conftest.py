@@ -83,3 +83,20 @@ def wrong_terms_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def wrong_terms_heldout() -> list[AlignedPair]:
     """Held-out sentences for :func:`wrong_terms_package`; their targets carry the wrong renderings."""
     return template_split(term_renderings=WRONG_RENDERINGS)[1]
+
+
+@pytest.fixture(scope="session")
+def enforcement_unsupervised_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generalising model with terms rendered wrongly, trained WITHOUT guided alignment, the way
+    real Argos packages were (~2 min once, cached)."""
+    from .tinymodel import build_enforcement_package
+
+    return build_enforcement_package(tmp_path_factory.mktemp("enforcement-unsupervised"), guided=False)
+
+
+@pytest.fixture(scope="session")
+def enforcement_guided_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same model trained with guided alignment (~2 min once, cached)."""
+    from .tinymodel import build_enforcement_package
+
+    return build_enforcement_package(tmp_path_factory.mktemp("enforcement-guided"), guided=True)

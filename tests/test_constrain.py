@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from translate_pipe.cli import app
 from translate_pipe.constrain import Constrainer, find_target, missing_matches
-from translate_pipe.records import TermMatch
+from translate_pipe.records import TermMatch, TermOutcome
 from translate_pipe.store import Store
 
 from .seed_wrong import SEED_EN, WRONG, wrong_pairs
@@ -104,7 +104,7 @@ def test_term_alignments_stored(setup: dict[str, Any]) -> None:
         for t, row in rows:
             assert row["term_id"] is not None and row["glossary_version"] == 1
             assert t.target[row["tgt_start"] : row["tgt_end"]].lower() == row["target_term"].lower()
-            assert row["method"] in {"model", "nbest", "replace", "prefix", "search", "insert"}
+            assert row["method"] in {"model", "nbest", "rendering", "ablation", "attention", "insert"}
         # word alignment follows the constrained text: every link is inside it
         for t in trs:
             for ss, se, ts, te in store.alignment(t.translation_id):
@@ -176,12 +176,9 @@ def test_retranslate_two_documents_from_another_directory(
 
 
 def test_hard_failure_exits_non_zero(setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    from translate_pipe import constrain
 
-    def nothing_works(self, engine, segs, options):  # type: ignore[no-untyped-def]
-        raise_if_called = [constrain._Final(list(s.hyps[0].tokens), [list(r) for r in s.hyps[0].attention], None, [])
-                           for s in segs]
-        return raise_if_called
+    def nothing_works(self, engine, seg, renderings):  # type: ignore[no-untyped-def]
+        return seg.hyp, [TermOutcome(m, None, None, "failed", "", "nothing works") for m in seg.item.matches]
 
     monkeypatch.setattr(Constrainer, "_enforce", nothing_works)
     r = cli(setup, "translate", str(SEED), "-o", str(setup["out"]), "--glossary", "diplomatic")

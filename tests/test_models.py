@@ -356,7 +356,7 @@ def test_install_from_real_shaped_index(tmp_path: Path, index_server: tuple[str,
         progress=lambda d, total: seen.append((d, total)),
     )
     assert (done.package.name, done.package.package_version) == ("translate-ar_en-1_0", "1.0")
-    assert done.link == base + "new.argosmodel"
+    assert done.source == base + "new.argosmodel"
     assert done.skipped == ("ipfs://QmSaDtCqzPUNhpHPr1LFnxPgaR8gMu2ZCoQQPvFaEmfbNK: not an http(s) link",)
     size = (root / "new.argosmodel").stat().st_size
     assert seen[-1] == (size, size)
@@ -382,7 +382,7 @@ def test_index_link_fallbacks(tmp_path: Path, index_server: tuple[str, Path], ti
     done = models.install_from_index(
         "ar", "en", packages_dir=tmp_path / "p", index_url=base, downloads_dir=tmp_path / "d"
     )
-    assert done.link == base + "good.argosmodel"
+    assert done.source == base + "good.argosmodel"
     assert [s.split(": ")[0] for s in done.skipped] == [entry["links"][0], base + "missing.argosmodel"]
 
 

@@ -102,15 +102,41 @@ def test_translate_file_writes_output_and_json(env: dict[str, Any]) -> None:
         (a_end + 1, a_end + 1 + len(B_AR)),
         (a_end + 2 + len(B_AR), a_end + 2 + len(B_AR) + len(C_AR)),
     ]
-    for s in segs:
-        assert DOC[s["source_start"] : s["source_end"]] == s["source"]
-        assert s["terms"] == []
-        assert s["alignment"], "every segment has word links"
-        for ss, se, ts, te in s["alignment"]:
-            assert s["source_start"] <= ss < se <= s["source_end"]
-            assert 0 <= ts < te <= len(s["target"])
-            # spans are whole words: no surrounding spaces
-            assert DOC[ss:se] == DOC[ss:se].strip() and s["target"][ts:te] == s["target"][ts:te].strip()
+
+
+@pytest.fixture(scope="module", params=["attention", "predict"])
+def translated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, package_file: Path) -> dict[str, Any]:
+    """One `translate --json` of DOC per alignment method, shared by the per-segment checks."""
+    tmp = tmp_path_factory.mktemp("translated")
+    packages = tmp / "packages"
+    assert runner.invoke(app, ["--packages-dir", str(packages), "models", "install", "--from-file", str(package_file)]).exit_code == 0
+    doc = tmp / "bulletin.ar.txt"
+    doc.write_text(DOC, encoding="utf-8")
+    env = {"packages": packages, "db": tmp / "t.db"}
+    r = cli(env, "translate", str(doc), "-o", str(tmp / "out"), "--json", "--align", request.param)
+    assert r.exit_code == 0, r.output
+    return {**json.loads(r.stdout), "align": request.param}
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=lambda i: f"segment-{i}")
+def test_segment_offsets_and_word_links(translated: dict[str, Any], index: int) -> None:
+    s = translated["documents"][0]["segments"][index]
+    assert DOC[s["source_start"] : s["source_end"]] == s["source"]
+    assert s["terms"] == []
+    if translated["align"] == "attention":
+        assert s["alignment"], "argmax attention links every segment"
+    # (prediction difference may find no evidence in a model that recites memorised sentences)
+    # links lie inside the segment and its translation, and are whole words (no surrounding spaces)
+    outside = [
+        (ss, se, ts, te)
+        for ss, se, ts, te in s["alignment"]
+        if not (s["source_start"] <= ss < se <= s["source_end"] and 0 <= ts < te <= len(s["target"]))
+    ]
+    assert outside == []
+    assert [DOC[ss:se] for ss, se, _, _ in s["alignment"]] == [DOC[ss:se].strip() for ss, se, _, _ in s["alignment"]]
+    assert [s["target"][ts:te] for _, _, ts, te in s["alignment"]] == [
+        s["target"][ts:te].strip() for _, _, ts, te in s["alignment"]
+    ]
 
 
 def test_stored_rows(env: dict[str, Any], package_file: Path) -> None:
@@ -344,3 +370,14 @@ def test_argostranslate_accepts_the_package(env: dict[str, Any]) -> None:
     translator = ctranslate2.Translator(str(pkg.package_path / "model"))
     (hyp, *_) = apply_packaged_translation(pkg, D_AR, translator, Plain(), num_hypotheses=1)
     assert hyp.value == D_EN
+
+
+def test_max_length_truncation_is_warned(env: dict[str, Any]) -> None:
+    r = cli(env, "translate", str(env["doc"]), "-o", str(env["out"]), "--max-length", "3", "--json")
+    assert r.exit_code == 0, r.output
+    segments = json.loads(r.stdout)["documents"][0]["segments"]
+    assert [s.get("truncated") for s in segments] == [True, True, True]
+    assert (
+        "translate-pipe: warning: 3 segment(s) reached the output length bound and are probably cut "
+        f"(raise --max-length): {env['doc']} segment 0, {env['doc']} segment 1, {env['doc']} segment 2\n"
+    ) in r.stderr

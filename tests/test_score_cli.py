@@ -76,8 +76,8 @@ def test_replacing_a_reference_drops_stale_scores(scored: dict[str, Any]) -> Non
 
 
 def test_score_run_with_glossary(scored: dict[str, Any]) -> None:
-    for src, tgt in [("أستانا", "Astana"), ("موسكو", "Moscow"), ("سوريا", "Syrian Arab Republic")]:
-        assert cli(scored, "glossary", "add", "g", src, tgt).exit_code == 0
+    terms = [("أستانا", "Astana"), ("موسكو", "Moscow"), ("سوريا", "Syrian Arab Republic")]
+    assert [cli(scored, "glossary", "add", "g", src, tgt).exit_code for src, tgt in terms] == [0, 0, 0]
     r = cli(scored, "score", "--run", str(scored["run"]), "--glossary", "g", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
@@ -136,3 +136,17 @@ def test_compare_runs(scored: dict[str, Any]) -> None:
     assert bleu["a"] > bleu["b"]
     assert 0.0 <= bleu["p_value"] <= 1.0
     assert (out["wins"], out["losses"], out["ties"]) == (0, 2, 0)
+
+
+def test_score_files_with_glossary_carries_the_term_signature(tmp_path: Path) -> None:
+    from translate_pipe import api
+
+    src, hyp, ref = tmp_path / "s.ar.txt", tmp_path / "h.txt", tmp_path / "r.txt"
+    src.write_text("قال في أستانا\n", encoding="utf-8")
+    hyp.write_text("he said in Astana\n", encoding="utf-8")
+    ref.write_text("he said in Astana\n", encoding="utf-8")
+    with Store(":memory:") as store:
+        api.glossary_add(store, "g", "أستانا", "Astana", author="t")
+        result = api.score_files(store, hyp, [ref], glossary="g", src=src)
+    assert result.term_success == 1.0
+    assert result.signatures["term_success"] == "glossary:g|version:1|case:insensitive|match:whole-word"

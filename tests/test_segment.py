@@ -483,14 +483,23 @@ def test_seed_split_for_model_covers_every_segment(max_tokens: int) -> None:
     assert [p.index for p in pieces] == list(range(len(pieces)))
     assert all(text[p.start : p.end] == p.text for p in pieces)
     assert all(words(p.text) <= max_tokens for p in pieces)
-    # Pieces tile each segment: same first start and last end, only whitespace between.
-    for segment in split_document(text, "ar"):
-        inside = [p for p in pieces if segment.start <= p.start < segment.end]
-        assert (inside[0].start, inside[-1].end) == (segment.start, segment.end)
-        assert all(
-            text[a.end : b.start].isspace() for a, b in zip(inside, inside[1:])
-        )
-        assert {p.paragraph for p in inside} == {segment.paragraph}
+
+
+
+SEED_SEGMENTS = split_document(seed_text(), "ar")
+
+
+@pytest.mark.parametrize("max_tokens", [1, 3, 8, 20], ids=lambda m: f"max-{m}")
+@pytest.mark.parametrize("position", range(len(SEED_SEGMENTS)), ids=lambda i: f"segment-{i}")
+def test_seed_split_for_model_tiles_each_segment(max_tokens: int, position: int) -> None:
+    """Pieces tile each segment: same first start and last end, only whitespace between."""
+    text = seed_text()
+    segment = SEED_SEGMENTS[position]
+    pieces = split_for_model(text, "ar", max_tokens, words)
+    inside = [p for p in pieces if segment.start <= p.start < segment.end]
+    assert (inside[0].start, inside[-1].end) == (segment.start, segment.end)
+    assert all(text[a.end : b.start].isspace() for a, b in zip(inside, inside[1:]))
+    assert {p.paragraph for p in inside} == {segment.paragraph}
 
 
 def test_seed_quoted_statement_split_long() -> None:

@@ -75,6 +75,7 @@ class AlignedPair:
     source: str
     target: str
     links: tuple[Link, ...]
+    kind: str = ""  # the template that made it (see :data:`ENFORCEMENT_TEMPLATES`)
 
     def target_links(self) -> dict[int, frozenset[int]]:
         """Target word index -> set of gold source word indices (linked words only)."""
@@ -206,6 +207,54 @@ _TEMPLATES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("V", "S", "N", "T"), ("S", "V", "N", "T")),
 )
 
+def _conjoined(item: _Item) -> _Item:
+    """``X`` -> ``وX`` / ``and X``: the Arabic conjunction is a proclitic on the first word."""
+    return _Item("و" + item.ar, "and " + item.en, ((0, 0), *((a, e + 1) for a, e in item.links)))
+
+
+# Literal slots of the enforcement templates.
+_EXTRA_SLOTS: dict[str, _Item] = {
+    "RES": _it("يحقق نتائج ملموسة", "is achieving tangible results", (0, 0), (0, 1), (1, 3), (2, 2)),
+}
+
+ENFORCEMENT_TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # a term after a noun phrase ending in "of": "the establishment of the X in P"
+    "noun-of": (("V", "S", "N", "T", "IN", "P"), ("S", "V", "N", "T", "IN", "P")),
+    # the article before a term: "S V the X in P"
+    "article": (("V", "S", "T", "IN", "P"), ("S", "V", "T", "IN", "P")),
+    # two terms: "S V the X and the Y"
+    "and-the": (("V", "S", "T", "T2"), ("S", "V", "T", "T2")),
+    # one term twice: "S V the X and the X in P"
+    "twice": (("V", "S", "T", "T2", "TWICE", "IN", "P"), ("S", "V", "T", "T2", "TWICE", "IN", "P")),
+    # a term right before a place (itself a term when it is Astana): "S V the X P"
+    "adjacent": (("V", "S", "T", "P"), ("S", "V", "T", "P")),
+    # a term at the start of the sentence: "The X is achieving tangible results"
+    "start": (("T", "RES", "IN", "P"), ("T", "RES", "IN", "P")),
+    # word order changes around the term
+    "fronted": (("IN", "P", "V", "S", "N", "T"), ("IN", "P", "S", "V", "N", "T")),
+    "with": (("V", "S", "WITH", "S2", "T", "IN", "P"), ("S", "V", "T", "WITH", "S2", "IN", "P")),
+}
+"""Templates of the enforcement models, one per way a term sits in its sentence (issue 8)."""
+
+
+def _template_kind(template: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
+    return next((k for k, t in ENFORCEMENT_TEMPLATES.items() if t == template), "")
+
+
+ENFORCEMENT_WRONG: dict[str, str] = {
+    "مناطق خفض التصعيد": "reduced escalation areas",
+    "أستانا": "Nur-Sultan",
+    "وقف إطلاق النار": "stopping of fire",
+    "الدول الضامنة": "guaranteeing countries",
+    "مذكرة التفاهم": "note of agreement",
+    "مجموعة العمل المشتركة": "group of common work",
+    "تبادل الأسرى": "swap",
+}
+"""Wrong renderings of the enforcement models: one word ("swap", "Nur-Sultan"), four words
+("group of common work"), renderings sharing "of" with the sentence, a term whose approved
+target starts with "the" in the tests' glossary ("the guarantor states")."""
+
+
 WRONG_RENDERINGS: dict[str, str] = {
     "مناطق خفض التصعيد": "reduced escalation areas",
     "أستانا": "Nur-Sultan",
@@ -247,7 +296,13 @@ def _assemble(ar_slots: Sequence[str], en_slots: Sequence[str], fill: dict[str, 
     return AlignedPair(" ".join(ar_words), " ".join(en_words), tuple(links))
 
 
-def template_pairs(n: int = 3000, *, seed: int = 0, term_renderings: dict[str, str] | None = None) -> list[AlignedPair]:
+def template_pairs(
+    n: int = 3000,
+    *,
+    seed: int = 0,
+    term_renderings: dict[str, str] | None = None,
+    templates: Sequence[tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
+) -> list[AlignedPair]:
     """``n`` distinct synthetic Arabic/English pairs with gold word links.
 
     Built from subjects x verbs x nouns x glossary-like multi-word terms x
@@ -258,6 +313,8 @@ def template_pairs(n: int = 3000, *, seed: int = 0, term_renderings: dict[str, s
     data should use instead of the correct one.
     """
     renderings = dict(term_renderings or {})
+    explicit = templates is not None
+    templates = list(templates or _TEMPLATES)
     rng = random.Random(seed)
     seen: set[str] = set()
     out: list[AlignedPair] = []
@@ -266,7 +323,8 @@ def template_pairs(n: int = 3000, *, seed: int = 0, term_renderings: dict[str, s
         attempts += 1
         if attempts > 50 * n + 1000:
             raise FixtureBuildError(f"cannot draw {n} distinct template pairs")
-        ar_slots, en_slots = _TEMPLATES[rng.randrange(len(_TEMPLATES))]
+        t_i = rng.randrange(len(templates))
+        ar_slots, en_slots = templates[t_i]
         s_i, s2_i = rng.sample(range(len(_SUBJECTS)), 2)
         subj, gender = _SUBJECTS[s_i]
         vf, vm, ven = _VERBS[rng.randrange(len(_VERBS))]
@@ -275,13 +333,19 @@ def template_pairs(n: int = 3000, *, seed: int = 0, term_renderings: dict[str, s
             "S2": _SUBJECTS[s2_i][0],
             "V": _it(vf if gender == "f" else vm, ven),
             "N": _NOUNS[rng.randrange(len(_NOUNS))],
-            "T": _term_item(rng.randrange(len(_TERMS)), renderings),
+            "T": _term_item(term_i := rng.randrange(len(_TERMS)), renderings),
             "P": _render(_PLACES[rng.randrange(len(_PLACES))], renderings),
             "IN": _IN,
             "WITH": _WITH,
             "DURING": _DURING,
         }
-        pair = _assemble(ar_slots, en_slots, fill)
+        if "T2" in ar_slots:  # "and the X": the second term, or the same one again
+            t2 = term_i if "TWICE" in ar_slots else (term_i + 1 + rng.randrange(len(_TERMS) - 1)) % len(_TERMS)
+            fill["T2"] = _conjoined(_term_item(t2, renderings))
+        fill.update(_EXTRA_SLOTS)
+        pair = _assemble([a for a in ar_slots if a != "TWICE"], [e for e in en_slots if e != "TWICE"], fill)
+        if explicit:
+            pair = dataclasses.replace(pair, kind=_template_kind(templates[t_i]))
         if pair.source in seen:
             continue
         seen.add(pair.source)
@@ -295,9 +359,10 @@ def template_split(
     *,
     seed: int = 0,
     term_renderings: dict[str, str] | None = None,
+    templates: Sequence[tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
 ) -> tuple[list[AlignedPair], list[AlignedPair]]:
     """(train, held-out test) template pairs; no test source occurs in train."""
-    pairs = template_pairs(n_train + n_test, seed=seed, term_renderings=term_renderings)
+    pairs = template_pairs(n_train + n_test, seed=seed, term_renderings=term_renderings, templates=templates)
     return pairs[:n_train], pairs[n_train:]
 
 
@@ -767,8 +832,13 @@ def _cache_key(obj: Any) -> str:
     import ctranslate2
     import sentencepiece
 
+    import inspect
+
     h = hashlib.sha256()
-    h.update(Path(__file__).read_bytes())
+    # the code that turns data into a package (not the whole file: adding a builder or a
+    # template set must not invalidate every cached model)
+    for fn in (_torch_modules, _sinusoids, make_spec, save_spec, train_sentencepiece, write_package, _piece_words, _train, _build, ModelConfig):
+        h.update(inspect.getsource(fn).encode())
     h.update(
         json.dumps(
             [obj, ctranslate2.__version__, sentencepiece.__version__], sort_keys=True, ensure_ascii=False
@@ -912,5 +982,45 @@ def build_template_package(
         name=name,
         seed=seed,
         alignment=[p.links for p in train],
+        **kw,
+    )
+
+
+# --------------------------------------------------------------------------
+# Enforcement models (issue 8): terms rendered wrongly, with and without guided alignment
+# --------------------------------------------------------------------------
+
+ENFORCEMENT_PARAMS: dict[str, Any] = {**TEMPLATE_PARAMS, "steps": 400}
+
+
+def enforcement_split(*, correct: bool = False, n_train: int = 3000, n_test: int = 400, seed: int = 1) -> tuple[list[AlignedPair], list[AlignedPair]]:
+    """Train/held-out pairs of the enforcement models.
+
+    With ``correct=False`` the targets carry :data:`ENFORCEMENT_WRONG` (what the model was
+    trained to say); with ``correct=True`` the same sentences, in the same order, carry the
+    correct renderings: the ideal constrained output of each held-out sentence.
+    """
+    return template_split(
+        n_train,
+        n_test,
+        seed=seed,
+        term_renderings=None if correct else ENFORCEMENT_WRONG,
+        templates=list(ENFORCEMENT_TEMPLATES.values()),
+    )
+
+
+def build_enforcement_package(out_dir: Path | str, *, guided: bool, **params: Any) -> Path:
+    """A generalising model that renders :data:`ENFORCEMENT_WRONG` wrongly.
+
+    ``guided=False`` trains it the way real Argos packages were trained: no guided alignment,
+    so its attention was never taught to align (the returned attention is one head of the last
+    layer, as in a converted OpenNMT model).  ``guided=True`` adds the guided-alignment loss.
+    """
+    train, _ = enforcement_split()
+    kw = {**ENFORCEMENT_PARAMS, **params}
+    return build_package(
+        [(p.source, p.target) for p in train],
+        out_dir,
+        alignment=[p.links for p in train] if guided else None,
         **kw,
     )

@@ -1,45 +1,94 @@
-"""Library entry points, one per CLI command: open what is needed, run the pipeline, return data.
+"""Library entry points, one short function per CLI command: open resources, call, return records.
 
 Usable without the CLI::
 
     from translate_pipe import api
     result = api.translate(["bulletin.txt"], db=Path("t.db"), packages_dir=Path("pkgs"))
+
+Functions that only touch the database take an open :class:`~translate_pipe.store.Store`
+(``api.open_store(path)``, or ``Store(":memory:")`` in tests); ``translate`` and
+``retranslate`` take the database path and the packages directory, open both, and hand them
+to :mod:`.pipeline`, the only module that chains the stages.  Nothing here prints.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
 
-from .engine import DecodeOptions, Engine
-from .models import PackageInfo, find_package
-from .pipeline import (
-    RunResult,
-    TranslateSettings,
-    plan_outputs,
-    read_input,
-    render_document,
-    translate_documents,
+from . import score
+from .engine import Engine
+from .errors import GlossaryError, InputError, PackageError, ReferenceFileError, ScoreError
+from .files import read_input
+from .formats import dumps_glossary, read_glossary, write_glossary
+from .glossary import LintIssue, Matcher, TermChange, diff_terms, lint
+from .models import Installed, PackageInfo, find_package
+from .pipeline import RetranslateResult, RunResult, TranslateSettings
+from .pipeline import glossary_matcher as _glossary_matcher
+from .pipeline import retranslate as _retranslate
+from .pipeline import translate as _translate
+from .records import (
+    DecodeOptions,
+    GlossaryInfo,
+    RefSetInfo,
+    RunDocument,
+    RunInfo,
+    StoredTerm,
+    StoredTranslation,
+    Term,
+    TermMatch,
+    VersionInfo,
 )
 from .store import Store
 
-_ENGINES: dict[tuple[Any, ...], Engine] = {}
+# -- resources --------------------------------------------------------------------------------
+_ENGINES: dict[tuple[str, str, str, str, int, str], Engine] = {}
 
 
 def load_engine(package: PackageInfo, *, device: str = "cpu", threads: int = 0, compute_type: str = "default") -> Engine:
     """One Engine per (package, device, threads, compute type) per process."""
-    key = (str(package.path), package.package_version, device, threads, compute_type)
+    key = (str(package.path), package.package_version, package.name, device, threads, compute_type)
     if key not in _ENGINES:
         _ENGINES[key] = Engine(package, device=device, intra_threads=threads, compute_type=compute_type)
     return _ENGINES[key]
 
 
+def open_store(db: Path, *, create: bool = True) -> Store:
+    """The database at ``db``: created, with its folder, when missing, unless ``create`` is
+    false (read-only commands); then a missing database is an error saying where we looked."""
+    if create:
+        return Store(db)
+    return Store.open_existing(db, hint=_NO_DATABASE_HINT)
+
+
+_NO_DATABASE_HINT = (
+    "nothing has been stored there yet; point at the database you used with --db PATH "
+    "or the TRANSLATE_PIPE_DB environment variable"
+)
+
+
+def _engine_loader(
+    packages_dir: Path, device: str, threads: int, compute_type: str, found: PackageInfo | None = None
+) -> Callable[[str, str], Engine]:
+    def load(from_code: str, to_code: str) -> Engine:
+        package = found if found is not None else find_package(packages_dir, from_code, to_code)
+        return load_engine(package, device=device, threads=threads, compute_type=compute_type)
+
+    return load
+
+
+# -- translate ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TranslateResult:
     run: RunResult
-    texts: list[str]  # the rendered translation of each document
+
+    @property
+    def texts(self) -> list[str]:
+        """The rendered translation of each document."""
+        return [d.text for d in self.run.documents]
 
 
 def translate(
@@ -62,12 +111,16 @@ def translate(
     glossary: str | None = None,
     soft: bool = False,
     allow_failures: bool = False,
+    align: str = "predict",
     stdin: Callable[[], bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> TranslateResult:
-    """Translate files (``"-"`` is standard input) as one run, stored in ``db``."""
-    # Check everything cheap before loading the model or touching the database.
-    from .errors import InputError
+    """Translate files (``"-"`` is standard input) as one run, stored in ``db``.
+
+    Everything cheap is checked before the model is loaded or the database touched: inputs,
+    outputs, the installed package, then the glossary.
+    """
+    from .files import plan_outputs
 
     if not inputs:
         raise InputError("no input given; pass files or - for standard input")
@@ -91,61 +144,100 @@ def translate(
         glossary=glossary,
         soft=soft,
         allow_failures=allow_failures,
+        align=align,
     )
     with Store(db) as store:
-        matcher = constrainer = None
-        glossary_id = None
-        if glossary is not None:  # checked before the model is loaded
-            matcher, constrainer, glossary_id, settings = _glossary_setup(
-                store, glossary, package, settings
-            )
-        engine = load_engine(package, device=device, threads=threads, compute_type=compute_type)
-        run = translate_documents(
+        run = _translate(
             store,
-            engine,
+            _engine_loader(packages_dir, device, threads, compute_type, package),
             docs,
+            from_code=package.from_code,
+            to_code=package.to_code,
             settings=settings,
             outputs=outputs,
-            matcher=matcher,
-            constrainer=constrainer,
-            glossary_id=glossary_id,
             progress=progress,
         )
-    texts = [render_document(d.text, r.segments) for d, r in zip(docs, run.documents)]
-    return TranslateResult(run, texts)
+    return TranslateResult(run)
 
 
-def _glossary_setup(store: Store, name: str, package: PackageInfo, settings: TranslateSettings) -> Any:
-    """Matcher and constrainer for the glossary's current version."""
-    from dataclasses import replace as dc_replace
-
-    from .constrain import Constrainer
-    from .errors import GlossaryError
-
-    info = store.glossary(name)
-    if (info.source_lang, info.target_lang) != (package.from_code, package.to_code):
-        raise GlossaryError(
-            f"glossary {name!r} is {info.source_lang}->{info.target_lang} but the model translates "
-            f"{package.from_code}->{package.to_code}"
+def retranslate(
+    glossary: str,
+    *,
+    db: Path,
+    packages_dir: Path,
+    device: str = "cpu",
+    threads: int = 0,
+    compute_type: str = "default",
+    allow_failures: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> RetranslateResult:
+    """Re-run only the segments whose matched glossary terms changed (see :func:`pipeline.retranslate`)."""
+    with open_store(db, create=False) as store:
+        return _retranslate(
+            store,
+            _engine_loader(packages_dir, device, threads, compute_type),
+            glossary,
+            device=device,
+            threads=threads,
+            compute_type=compute_type,
+            allow_failures=allow_failures,
+            overwrite=overwrite,
+            progress=progress,
         )
-    matcher = glossary_matcher(store, name, info.version)
-    settings = dc_replace(settings, glossary=name, glossary_version=info.version)
-    return matcher, Constrainer(soft=settings.soft), info.id, settings
 
 
-# -- glossaries -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TermChange:
-    source: str
-    context: str
-    change: str  # "added" | "changed" | "deprecated" | "restored"
-    old: Any  # Term | None
-    new: Any  # Term | None
+# -- models -------------------------------------------------------------------------------------
+def models_install(
+    packages_dir: Path,
+    *,
+    from_file: Path | None = None,
+    from_code: str | None = None,
+    to_code: str | None = None,
+    index_url: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    force: bool = False,
+) -> Installed:
+    """Install a package from a file, or from the package index (``index_url`` or argostranslate's);
+    replacing an installed package of the same name needs ``force``."""
+    from . import models
+
+    if from_file is not None:
+        return models.Installed(models.install_from_file(from_file, packages_dir, force=force), str(from_file))
+    if not (from_code and to_code):
+        raise PackageError("give the source and target language codes (e.g. ar en), or a package file")
+    return models.install_from_index(
+        from_code,
+        to_code,
+        packages_dir=packages_dir,
+        index_url=index_url or models.default_index_url(),
+        downloads_dir=models.default_downloads_dir(),
+        progress=progress,
+        force=force,
+    )
 
 
+def models_list(packages_dir: Path) -> list[PackageInfo]:
+    from .models import installed_packages
+
+    return installed_packages(packages_dir)
+
+
+def models_remove(packages_dir: Path, name: str) -> None:
+    from .models import remove_package
+
+    remove_package(packages_dir, name)
+
+
+def default_packages_dir() -> Path:
+    """argostranslate's own packages directory (read only when a command needs models)."""
+    from .models import default_packages_dir as default
+
+    return default()
+
+
+# -- glossaries ---------------------------------------------------------------------------------
 def _check_field(name: str, value: str) -> None:
-    from .errors import GlossaryError
-
     if not value.strip():
         raise GlossaryError(f"the {name} is empty")
     if value != value.strip():
@@ -174,10 +266,6 @@ def glossary_import(
     file does not contain are deprecated.  Returns (new version or None if nothing changed,
     number of terms read).
     """
-    from dataclasses import replace as dc_replace
-
-    from .formats import read_glossary
-
     data = read_glossary(path, fmt, source_lang=source_lang, target_lang=target_lang)
     with store.transaction():
         info = store.ensure_glossary(name, _primary(data.source_lang), _primary(data.target_lang))
@@ -199,7 +287,7 @@ def glossary_add(
     store: Store,
     name: str,
     source: str,
-    target: str,
+    target: str | None = None,
     *,
     author: str,
     variants: Sequence[str] | None = None,
@@ -208,43 +296,49 @@ def glossary_add(
     context: str = "",
     source_lang: str = "ar",
     target_lang: str = "en",
-) -> tuple[int | None, str]:
-    """Add a term, or update it if its source exists (fields not given keep their value).
+) -> tuple[int | None, str, Term]:
+    """Add a term, or edit the term with this source: only the fields given change (a
+    deprecated term given a target is approved again; without one it stays as it is).
 
-    Returns (new version or None when nothing changed, "added" | "updated" | "unchanged").
+    Returns (new version or None when nothing changed, "added" | "updated" | "unchanged",
+    the term as stored).
     """
-    from .records import Term
-
     _check_field("source", source)
-    _check_field("target", target)
+    if target is not None:
+        _check_field("target", target)
     for v in variants or ():
         _check_field("variant", v)
     with store.transaction():
         info = store.ensure_glossary(name, source_lang, target_lang)
-        old = {(st.term.source, st.term.context): st.term for st in store.glossary_terms(info.id)}.get(
-            (source, context)
-        )
-        term = Term(
-            source=source,
-            target=target,
-            variants=tuple(variants) if variants is not None else (old.variants if old else ()),
-            note=note if note is not None else (old.note if old else ""),
-            domain=domain if domain is not None else (old.domain if old else ""),
-            status="approved",
-            context=context,
+        old = _term_or_none(store, info.id, source, context)
+        if old is None and target is None:
+            raise GlossaryError(f"{source!r} is not in glossary {name!r}; give its TARGET to add it")
+        base = old or Term(source=source, target=target or "", context=context)
+        term = dc_replace(
+            base,
+            target=target if target is not None else base.target,
+            variants=tuple(variants) if variants is not None else base.variants,
+            note=note if note is not None else base.note,
+            domain=domain if domain is not None else base.domain,
+            status="approved" if target is not None else base.status,
         )
         action = "add" if old is None else "update"
         version = store.apply_glossary_changes(
-            info.id, [term], author=author, action=action, summary=f"{action} {source!r} -> {target!r}"
+            info.id, [term], author=author, action=action, summary=f"{action} {source!r} -> {term.target!r}"
         )
     if version is None:
-        return None, "unchanged"
-    return version, "added" if old is None else "updated"
+        return None, "unchanged", term
+    return version, "added" if old is None else "updated", term
 
 
-def _find_term(store: Store, glossary_id: int, name: str, source: str, context: str) -> Any:
-    from .errors import GlossaryError
+def _term_or_none(store: Store, glossary_id: int, source: str, context: str) -> Term | None:
+    for st in store.glossary_terms(glossary_id):
+        if (st.term.source, st.term.context) == (source, context):
+            return st.term
+    return None
 
+
+def _find_term(store: Store, glossary_id: int, name: str, source: str, context: str) -> StoredTerm:
     for st in store.glossary_terms(glossary_id):
         if (st.term.source, st.term.context) == (source, context):
             return st
@@ -253,8 +347,6 @@ def _find_term(store: Store, glossary_id: int, name: str, source: str, context: 
 
 def glossary_remove(store: Store, name: str, source: str, *, author: str, context: str = "") -> int | None:
     """Deprecate a term (history keeps it).  Returns the new version (None if already deprecated)."""
-    from dataclasses import replace as dc_replace
-
     with store.transaction():
         info = store.glossary(name)
         st = _find_term(store, info.id, name, source, context)
@@ -267,62 +359,93 @@ def glossary_remove(store: Store, name: str, source: str, *, author: str, contex
         )
 
 
-def glossary_terms(store: Store, name: str, version: int | None = None, *, deprecated: bool = False) -> list[Any]:
-    from .errors import GlossaryError
+@dataclass(frozen=True)
+class GlossarySummary:
+    info: GlossaryInfo
+    terms: int  # approved terms
+    deprecated: int
 
+
+def glossaries(store: Store) -> list[GlossarySummary]:
+    """Every glossary with its language pair, current version and term counts."""
+    out = []
+    for info in store.glossaries():
+        statuses = [st.term.status for st in store.glossary_terms(info.id)]
+        out.append(GlossarySummary(info, statuses.count("approved"), statuses.count("deprecated")))
+    return out
+
+
+def glossary_terms(store: Store, name: str, version: int | None = None, *, deprecated: bool = False) -> list[StoredTerm]:
     info = store.glossary(name)
     if version is not None and not 1 <= version <= info.version:
         raise GlossaryError(f"glossary {name!r} has versions 1 to {info.version}, not {version}")
     return [st for st in store.glossary_terms(info.id, version) if deprecated or st.term.status != "deprecated"]
 
 
-def glossary_show(store: Store, name: str, source: str, context: str = "") -> list[Any]:
+def glossary_show(store: Store, name: str, source: str, context: str = "") -> list[StoredTerm]:
     """Every revision of a term, oldest first."""
     info = store.glossary(name)
     _find_term(store, info.id, name, source, context)
     return store.term_history(info.id, source, context)
 
 
-def glossary_log(store: Store, name: str) -> list[Any]:
+@dataclass(frozen=True)
+class LogEntry:
+    """One version of a glossary and the (source, context) of the terms it changed."""
+
+    version: VersionInfo
+    terms: tuple[tuple[str, str], ...]
+
+
+def glossary_log(store: Store, name: str) -> list[LogEntry]:
     info = store.glossary(name)
-    return store.glossary_log(info.id)
+    return [LogEntry(v, tuple(store.term_changes(info.id, v.version))) for v in store.glossary_log(info.id)]
 
 
 def glossary_diff(store: Store, name: str, v1: int, v2: int) -> list[TermChange]:
     """What changed from version v1 to version v2 (v1 may be 0: the empty glossary)."""
-    from .errors import GlossaryError
-
     info = store.glossary(name)
     for v in (v1, v2):
         if not 0 <= v <= info.version:
             raise GlossaryError(f"glossary {name!r} has versions 1 to {info.version}, not {v}")
-    old = {(s.term.source, s.term.context): s.term for s in store.glossary_terms(info.id, v1)} if v1 else {}
-    new = {(s.term.source, s.term.context): s.term for s in store.glossary_terms(info.id, v2)}
-    changes = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if a == b:
-            continue
-        if a is None:
-            kind = "added"
-        elif b is None:
-            kind = "removed"
-        elif a.status != "deprecated" and b.status == "deprecated":
-            kind = "deprecated"
-        elif a.status == "deprecated" and b.status != "deprecated":
-            kind = "restored"
-        else:
-            kind = "changed"
-        changes.append(TermChange(key[0], key[1], kind, a, b))
-    return changes
+    old = [s.term for s in store.glossary_terms(info.id, v1)] if v1 else []
+    return diff_terms(old, [s.term for s in store.glossary_terms(info.id, v2)])
 
 
-def glossary_lint(store: Store, name: str) -> list[Any]:
-    from .glossary import lint
+@dataclass(frozen=True)
+class LintResult:
+    issues: tuple[LintIssue, ...]  # what needs attention
+    acknowledged: tuple[LintIssue, ...]  # warnings acknowledged for the term's current revision
 
+
+def glossary_lint(store: Store, name: str) -> LintResult:
+    """Lint the glossary's current terms; warnings acknowledged (``glossary ack``) for a term's
+    current revision are set apart (a later edit of the term brings them back)."""
     info = store.glossary(name)
-    terms = [st.term for st in store.glossary_terms(info.id) if st.term.status != "deprecated"]
-    return lint(terms, info.source_lang)
+    current = [st for st in store.glossary_terms(info.id) if st.term.status != "deprecated"]
+    versions = {st.term.source: st.version for st in current}
+    acks = {(source, code): v for (source, _, code), v in store.acknowledgements(info.id).items()}
+    issues: list[LintIssue] = []
+    acknowledged: list[LintIssue] = []
+    for issue in lint([st.term for st in current], info.source_lang):
+        ok = issue.level == "warning" and acks.get((issue.source, issue.code)) == versions.get(issue.source)
+        (acknowledged if ok else issues).append(issue)
+    return LintResult(tuple(issues), tuple(acknowledged))
+
+
+def glossary_ack(store: Store, name: str, source: str, *, code: str, author: str, context: str = "") -> LintIssue:
+    """Acknowledge the lint warning ``code`` of a term (e.g. a ``contained-term`` its note
+    explains) until the term is edited.  Only a warning lint reports now can be acknowledged."""
+    info = store.glossary(name)
+    st = _find_term(store, info.id, name, source, context)
+    linted = glossary_lint(store, name)
+    found = [i for i in linted.issues + linted.acknowledged if i.source == source and i.code == code]
+    if not found:
+        raise GlossaryError(f"lint reports no {code} for {source!r} in glossary {name!r}; nothing to acknowledge")
+    if found[0].level != "warning":
+        raise GlossaryError(f"{code} of {source!r} is an error, not a warning; fix the entry instead")
+    store.acknowledge(st.id, code, st.version, author)
+    return found[0]
 
 
 def glossary_export(
@@ -334,37 +457,69 @@ def glossary_export(
     version: int | None = None,
     tbx_version: str = "basic",
     include_dates: bool = False,
+    deprecated: bool = False,
 ) -> str:
-    """Export a glossary (all terms, deprecated ones marked) and return the text; write it if ``output``."""
-    from .formats import dumps_glossary, write_glossary
+    """Export a glossary and return the text; write it if ``output``.
 
+    CSV, TSV and TBX carry every term with its status.  A PO file leaves deprecated terms out
+    unless ``deprecated`` (PO tools would use them as translations; gettext drops the comments
+    of obsolete ``#~`` entries, so marking them obsolete would lose their notes).
+    """
     info = store.glossary(name)
-    terms = [st.term for st in glossary_terms(store, name, version, deprecated=True)]
-    kwargs = dict(
-        source_lang=info.source_lang,
-        target_lang=info.target_lang,
-        name=name,
-        tbx_version=tbx_version,
-        include_dates=include_dates,
-    )
+    include_deprecated = deprecated or fmt.lower().lstrip(".") != "po"
+    terms = [st.term for st in glossary_terms(store, name, version, deprecated=include_deprecated)]
     if output is not None:
-        write_glossary(output, terms, fmt, **kwargs)  # type: ignore[arg-type]
-    return dumps_glossary(terms, fmt, **kwargs)  # type: ignore[arg-type]
+        write_glossary(
+            output, terms, fmt, source_lang=info.source_lang, target_lang=info.target_lang, name=name,
+            tbx_version=tbx_version, include_dates=include_dates,
+        )
+    return dumps_glossary(
+        terms, fmt, source_lang=info.source_lang, target_lang=info.target_lang, name=name,
+        tbx_version=tbx_version, include_dates=include_dates,
+    )
 
 
-def glossary_matcher(store: Store, name: str, version: int | None = None) -> Any:
-    from .glossary import Matcher
-
-    info = store.glossary(name)
-    stored = store.glossary_terms(info.id, version)
-    return Matcher([(st.id, st.term) for st in stored], info.source_lang)
+def glossary_matcher(store: Store, name: str, version: int | None = None) -> Matcher:
+    """A matcher over glossary ``name`` as it stood at ``version`` (default: current)."""
+    return _glossary_matcher(store, store.glossary(name), version)
 
 
-def glossary_match(store: Store, name: str, text: str) -> list[Any]:
+def glossary_match(store: Store, name: str, text: str) -> list[TermMatch]:
     return glossary_matcher(store, name).find(text)
 
 
-# -- references and scores --------------------------------------------------------------------
+def glossary_match_input(
+    store: Store, name: str, path: str, stdin: Callable[[], bytes] | None = None
+) -> list[TermMatch]:
+    """The glossary's terms in a text file (``-``: standard input); offsets into the text as read."""
+    return glossary_match(store, name, read_input(path, stdin).text)
+
+
+# -- runs ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunSummary:
+    info: RunInfo
+    documents: tuple[RunDocument, ...]
+
+
+def runs(store: Store) -> list[RunSummary]:
+    return [RunSummary(r, tuple(store.run_documents(r.id))) for r in store.runs()]
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    summary: RunSummary
+    segments: int
+    outcomes: dict[str, int]  # term outcome status -> count
+
+
+def runs_show(store: Store, run_id: int) -> RunDetail:
+    info = store.run(run_id)
+    segments, outcomes = store.run_counts(run_id)
+    return RunDetail(RunSummary(info, tuple(store.run_documents(run_id))), segments, outcomes)
+
+
+# -- references and scores ----------------------------------------------------------------------
 def _paragraph_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
@@ -375,15 +530,11 @@ def refs_import(
     """Tie a reference translation (one paragraph per line) to a source document.
 
     Returns (document id, reference set name, number of lines, whether it replaced a reference
-    set of that name; the stored scores of runs over the document are then dropped).  The source's non-empty lines
-    (paragraphs) and the reference's lines must correspond one to one.
+    set of that name; the stored scores of runs over the document are then dropped).  The
+    source's non-empty lines (paragraphs) and the reference's lines must correspond one to one.
     """
-    from .errors import ReferenceFileError
-    from .pipeline import read_input
-    from .score import read_lines
-
     doc = read_input(str(source))
-    lines = read_lines(reference)
+    lines = score.read_lines(reference)
     paragraphs = _paragraph_lines(doc.text)
     if len(lines) != len(paragraphs):
         raise ReferenceFileError(
@@ -395,6 +546,10 @@ def refs_import(
         document_id = store.add_document(doc.text, source_lang, str(source))
         replaced = store.add_refset(document_id, refset, str(reference), lines)
     return document_id, refset, len(lines), replaced
+
+
+def refs_list(store: Store) -> list[RefSetInfo]:
+    return store.refset_list()
 
 
 @dataclass(frozen=True)
@@ -410,20 +565,17 @@ class RunTexts:
 
 
 def run_texts(store: Store, run_id: int) -> RunTexts:
-    from .errors import ScoreError
-    from .score import group_by_paragraph
-
     store.run(run_id)  # raises for an unknown run
     docs = store.run_documents(run_id)
     if not docs:
         raise ScoreError(f"run {run_id} stored no documents")
     names: set[str] | None = None
     per_doc_refs: list[dict[str, list[str]]] = []
-    for document_id, path, _ in docs:
-        refsets = dict(store.refsets(document_id))
+    for d in docs:
+        refsets = dict(store.refsets(d.document_id))
         if not refsets:
             raise ScoreError(
-                f"no reference for {path or f'document {document_id}'} of run {run_id}; add one with "
+                f"no reference for {d.path or f'document {d.document_id}'} of run {run_id}; add one with "
                 "`translate-pipe refs import SOURCE REFERENCE`"
             )
         per_doc_refs.append(refsets)
@@ -435,61 +587,45 @@ def run_texts(store: Store, run_id: int) -> RunTexts:
     hyps: list[str] = []
     refs: list[list[str]] = [[] for _ in ordered]
     level = "segment"
-    for (document_id, path, _), refsets in zip(docs, per_doc_refs):
-        text = store.document_text(document_id)
-        trs = store.translations(run_id, document_id)
-        paragraphs = [t.segment.paragraph for t in trs]
-        grouped = group_by_paragraph(paragraphs, [t.target for t in trs])
+    for d, refsets in zip(docs, per_doc_refs):
+        text = store.document_text(d.document_id)
+        trs = store.translations(run_id, d.document_id)
+        grouped = score.group_by_paragraph([t.segment.paragraph for t in trs], [t.target for t in trs])
         if len(grouped) != len(trs):
             level = "paragraph"
-        spans: dict[int, list[int]] = {}
-        for t in trs:
-            span = spans.setdefault(t.segment.paragraph, [t.segment.start, t.segment.end])
-            span[0], span[1] = min(span[0], t.segment.start), max(span[1], t.segment.end)
-        sources.extend(text[s:e] for s, e in (spans[p] for p in sorted(spans)))
+        sources.extend(_paragraph_sources(text, trs))
         hyps.extend(grouped)
         for k, name in enumerate(ordered):
             lines = refsets[name]
             if len(lines) != len(grouped):
                 raise ScoreError(
-                    f"reference {name!r} of {path or document_id} has {len(lines)} lines but the run has "
+                    f"reference {name!r} of {d.path or d.document_id} has {len(lines)} lines but the run has "
                     f"{len(grouped)} paragraphs for it"
                 )
             refs[k].extend(lines)
-    return RunTexts(tuple(d for d, _, _ in docs), sources, hyps, refs, ordered, level)
+    return RunTexts(tuple(d.document_id for d in docs), sources, hyps, refs, ordered, level)
 
 
-def _json_report(scores: Any, term_report: Any | None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "bleu": scores.get("bleu").rounded(1),
-        "chrf": scores.get("chrf").rounded(1),
-        "ter": scores.get("ter").rounded(1),
-        "signatures": scores.signatures(),
-        "term_success": None if term_report is None or term_report.term_success is None else round(term_report.term_success, 4),
-        "segments": scores.segments,
-    }
-    return out
+def _paragraph_sources(text: str, trs: Sequence[StoredTranslation]) -> list[str]:
+    spans: dict[int, list[int]] = {}
+    for t in trs:
+        span = spans.setdefault(t.segment.paragraph, [t.segment.start, t.segment.end])
+        span[0], span[1] = min(span[0], t.segment.start), max(span[1], t.segment.end)
+    return [text[s:e] for s, e in (spans[p] for p in sorted(spans))]
 
 
-def _term_details(report: Any) -> dict[str, Any]:
-    return {
-        "occurrences": report.occurrences,
-        "hits": report.hits,
-        "misses": [
-            {"segment": m.segment, "source": m.source, "text": m.source_text, "target": m.target, "hypothesis": m.hypothesis}
-            for m in report.misses
-        ],
-        "consistency": report.consistency_rate,
-        "inconsistent": [
-            {"source": c.source, "target": c.target, "translations": [list(t) for t in c.translations]}
-            for c in report.inconsistent
-        ],
-        "reference_agreement": report.reference_agreement,
-        "reference_disagreements": [
-            {"segment": d.segment, "source": d.source, "target": d.target, "references": list(d.references)}
-            for d in report.reference_disagreements
-        ],
-    }
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores of a hypothesis file or of a stored run (``run_id`` set), values unrounded."""
+
+    values: dict[str, float]  # bleu, chrf, ter
+    signatures: dict[str, str]  # the same metrics, plus term_success when asked
+    segments: int
+    term_success: float | None = None
+    terms: dict[str, Any] | None = None  # term details (score.TermReport.details()), when asked
+    run_id: int | None = None
+    references: tuple[str, ...] = ()
+    level: str | None = None
 
 
 def score_files(
@@ -499,221 +635,71 @@ def score_files(
     *,
     glossary: str | None = None,
     src: Path | None = None,
-) -> dict[str, Any]:
+) -> ScoreResult:
     """Score a hypothesis file against reference files (line-aligned)."""
-    from .errors import ScoreError
-    from .score import check_parallel, corpus_scores, read_lines, term_metrics
-
     if not refs:
         raise ScoreError("give at least one --refs file")
-    hyps = read_lines(hyp, role="hypothesis", allow_empty=True)
-    ref_sets = [read_lines(r) for r in refs]
-    check_parallel(hyps, ref_sets, [hyp, *refs])
-    scores = corpus_scores(hyps, ref_sets)
-    report = None
-    if glossary is not None:
-        if src is None or store is None:
-            raise ScoreError("terminology metrics need the source: give --src FILE with --glossary")
-        sources = read_lines(src, role="source")
-        check_parallel(hyps, [sources], [hyp, src])
-        report = term_metrics(sources, hyps, ref_sets, glossary_matcher(store, glossary).find)
-    out = _json_report(scores, report)
-    if report is not None:
-        out["terms"] = _term_details(report)
-    return out
+    hyps = score.read_lines(hyp, role="hypothesis", allow_empty=True)
+    ref_sets = [score.read_lines(r) for r in refs]
+    score.check_parallel(hyps, ref_sets, [hyp, *refs])
+    scores = score.corpus_scores(hyps, ref_sets)
+    values = {s.metric: s.value for s in scores.scores}
+    if glossary is None:
+        return ScoreResult(values, scores.signatures(), scores.segments)
+    if src is None or store is None:
+        raise ScoreError("terminology metrics need the source: give --src FILE with --glossary")
+    sources = score.read_lines(src, role="source")
+    score.check_parallel(hyps, [sources], [hyp, src])
+    info = store.glossary(glossary)
+    report = score.term_metrics(sources, hyps, ref_sets, _glossary_matcher(store, info).find)
+    signatures = {**scores.signatures(), "term_success": score.term_signature(glossary, info.version)}
+    return ScoreResult(values, signatures, scores.segments, report.term_success, report.details())
 
 
-def score_run(
-    store: Store, run_id: int, *, glossary: str | None = None, recompute: bool = False
-) -> dict[str, Any]:
+def score_run(store: Store, run_id: int, *, glossary: str | None = None, recompute: bool = False) -> ScoreResult:
     """Score a stored run against the stored references of its documents; results are stored.
 
-    Stored scores are returned as they are unless ``recompute`` (or a metric is missing).
+    Stored scores are returned as they are unless ``recompute`` (or a metric is missing, or
+    the glossary changed since the term success rate was stored).
     """
-    from .score import corpus_scores, term_metrics
-
     texts = run_texts(store, run_id)
     refset = "+".join(texts.refset_names)
     stored = {(r["metric"], r["level"]): r for r in store.scores(run_id, refset)}
     wanted = ["bleu", "chrf", "ter"] + (["term_success"] if glossary else [])
-    term_sig = None
-    if glossary:
-        info = store.glossary(glossary)
-        term_sig = f"glossary:{glossary}|version:{info.version}|case:insensitive|match:whole-word"
+    term_sig = score.term_signature(glossary, store.glossary(glossary).version) if glossary else None
     have = all((m, texts.level) in stored for m in wanted)
-    if have and glossary and stored[("term_success", texts.level)]["signature"] != term_sig:
+    if have and term_sig and stored[("term_success", texts.level)]["signature"] != term_sig:
         have = False
     if not have or recompute:
-        scores = corpus_scores(texts.hyps, texts.refs)
+        scores = score.corpus_scores(texts.hyps, texts.refs)
         rows: list[tuple[str, float | None, str, dict[str, Any]]] = [
             (s.metric, s.value, s.signature, {}) for s in scores.scores
         ]
-        if glossary:
-            report = term_metrics(texts.sources, texts.hyps, texts.refs, glossary_matcher(store, glossary).find)
-            rows.append(("term_success", report.term_success, term_sig or "", _term_details(report)))
+        if glossary and term_sig:
+            report = score.term_metrics(texts.sources, texts.hyps, texts.refs, glossary_matcher(store, glossary).find)
+            rows.append(("term_success", report.term_success, term_sig, report.details()))
         store.save_scores(run_id, refset, texts.level, rows)
         stored = {(r["metric"], r["level"]): r for r in store.scores(run_id, refset)}
-    out: dict[str, Any] = {
-        "run_id": run_id,
-        "references": list(texts.refset_names),
-        "level": texts.level,
-        "bleu": round(stored[("bleu", texts.level)]["value"], 1),
-        "chrf": round(stored[("chrf", texts.level)]["value"], 1),
-        "ter": round(stored[("ter", texts.level)]["value"], 1),
-        "signatures": {m: stored[(m, texts.level)]["signature"] for m in ("bleu", "chrf", "ter")},
-        "term_success": None,
-        "segments": len(texts.hyps),
-    }
-    if glossary:
-        row = stored[("term_success", texts.level)]
-        out["term_success"] = None if row["value"] is None else round(row["value"], 4)
-        out["signatures"]["term_success"] = row["signature"]
-        out["terms"] = row["details"]
-    return out
+    metrics = ("bleu", "chrf", "ter", *(("term_success",) if glossary else ()))
+    row = stored.get(("term_success", texts.level)) if glossary else None
+    return ScoreResult(
+        values={m: stored[(m, texts.level)]["value"] for m in ("bleu", "chrf", "ter")},
+        signatures={m: stored[(m, texts.level)]["signature"] for m in metrics},
+        segments=len(texts.hyps),
+        term_success=None if row is None else row["value"],
+        terms=None if row is None else row["details"],
+        run_id=run_id,
+        references=texts.refset_names,
+        level=texts.level,
+    )
 
 
-def score_compare(store: Store, run_a: int, run_b: int, *, n_samples: int = 1000, seed: int = 12345) -> Any:
+def score_compare(store: Store, run_a: int, run_b: int, *, n_samples: int = 1000, seed: int = 12345) -> score.Comparison:
     """Paired bootstrap resampling between two runs over the same documents."""
-    from .errors import ScoreError
-    from .score import compare_runs
-
+    store.run(run_a), store.run(run_b)  # an unknown run is named before anything else is checked
     a, b = run_texts(store, run_a), run_texts(store, run_b)
     if a.documents != b.documents:
         raise ScoreError(f"runs {run_a} and {run_b} did not translate the same documents; compare runs over one input")
     if a.refset_names != b.refset_names or a.level != b.level:
         raise ScoreError(f"runs {run_a} and {run_b} are scored against different references or levels")
-    return compare_runs(a.hyps, b.hyps, a.refs, n_samples=n_samples, seed=seed)
-
-
-# -- retranslation after glossary edits -------------------------------------------------------
-@dataclass(frozen=True)
-class Rerun:
-    document: str
-    segment_index: int
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RetranslateResult:
-    run: RunResult | None  # None when nothing needed re-running
-    reruns: list[Rerun]
-    checked: int  # segments translated with the glossary that were checked
-    version: int  # the glossary version now used
-
-
-def _match_keys(matches: Sequence[Any]) -> dict[tuple[int, int, str], str]:
-    return {(m.start, m.end, m.source): m.target for m in matches}
-
-
-def _reasons(old: dict[tuple[int, int, str], str], new: dict[tuple[int, int, str], str]) -> list[str]:
-    reasons = []
-    for key in sorted(set(old) | set(new)):
-        if key not in old:
-            reasons.append(f"new term {key[2]!r} -> {new[key]!r}")
-        elif key not in new:
-            reasons.append(f"term {key[2]!r} no longer applies (deprecated or replaced)")
-        elif old[key] != new[key]:
-            reasons.append(f"target of {key[2]!r} changed: {old[key]!r} -> {new[key]!r}")
-    return reasons
-
-
-def retranslate(
-    glossary: str,
-    *,
-    db: Path,
-    packages_dir: Path,
-    device: str = "cpu",
-    threads: int = 0,
-    compute_type: str = "default",
-    allow_failures: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> RetranslateResult:
-    """Re-run, as a new run, only the segments whose matched terms changed since the glossary
-    version their latest translation used (new terms, changed targets, deprecated terms)."""
-    from dataclasses import fields
-
-    from .constrain import Constrainer
-    from .errors import GlossaryError
-    from .pipeline import InputDoc
-
-    with Store(db) as store:
-        info = store.glossary(glossary)
-        rows = store.glossary_translations(info.id)
-        if not rows:
-            raise GlossaryError(
-                f"nothing was translated with glossary {glossary!r} yet; use `translate --glossary {glossary}`"
-            )
-        current = glossary_matcher(store, glossary, info.version)
-        matchers: dict[int, Any] = {}
-        changed: list[tuple[Any, list[str]]] = []
-        for st, used in rows:
-            if used == info.version:
-                continue
-            if used not in matchers:
-                matchers[used] = glossary_matcher(store, glossary, used)
-            reasons = _reasons(
-                _match_keys(matchers[used].find(st.segment.text)), _match_keys(current.find(st.segment.text))
-            )
-            if reasons:
-                changed.append((st, reasons))
-        if not changed:
-            return RetranslateResult(None, [], len(rows), info.version)
-
-        parent = store.run(max(st.run_id for st, _ in changed))
-        package = find_package(packages_dir, parent.source_lang, parent.target_lang)
-        engine = load_engine(package, device=device, threads=threads, compute_type=compute_type)
-        saved = dict(parent.settings)
-        decode = DecodeOptions(**{f.name: saved.get("decode", {}).get(f.name, f.default) for f in fields(DecodeOptions)})
-        settings = TranslateSettings(
-            decode=decode,
-            max_source_tokens=int(saved.get("max_source_tokens", 200)),
-            device=device,
-            intra_threads=threads,
-            compute_type=compute_type,
-            glossary=glossary,
-            glossary_version=info.version,
-            soft=bool(saved.get("soft", False)),
-            allow_failures=allow_failures,
-        )
-        by_doc: dict[int, list[Any]] = {}
-        for st, _ in changed:
-            by_doc.setdefault(st.document_id, []).append(st)
-        doc_ids = sorted(by_doc)
-        paths = {d: p for run_id in {st.run_id for st, _ in changed} for d, p, _ in store.run_documents(run_id)}
-        docs = [InputDoc(paths.get(d) or f"document-{d}", store.document_text(d)) for d in doc_ids]
-        segmented = [[st.segment for st in by_doc[d]] for d in doc_ids]
-        run = translate_documents(
-            store,
-            engine,
-            docs,
-            settings=settings,
-            outputs=[None] * len(docs),
-            matcher=current,
-            constrainer=Constrainer(soft=settings.soft),
-            glossary_id=info.id,
-            progress=progress,
-            kind="retranslate",
-            segmented=segmented,
-            parent_run_id=parent.id,
-        )
-        # refresh the output files of the affected documents with the merged translations
-        outputs = {
-            d: o for run_id in {st.run_id for st, _ in rows} for d, _, o in store.run_documents(run_id) if o
-        }
-        latest = {(st.document_id, st.segment.start): st for st, _ in store.glossary_translations(info.id)}
-        from .pipeline import write_atomic
-        from .records import SegmentTranslation
-
-        for d, doc in zip(doc_ids, docs):
-            if d in outputs:
-                merged = [
-                    SegmentTranslation(segment=st.segment, target=st.target)
-                    for st in latest.values()
-                    if st.document_id == d
-                ]
-                write_atomic(Path(outputs[d]), render_document(doc.text, merged))
-    reruns = [
-        Rerun(paths.get(st.document_id) or f"document-{st.document_id}", st.segment.index, tuple(r))
-        for st, r in changed
-    ]
-    return RetranslateResult(run, reruns, len(rows), info.version)
+    return score.compare_runs(a.hyps, b.hyps, a.refs, n_samples=n_samples, seed=seed)

@@ -1,10 +1,16 @@
-"""The command line: a thin typer layer over the library, and the only module that prints or exits.
+"""The command line: a thin typer layer over :mod:`.api`, and the only module that prints or exits.
+
+Each command parses its options, calls the :mod:`.api` function of the same name, and prints
+what :mod:`.report` makes of the records it returns.  It imports nothing else of the package
+but :mod:`.errors`.  Paths are resolved once here (option > environment > default) and passed
+down; the packages directory only for the commands that need models.
 
 Exit codes: 0 success, 1 user error (one line on stderr), 2 usage error.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -17,6 +23,7 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
+from . import api, report
 from .errors import PipeError
 
 DEFAULT_DB = Path("outputs") / "translate_pipe.db"
@@ -30,8 +37,44 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _metavar(param: typer.core.TyperOption, ctx: Any) -> str:
+    """How a value is named in help, man-page style: ``N``, ``FILE``, ``DIR``, ``LANG``, ..."""
+    if param.metavar:
+        return param.metavar
+    name = (param.name or "value").upper()
+    typed = typer.core.TyperOption.display_type(param, ctx)  # "<int range>", "<path>", "<str>", ...
+    if typed.startswith(("<int", "<float")):
+        return "N"
+    if typed == "<path>":
+        return "DIR" if name.endswith("DIR") else "FILE"
+    return "LANG" if name.endswith("_CODE") else name
+
+
+def _man_page_help(command: Any) -> None:
+    """Help without Python types: ``--beam-size N``, ``INPUTS...``, ``[NAME]``."""
+    for param in command.params:
+        if isinstance(param, typer.core.TyperArgument):
+            label = (param.metavar or param.name or "ARG").upper().strip("[]")
+            usage = (label if param.required else f"[{label}]") + ("..." if param.nargs != 1 else "")
+            param._usage_display_name = functools.partial(str, usage)  # type: ignore[method-assign]
+            param.display_type_rich = functools.partial(_no_type)  # type: ignore[method-assign]
+        elif isinstance(param, typer.core.TyperOption) and not param.is_flag:
+            param.display_type_rich = functools.partial(_metavar, param)  # type: ignore[method-assign]
+
+
+def _no_type(ctx: Any) -> str:
+    return ""
+
+
 class _Group(typer.core.TyperGroup):
-    """Turns every PipeError raised below into one line on stderr and exit code 1."""
+    """Turns every PipeError raised below into one line on stderr and exit code 1; help reads
+    like a man page (no Python types)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _man_page_help(self)
+        for command in self.commands.values():
+            _man_page_help(command)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -69,6 +112,18 @@ score_app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(score_app, name="score")
+runs_app = typer.Typer(
+    cls=_Group,
+    help="List stored runs: kind, status, start, model, mode (plain, hard, soft) and inputs; `runs show N` shows one.",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(runs_app, name="runs")
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")]
 
 
 @dataclass(frozen=True)
@@ -76,7 +131,12 @@ class Paths:
     """Paths resolved once (option > environment > default) and passed down."""
 
     db: Path
-    packages_dir: Path
+    packages_option: Path | None  # --packages-dir / ARGOS_PACKAGES_DIR, if given
+
+    @property
+    def packages_dir(self) -> Path:
+        """The packages directory; argostranslate's default is looked up only when needed."""
+        return self.packages_option if self.packages_option is not None else api.default_packages_dir()
 
 
 def _paths(ctx: typer.Context) -> Paths:
@@ -85,9 +145,21 @@ def _paths(ctx: typer.Context) -> Paths:
     return obj
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"translate-pipe {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit."),
+    ] = False,
     db: Annotated[
         Path | None,
         typer.Option("--db", envvar="TRANSLATE_PIPE_DB", help="SQLite database [default: outputs/translate_pipe.db]"),
@@ -101,21 +173,26 @@ def _root(
         ),
     ] = None,
 ) -> None:
-    if packages_dir is None:
-        from .models import default_packages_dir
-
-        packages_dir = default_packages_dir()
-    ctx.obj = Paths(db=db or DEFAULT_DB, packages_dir=packages_dir)
+    ctx.obj = Paths(db=db or DEFAULT_DB, packages_option=packages_dir)
 
 
-def _open_store(paths: Paths) -> Any:
-    from .store import Store
+def _open_store(paths: Paths) -> api.Store:
+    """The database, created when missing (commands that store something)."""
+    return api.open_store(paths.db)
 
-    return Store(paths.db)
+
+def _read_store(paths: Paths) -> api.Store:
+    """The database, which must exist: read-only commands never create one."""
+    return api.open_store(paths.db, create=False)
 
 
-def _print_json(data: Any) -> None:
+def _print_json(data: object) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _print_lines(lines: list[str], err: bool = False) -> None:
+    for line in lines:
+        typer.echo(line, err=err)
 
 
 @contextmanager
@@ -139,6 +216,12 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[int, Any],
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
+
+
+def _check_align(value: str) -> str:
+    if value not in ("predict", "attention"):
+        raise typer.BadParameter(f"{value!r} is not one of predict, attention")
+    return value
 
 
 def _check_device(value: str) -> str:
@@ -165,30 +248,21 @@ def models_install(
     ] = False,
 ) -> None:
     """Install a model from the online package index, or from a file with --from-file."""
-    from . import models
-
     paths = _paths(ctx)
     if from_file is not None:
         if from_code or to_code:
             raise typer.BadParameter("give either FROM TO or --from-file, not both")
-        info = models.install_from_file(from_file, paths.packages_dir, force=force)
-        source = str(from_file)
+        done = api.models_install(paths.packages_dir, from_file=from_file, force=force)
     else:
         if not (from_code and to_code):
             raise typer.BadParameter("give FROM and TO language codes (e.g. `ar en`) or --from-file FILE")
         with _progress(f"Downloading {from_code}->{to_code}") as bar:
-            done = models.install_from_index(
-                from_code,
-                to_code,
-                packages_dir=paths.packages_dir,
-                index_url=index_url or models.default_index_url(),
-                downloads_dir=models.default_downloads_dir(),
-                progress=bar,
-                force=force,
+            done = api.models_install(
+                paths.packages_dir, from_code=from_code, to_code=to_code, index_url=index_url, progress=bar, force=force
             )
-        info, source = done.package, done.link
+    info = done.package
     typer.echo(
-        f"installed {info.name} ({info.pair}, version {info.package_version}) in {paths.packages_dir} from {source}"
+        f"installed {info.name} ({info.pair}, version {info.package_version}) in {paths.packages_dir} from {done.source}"
     )
 
 
@@ -198,29 +272,15 @@ def models_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """List installed packages with their version and language pair."""
-    from . import models
-
     paths = _paths(ctx)
-    pkgs = models.installed_packages(paths.packages_dir)
+    pkgs = api.models_list(paths.packages_dir)
     if as_json:
-        _print_json(
-            [
-                {
-                    "name": p.name,
-                    "from": p.from_code,
-                    "to": p.to_code,
-                    "version": p.package_version,
-                    "path": str(p.path),
-                }
-                for p in pkgs
-            ]
-        )
+        _print_json(report.packages_json(pkgs))
         return
     if not pkgs:
         typer.echo(f"no packages installed in {paths.packages_dir}", err=True)
         return
-    for p in pkgs:
-        typer.echo(f"{p.name}\t{p.pair}\t{p.package_version}\t{p.from_name} -> {p.to_name}")
+    _print_lines(report.packages_lines(pkgs))
 
 
 @models_app.command("remove")
@@ -228,10 +288,7 @@ def models_remove(
     ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", help="Package folder name, as `models list` shows")]
 ) -> None:
     """Uninstall a package."""
-    from . import models
-
-    paths = _paths(ctx)
-    models.remove_package(paths.packages_dir, name)
+    api.models_remove(_paths(ctx).packages_dir, name)
     typer.echo(f"removed {name}")
 
 
@@ -269,10 +326,18 @@ def translate(
     allow_failures: Annotated[
         bool, typer.Option("--allow-failures", help="Do not fail when a hard constraint cannot be enforced")
     ] = False,
+    align: Annotated[
+        str,
+        typer.Option(
+            "--align",
+            metavar="METHOD",
+            help="Word alignment: predict (prediction difference; right on any model) or attention "
+            "(cheaper; right only on models trained with guided alignment)",
+            callback=_check_align,
+        ),
+    ] = "predict",
 ) -> None:
     """Translate files (or - for stdin); store segments, translations and alignments."""
-    from . import api
-
     if inputs.count("-") > 1:
         raise typer.BadParameter("standard input (-) can be given only once", param_hint="INPUTS")
     paths = _paths(ctx)
@@ -296,6 +361,7 @@ def translate(
             glossary=glossary,
             soft=soft,
             allow_failures=allow_failures,
+            align=align,
             stdin=lambda: sys.stdin.buffer.read(),
             progress=bar,
         )
@@ -311,11 +377,11 @@ def retranslate(
     threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads")] = 0,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
     allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Accept unenforceable terms")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Refresh output files even if a later run without the glossary wrote them")
+    ] = False,
 ) -> None:
     """Re-run only the segments whose matched glossary terms changed since their translation."""
-    from . import api
-    from .pipeline import to_json
-
     paths = _paths(ctx)
     with _progress("Retranslating") as bar:
         result = api.retranslate(
@@ -326,38 +392,37 @@ def retranslate(
             threads=threads,
             compute_type=compute_type,
             allow_failures=allow_failures,
+            overwrite=overwrite,
             progress=bar,
         )
+    warning = report.truncation_warning(result.run) if result.run is not None else None
+    if warning:
+        typer.echo(f"translate-pipe: {warning}", err=True)
+    terms = report.run_term_summary(result.run) if result.run is not None else None
+    if terms is not None:
+        typer.echo(terms, err=True)
     if as_json:
-        if result.run is None:
-            _print_json({"run_id": None, "model": None, "documents": [], "checked": result.checked})
-        else:
-            _print_json({**to_json(result.run), "checked": result.checked,
-                         "reasons": [{"path": r.document, "index": r.segment_index, "reasons": list(r.reasons)} for r in result.reruns]})
-        return
-    for r in result.reruns:
-        typer.echo(f"{r.document}: segment {r.segment_index}: {'; '.join(r.reasons)}")
-    if result.run is None:
-        typer.echo(f"{result.checked} segment(s) checked against {glossary} v{result.version}: nothing to re-run")
+        _print_json(report.retranslate_json(result))
     else:
-        typer.echo(
-            f"run {result.run.run_id}: re-ran {len(result.reruns)} of {result.checked} segment(s) "
-            f"translated with {glossary} (now v{result.version})"
-        )
+        _print_lines(report.retranslate_lines(result, glossary))
 
 
-def _report_run(result: Any, as_json: bool) -> None:
-    from .pipeline import to_json
-
+def _report_run(result: api.TranslateResult, as_json: bool) -> None:
+    warning = report.truncation_warning(result.run)
+    if warning:
+        typer.echo(f"translate-pipe: {warning}", err=True)
+    terms = report.run_term_summary(result.run)
+    if terms is not None:
+        typer.echo(terms, err=True)
     if as_json:
-        _print_json(to_json(result.run))
+        _print_json(report.run_json(result.run))
         return
-    for doc, text in zip(result.run.documents, result.texts):
+    for doc in result.run.documents:
         if doc.output_path is None:
-            typer.echo(text, nl=False)
+            typer.echo(doc.text, nl=False)
         else:
             typer.echo(f"{doc.name} -> {doc.output_path}", err=True)
-    typer.echo(f"run {result.run.run_id}: {sum(len(d.segments) for d in result.run.documents)} segments", err=True)
+    typer.echo(report.run_summary(result.run), err=True)
 
 
 # -- glossary ---------------------------------------------------------------------------------
@@ -372,21 +437,6 @@ def _author(author: str | None) -> str:
     return author or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
 
 
-def _term_dict(st: Any) -> dict[str, Any]:
-    t = st.term
-    return {
-        "id": st.id,
-        "version": st.version,
-        "source": t.source,
-        "target": t.target,
-        "variants": list(t.variants),
-        "note": t.note,
-        "domain": t.domain,
-        "status": t.status,
-        "context": t.context,
-    }
-
-
 @glossary_app.command("import")
 def glossary_import(
     ctx: typer.Context,
@@ -399,8 +449,6 @@ def glossary_import(
     author: AuthorOpt = None,
 ) -> None:
     """Import a glossary file as one new version (all or nothing)."""
-    from . import api
-
     with _open_store(_paths(ctx)) as store:
         version, n = api.glossary_import(
             store, name, path, fmt=fmt, author=_author(author), source_lang=from_code, target_lang=to_code, replace=replace
@@ -416,21 +464,24 @@ def glossary_add(
     ctx: typer.Context,
     name: NameArg,
     source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term")],
-    target: Annotated[str, typer.Argument(metavar="TARGET", help="Approved target")],
-    variant: Annotated[list[str] | None, typer.Option("--variant", help="Another source form (repeatable)")] = None,
-    note: Annotated[str | None, typer.Option("--note", help="Usage note")] = None,
-    domain: Annotated[str | None, typer.Option("--domain", help="Domain, e.g. diplomacy")] = None,
+    target: Annotated[
+        str | None, typer.Argument(metavar="TARGET", help="Approved target (required for a new term)")
+    ] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option("--variant", help="Another source form (repeatable; replaces the term's variants)"),
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Usage note (replaces the term's note)")] = None,
+    domain: Annotated[str | None, typer.Option("--domain", help="Domain, free text (the curated glossary uses diplomacy, un, law, geo, ...)")] = None,
     context: ContextOpt = "",
     author: AuthorOpt = None,
 ) -> None:
-    """Add a term; for a source that exists, update it (a new version)."""
-    from . import api
-
+    """Add a term, or edit one: only the fields given change (a new version)."""
     with _open_store(_paths(ctx)) as store:
-        version, what = api.glossary_add(
+        version, what, term = api.glossary_add(
             store, name, source, target, author=_author(author), variants=variant, note=note, domain=domain, context=context
         )
-    typer.echo(f"{name}: {source} -> {target}: {what}" + (f" (version {version})" if version else ""))
+    typer.echo(f"{name}: {source} -> {term.target}: {what}" + (f" (version {version})" if version else ""))
 
 
 @glossary_app.command("remove")
@@ -442,8 +493,6 @@ def glossary_remove(
     author: AuthorOpt = None,
 ) -> None:
     """Deprecate a term; the history keeps it."""
-    from . import api
-
     with _open_store(_paths(ctx)) as store:
         version = api.glossary_remove(store, name, source, author=_author(author), context=context)
     typer.echo(f"{name}: {source}: " + (f"deprecated (version {version})" if version else "already deprecated"))
@@ -452,24 +501,28 @@ def glossary_remove(
 @glossary_app.command("list")
 def glossary_list(
     ctx: typer.Context,
-    name: NameArg,
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="Glossary name; without it, the glossaries are listed")
+    ] = None,
     version: Annotated[int | None, typer.Option("--version", help="As it stood at this version")] = None,
     deprecated: Annotated[bool, typer.Option("--deprecated", help="Include deprecated terms")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """List the terms of a glossary."""
-    from . import api
-
-    with _open_store(_paths(ctx)) as store:
+    """List the terms of a glossary, or the glossaries."""
+    if name is None:
+        with _read_store(_paths(ctx)) as store:
+            glossaries = api.glossaries(store)
+        if as_json:
+            _print_json(report.glossaries_json(glossaries))
+        else:
+            _print_lines(report.glossaries_lines(glossaries))
+        return
+    with _read_store(_paths(ctx)) as store:
         terms = api.glossary_terms(store, name, version, deprecated=deprecated)
     if as_json:
-        _print_json([_term_dict(st) for st in terms])
-        return
-    for st in terms:
-        t = st.term
-        flag = " [deprecated]" if t.status == "deprecated" else ""
-        ctx_s = f" ({t.context})" if t.context else ""
-        typer.echo(f"{t.source}{ctx_s}\t{t.target}{flag}")
+        _print_json([report.stored_term_json(st) for st in terms])
+    else:
+        _print_lines(report.terms_lines(terms))
 
 
 @glossary_app.command("show")
@@ -478,73 +531,60 @@ def glossary_show(
     name: NameArg,
     source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term")],
     context: ContextOpt = "",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show a term and its history."""
-    from . import api
-
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         history = api.glossary_show(store, name, source, context)
     if as_json:
-        _print_json({"current": _term_dict(history[-1]), "history": [_term_dict(h) for h in history]})
-        return
-    t = history[-1].term
-    typer.echo(f"source:   {t.source}")
-    typer.echo(f"target:   {t.target}")
-    typer.echo(f"variants: {' | '.join(t.variants)}")
-    typer.echo(f"note:     {t.note}")
-    typer.echo(f"domain:   {t.domain}")
-    typer.echo(f"status:   {t.status}")
-    if t.context:
-        typer.echo(f"context:  {t.context}")
-    typer.echo("history:")
-    for h in history:
-        typer.echo(f"  v{h.version}: {h.term.target} [{h.term.status}]")
+        _print_json(report.term_show_json(history))
+    else:
+        _print_lines(report.term_show_lines(history))
 
 
 @glossary_app.command("lint")
-def glossary_lint(ctx: typer.Context, name: NameArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Check a glossary; exits 1 when there are errors (warnings alone exit 0)."""
-    from . import api
+def glossary_lint(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
+    """Check a glossary; exits 1 when there are errors (warnings alone exit 0).
 
-    with _open_store(_paths(ctx)) as store:
-        issues = api.glossary_lint(store, name)
+    Warnings acknowledged with `glossary ack` are not listed (the summary counts them) until
+    the term is edited again.
+    """
+    with _read_store(_paths(ctx)) as store:
+        result = api.glossary_lint(store, name)
     if as_json:
-        _print_json([{"level": i.level, "code": i.code, "source": i.source, "message": i.message} for i in issues])
+        _print_json(report.lint_json(result.issues))
     else:
-        for i in issues:
-            typer.echo(f"{i.level}: {i.code}: {i.source}: {i.message}")
-        errors = sum(1 for i in issues if i.level == "error")
-        typer.echo(f"{name}: {errors} error(s), {len(issues) - errors} warning(s)", err=True)
-    if any(i.level == "error" for i in issues):
+        _print_lines(report.lint_lines(result.issues))
+        typer.echo(report.lint_summary(name, result.issues, len(result.acknowledged)), err=True)
+    if any(i.level == "error" for i in result.issues):
         raise typer.Exit(1)
 
 
-@glossary_app.command("log")
-def glossary_log(ctx: typer.Context, name: NameArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Version history: who changed what, when."""
-    from . import api
-
+@glossary_app.command("ack")
+def glossary_ack(
+    ctx: typer.Context,
+    name: NameArg,
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source term whose warning is acknowledged")],
+    code: Annotated[str, typer.Option("--code", help="The lint warning, as lint names it")] = "contained-term",
+    context: ContextOpt = "",
+    author: AuthorOpt = None,
+) -> None:
+    """Acknowledge a lint warning of one entry (e.g. a contained-term its note explains) until
+    the entry is edited."""
     with _open_store(_paths(ctx)) as store:
+        issue = api.glossary_ack(store, name, source, code=code, author=_author(author), context=context)
+    typer.echo(f"{name}: {source}: {issue.code} acknowledged")
+
+
+@glossary_app.command("log")
+def glossary_log(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
+    """Version history: who changed what, when."""
+    with _read_store(_paths(ctx)) as store:
         log = api.glossary_log(store, name)
-        changed = {v.version: store.term_changes(store.glossary(name).id, v.version) for v in log}
     if as_json:
-        _print_json(
-            [
-                {**v.__dict__, "terms": [s for s, _ in changed[v.version]]}
-                for v in log
-            ]
-        )
-        return
-    for v in log:
-        typer.echo(f"v{v.version}\t{v.created_at}\t{v.author}\t{v.summary} ({len(changed[v.version])} term(s))")
-
-
-def _term_line(t: Any) -> str:
-    if t is None:
-        return "-"
-    extra = f" [{t.status}]" if t.status != "approved" else ""
-    return f"{t.target}{extra}"
+        _print_json(report.log_json(log))
+    else:
+        _print_lines(report.log_lines(log))
 
 
 @glossary_app.command("diff")
@@ -553,29 +593,15 @@ def glossary_diff(
     name: NameArg,
     v1: Annotated[int, typer.Argument(metavar="V1", help="Old version (0: empty)")],
     v2: Annotated[int, typer.Argument(metavar="V2", help="New version")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """What changed between two versions."""
-    from . import api
-
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         changes = api.glossary_diff(store, name, v1, v2)
     if as_json:
-        _print_json(
-            [
-                {
-                    "source": c.source,
-                    "context": c.context,
-                    "change": c.change,
-                    "old": None if c.old is None else {**c.old.__dict__, "variants": list(c.old.variants)},
-                    "new": None if c.new is None else {**c.new.__dict__, "variants": list(c.new.variants)},
-                }
-                for c in changes
-            ]
-        )
-        return
-    for c in changes:
-        typer.echo(f"{c.change}\t{c.source}\t{_term_line(c.old)} -> {_term_line(c.new)}")
+        _print_json(report.diff_json(changes))
+    else:
+        _print_lines(report.diff_lines(changes))
 
 
 @glossary_app.command("export")
@@ -587,13 +613,20 @@ def glossary_export(
     version: Annotated[int | None, typer.Option("--version", help="Export this past version")] = None,
     tbx_version: Annotated[str, typer.Option("--tbx-version", help="basic (TBX-Basic, default) or v3")] = "basic",
     dates: Annotated[bool, typer.Option("--dates", help="Put creation/revision dates in a PO header")] = False,
+    deprecated: Annotated[
+        bool,
+        typer.Option(
+            "--deprecated",
+            help="Also write deprecated terms to a PO file (as entries with a '#. status: deprecated' comment); "
+            "CSV, TSV and TBX always carry them with their status",
+        ),
+    ] = False,
 ) -> None:
     """Export a glossary as CSV, TSV, PO or TBX (deterministic output)."""
-    from . import api
-
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         text = api.glossary_export(
-            store, name, fmt, output=output, version=version, tbx_version=tbx_version, include_dates=dates
+            store, name, fmt, output=output, version=version, tbx_version=tbx_version, include_dates=dates,
+            deprecated=deprecated,
         )
     if output is None:
         typer.echo(text, nl=False)
@@ -606,40 +639,44 @@ def glossary_match(
     ctx: typer.Context,
     name: NameArg,
     path: Annotated[str, typer.Argument(metavar="PATH", help="Text file, or - for standard input")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Find the glossary's terms in a text (offsets into the text as read)."""
-    from . import api
-    from .pipeline import read_input
-
-    doc = read_input(path, lambda: sys.stdin.buffer.read())
-    with _open_store(_paths(ctx)) as store:
-        matches = api.glossary_match(store, name, doc.text)
+    with _read_store(_paths(ctx)) as store:
+        matches = api.glossary_match_input(store, name, path, lambda: sys.stdin.buffer.read())
     if as_json:
-        _print_json(
-            [{"source": m.source, "target": m.target, "start": m.start, "end": m.end, "text": m.text} for m in matches]
-        )
-        return
-    for m in matches:
-        typer.echo(f"{m.start}-{m.end}\t{m.text}\t{m.source}\t{m.target}")
+        _print_json(report.matches_json(matches))
+    else:
+        _print_lines(report.matches_lines(matches))
 
 
 # -- runs, references, scores -----------------------------------------------------------------
-@app.command("runs")
-def runs(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List stored runs."""
-    with _open_store(_paths(ctx)) as store:
-        infos = store.runs()
-        docs = {r.id: len(store.run_documents(r.id)) for r in infos}
-    if as_json:
-        _print_json([{**r.__dict__, "documents": docs[r.id]} for r in infos])
+@runs_app.callback()
+def runs(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List stored runs: kind, status, start, model, mode, inputs (`runs show N` for one run)."""
+    if ctx.invoked_subcommand is not None:
         return
-    for r in infos:
-        gl = f" glossary v{r.glossary_version}" if r.glossary_id else ""
-        typer.echo(
-            f"{r.id}\t{r.kind}\t{r.status}\t{r.started_at}\t{r.model_name} {r.model_version}\t"
-            f"{docs[r.id]} document(s){gl}"
-        )
+    with _read_store(_paths(ctx)) as store:
+        infos = api.runs(store)
+    if as_json:
+        _print_json(report.runs_json(infos))
+    else:
+        _print_lines(report.runs_lines(infos))
+
+
+@runs_app.command("show")
+def runs_show(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(metavar="N", help="Run number, as `runs` lists them")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One run: input and output files, mode, settings, counts per term outcome, error."""
+    with _read_store(_paths(ctx)) as store:
+        detail = api.runs_show(store, run_id)
+    if as_json:
+        _print_json(report.run_detail_json(detail))
+    else:
+        _print_lines(report.run_detail_lines(detail))
 
 
 @refs_app.command("import")
@@ -651,8 +688,6 @@ def refs_import(
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
 ) -> None:
     """Store a reference translation for a document."""
-    from . import api
-
     with _open_store(_paths(ctx)) as store:
         document_id, refset, n, replaced = api.refs_import(
             store, source, reference, name=name, source_lang=from_code
@@ -661,28 +696,18 @@ def refs_import(
     typer.echo(f"reference {refset!r} {what}: {n} lines for document {document_id} ({source})")
 
 
-def _print_scores(out: dict[str, Any]) -> None:
-    level = f" ({out['level']} level)" if "level" in out else ""
-    typer.echo(f"segments: {out['segments']}{level}")
-    for m, label in (("bleu", "BLEU"), ("chrf", "chrF"), ("ter", "TER")):
-        typer.echo(f"{label:5} {out[m]:5.1f}  {out['signatures'][m]}")
-    if out.get("term_success") is not None or "terms" in out:
-        ts = out.get("term_success")
-        terms = out.get("terms", {})
-        typer.echo(
-            f"term success: {'n/a' if ts is None else f'{ts:.1%}'} "
-            f"({terms.get('hits', 0)}/{terms.get('occurrences', 0)})"
-        )
-        for miss in terms.get("misses", []):
-            typer.echo(f"  miss: segment {miss['segment']}: {miss['source']} -> {miss['target']}")
-        if terms.get("consistency") is not None:
-            typer.echo(f"consistency: {terms['consistency']:.1%}")
-        for inc in terms.get("inconsistent", []):
-            typer.echo(f"  inconsistent: {inc['source']}: {inc['translations']}")
-        if terms.get("reference_agreement") is not None:
-            typer.echo(f"references use the approved target: {terms['reference_agreement']:.1%}")
-        for d in terms.get("reference_disagreements", []):
-            typer.echo(f"  reference disagrees: segment {d['segment']}: {d['source']} -> {d['target']}")
+@refs_app.command("list")
+def refs_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reference sets as JSON")] = False,
+) -> None:
+    """List the stored reference sets: document, name, number of lines, file."""
+    with _read_store(_paths(ctx)) as store:
+        refsets = api.refs_list(store)
+    if as_json:
+        _print_json(report.refs_json(refsets))
+    else:
+        _print_lines(report.refs_lines(refsets))
 
 
 @score_app.callback()
@@ -694,27 +719,29 @@ def score(
     run: Annotated[int | None, typer.Option("--run", help="Score a stored run against stored references")] = None,
     glossary: Annotated[str | None, typer.Option("--glossary", help="Add terminology metrics")] = None,
     recompute: Annotated[bool, typer.Option("--recompute", help="Recompute stored scores")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Score a hypothesis file (--hyp/--refs) or a stored run (--run)."""
-    from . import api
-
     if ctx.invoked_subcommand is not None:
         return
     if (hyp is None) == (run is None):
         raise typer.BadParameter("give either --hyp FILE --refs FILE or --run ID")
     if hyp is not None and not refs:
         raise typer.BadParameter("--hyp needs at least one --refs FILE")
-    with _open_store(_paths(ctx)) as store:
-        if hyp is not None:
-            out = api.score_files(store, hyp, refs or [], glossary=glossary, src=src)
-        else:
-            assert run is not None
-            out = api.score_run(store, run, glossary=glossary, recompute=recompute)
-    if as_json:
-        _print_json(out)
+    if hyp is not None and glossary is None:
+        out = api.score_files(None, hyp, refs or [], src=src)  # no database needed
     else:
-        _print_scores(out)
+        with _read_store(_paths(ctx)) as store:
+            if hyp is not None:
+                out = api.score_files(store, hyp, refs or [], glossary=glossary, src=src)
+            else:
+                assert run is not None
+                out = api.score_run(store, run, glossary=glossary, recompute=recompute)
+    data = report.scores_json(out)
+    if as_json:
+        _print_json(data)
+    else:
+        _print_lines(report.scores_lines(data))
 
 
 @score_app.command("compare")
@@ -724,35 +751,15 @@ def score_compare(
     run_b: Annotated[int, typer.Argument(metavar="RUN_B", help="Run compared with it")],
     samples: Annotated[int, typer.Option("--samples", min=100, help="Bootstrap samples")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 12345,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Paired bootstrap resampling between two runs over the same documents."""
-    from . import api
-
-    with _open_store(_paths(ctx)) as store:
+    with _read_store(_paths(ctx)) as store:
         cmp = api.score_compare(store, run_a, run_b, n_samples=samples, seed=seed)
     if as_json:
-        _print_json(
-            {
-                "segments": cmp.segments,
-                "samples": cmp.n_samples,
-                "metrics": [
-                    {"metric": m.metric, "a": round(m.score_a, 1), "b": round(m.score_b, 1),
-                     "p_value": m.p_value, "signature": m.signature}
-                    for m in cmp.metrics
-                ],
-                "wins": cmp.wins,
-                "losses": cmp.losses,
-                "ties": cmp.ties,
-            }
-        )
-        return
-    for m in cmp.metrics:
-        star = " *" if m.p_value < 0.05 else ""
-        typer.echo(f"{m.name:6} run {run_a}: {m.score_a:5.1f}  run {run_b}: {m.score_b:5.1f}  p = {m.p_value:.4f}{star}")
-    typer.echo(
-        f"segments (by {cmp.segment_metric}): run {run_b} better in {cmp.wins}, worse in {cmp.losses}, tied in {cmp.ties}"
-    )
+        _print_json(report.compare_json(cmp))
+    else:
+        _print_lines(report.compare_lines(cmp, run_a, run_b))
 
 
 def _terminate(signum: int, frame: Any) -> None:

@@ -1,62 +1,69 @@
 """Terminology constraints on top of CTranslate2, which has no lexically constrained beam search.
 
-For every glossary term matched in a source segment, the approved target must appear in that
-segment's translation (hard mode), and the model's own rendering of the term must be replaced,
-not left beside it.  The method, per chunk of segments (every step is ONE batched call for all
-segments of the chunk, whatever the number of terms, so the cost is bounded):
+The goal: the constrained translation is the model's own sentence with the model's rendering
+of each matched term replaced by the approved target, and nothing else changed.  Articles,
+conjunctions and prepositions that belong to the sentence stay; no word of the model's
+rendering is left behind; a term that occurs twice is replaced twice, each in its place.
 
-1. **Present.**  The model's best hypothesis (beam search, n-best) already contains every
-   approved target (case-insensitive, whole words, as many times as the term occurs): nothing
-   to do; each term is ``present``.
-2. **n-best rerank.**  Another hypothesis of the same beam contains them all and scores
-   within ``rerank_margin`` (per-token log-probability) of the best: take it (``enforced``,
-   method ``nbest``).  In ``--soft`` mode this is all that is done: the hypothesis satisfying
-   the most terms is taken and the rest are ``failed`` ("soft mode").
-3. **Locate the model's own rendering** of every missing term in the best hypothesis, two ways:
-   - *attention*: target tokens whose argmax attention falls on the term's source tokens;
-   - *ablation*: one ``score_batch`` call scores the hypothesis given the source with the
-     term's tokens removed; the target words whose log-probability drops most (maximum-sum
-     contiguous run of per-word drops) are the words that depend on the term.
-   When the ablation evidence is strong (a drop of at least ``min_evidence`` nats), its span
-   is used, or the attention span when the two overlap (attention is sharper when the model
-   was trained with guided alignment).  Without such evidence, the attention span is used if
-   its tokens attend to the term far more than the other target tokens do (ratio of mean
-   attention shares >= ``min_contrast``: a model trained with guided alignment).  Otherwise (a
-   weak model that memorised its output, whose attention is useless) the term is inserted at
-   the word boundary proportional to its position in the source (method ``insert``): present,
-   but possibly beside the model's own rendering.  (Scoring every window of the hypothesis
-   replaced by the term was tried: it costs one encoder pass per window and placed terms no
-   better with such models.)
-4. **Candidates**: (A) every located rendering replaced by its approved target (method
-   ``replace``); (B) the hypothesis up to the first rendering, then the approved target, forced
-   as ``target_prefix``, and the model continues (method ``prefix``); B is kept only if it
-   contains every approved target and none of the replaced renderings.  One ``score_batch``
-   call scores the candidates; the better per-token score wins.
-5. The approved target keeps its casing, except that it is capitalised at the start of a
-   sentence; an article already written before it is not doubled ("the the ...").
+Per segment (every model call below is batched over the segments of a chunk):
 
-Every outcome records the target span in the final translation; word alignment is recomputed
-for the final tokens (inserted term tokens are linked to the term's source words).
+1. **Present.**  The best hypothesis already contains every approved target (case-insensitive,
+   whole words, as many times as the term occurs): nothing to do (``present``).
+2. **The model's own rendering of the term**, found by translating the term alone (the
+   canonical source and the surface form in the text) with an n-best beam.  Renderings are
+   cached per model checksum (and stored in the database by the pipeline), so a glossary term
+   is decoded once per model, not once per sentence.  A model trained on whole sentences
+   often wraps the term in invented context ("The stopping of fire Sochi"), so a word n-gram
+   counts as the rendering only when at least half of the n-best list contains it.
+3. **Ablation evidence.**  One ``score_batch`` call scores the hypothesis given the source
+   with the term's pieces replaced by ``<unk>``: the word whose log-probability drops most
+   depends on the term (the *anchor*).  This needs no trained attention.
+4. **Locate.**  The rendering n-grams are searched in the hypothesis (case-insensitive, on
+   Snowball stems, so "zone"/"zones" match).  The longest occurrence containing the anchor
+   wins (method ``rendering``); with no anchor, an occurrence that is unique in the sentence;
+   with an anchor but no rendering found, the run of words around the anchor whose drop is at
+   least a tenth of the peak (method ``ablation``).  English function words at the edges of a
+   span (the, a, of, and, in, ...) belong to the sentence and are kept, unless the approved
+   target itself has them there.  Spans never overlap another term's span or target.
+5. **Replace** each located span by the approved target (number agreement comes from the
+   matcher: ``TermMatch.target`` is already the plural for a dual or plural match).  An
+   approved target starting with an article absorbs the sentence's article before the span
+   ("the" + "the guarantor states" is not doubled).  Casing follows the sentence: capitalised
+   at a sentence start, the approved casing elsewhere.
+6. **Inserted.**  A term whose rendering cannot be located at all is inserted at the word
+   boundary proportional to its position in the source, and reported as ``inserted``, not
+   ``enforced``: the model's own rendering may still stand beside it.
+
+In ``--soft`` mode nothing is forced: of the n-best hypotheses the one with the most approved
+targets is kept, and every term it lacks is reported ``failed``.
+
+Every outcome records its method and its target span in the final translation; word
+alignment is computed afterwards on the final tokens (see :mod:`translate_pipe.align`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from .engine import DecodeOptions, Engine, detokenize
-from .records import Hypothesis, TermMatch, TermOutcome
+from .align import SPACE, UNK, is_punct, words
+from .engine import detokenize
+from .records import DecodeOptions, Engine, Hypothesis, TermMatch, TermOutcome, WorkItem
 
-SPACE = "\u2581"
-_SENTENCE_END = re.compile(r"(^|[.!?؟:;\"“”«»]\s*)$")
+_SENTENCE_END = re.compile(r"[.!?؟:;\"“”«»]\s*$")
+ARTICLES = frozenset({"the", "a", "an"})
+FUNCTION_WORDS = ARTICLES | frozenset(
+    {"of", "and", "or", "in", "on", "at", "to", "for", "with", "by", "from", "as", "into", "about", "'s", "s"}
+)
+MAX_NGRAM = 8
 
 
 def target_pattern(target: str) -> re.Pattern[str]:
     """Case-insensitive, whole-word pattern of an approved target (inner spaces may vary)."""
-    words = [re.escape(w) for w in target.split()]
-    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+    parts = [re.escape(w) for w in target.split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)", re.IGNORECASE)
 
 
 def find_target(text: str, target: str) -> list[tuple[int, int]]:
@@ -79,54 +86,74 @@ def missing_matches(text: str, matches: Sequence[TermMatch]) -> list[TermMatch]:
     return sorted(missing, key=lambda m: m.start)
 
 
-def _is_word_start(piece: str, i: int) -> bool:
-    return i == 0 or piece.startswith(SPACE)
+class _Stemmer:
+    """Snowball's English stemmer, loaded on first use."""
+
+    def __init__(self) -> None:
+        self._stem: dict[str, str] = {}
+        self._impl: object | None = None
+
+    def __call__(self, word: str) -> str:
+        w = word.casefold()
+        if w not in self._stem:
+            if self._impl is None:
+                import snowballstemmer
+
+                self._impl = snowballstemmer.stemmer("english")
+            self._stem[w] = self._impl.stemWord(w)  # type: ignore[union-attr]
+        return self._stem[w]
 
 
-def _is_punct(piece: str) -> bool:
-    s = piece.replace(SPACE, "")
-    return bool(s) and not any(ch.isalnum() for ch in s)
+_stem = _Stemmer()
+_WORD_EDGE = re.compile(r"^\W+|\W+$")
 
 
-def _words(pieces: Sequence[str]) -> list[tuple[int, int]]:
-    """Token ranges of the words of a piece sequence (trailing punctuation pieces split off)."""
-    words: list[tuple[int, int]] = []
-    for i, p in enumerate(pieces):
-        trailing = _is_punct(p) and (i + 1 == len(pieces) or _is_word_start(pieces[i + 1], i + 1) or _is_punct(pieces[i + 1]))
-        if _is_word_start(p, i) or (trailing and not _is_punct(pieces[i - 1])):
-            words.append((i, i + 1))
-        else:
-            words[-1] = (words[-1][0], i + 1)
-    return words
+def _norm_words(text: str) -> list[str]:
+    out = []
+    for w in text.split():
+        w = _WORD_EDGE.sub("", w)
+        if w:
+            out.append(_stem(w))
+    return out
+
+
+class RenderingCache(Protocol):
+    """The model's own renderings of term sources (n-best texts), per model checksum."""
+
+    def get_renderings(self, model: str, sources: Sequence[str]) -> dict[str, list[str]]: ...
+
+    def put_renderings(self, model: str, renderings: Mapping[str, Sequence[str]]) -> None: ...
+
+
+class MemoryRenderingCache:
+    def __init__(self) -> None:
+        self._data: dict[tuple[str, str], list[str]] = {}
+
+    def get_renderings(self, model: str, sources: Sequence[str]) -> dict[str, list[str]]:
+        return {s: self._data[(model, s)] for s in sources if (model, s) in self._data}
+
+    def put_renderings(self, model: str, renderings: Mapping[str, Sequence[str]]) -> None:
+        for s, r in renderings.items():
+            self._data[(model, s)] = list(r)
 
 
 @dataclass
 class _Plan:
-    """Where a missing term goes in the best hypothesis."""
-
     match: TermMatch
-    src_range: tuple[int, int]
-    start: int  # token range replaced in the hypothesis (start == end: insertion)
+    start: int  # word range of the hypothesis replaced (start == end: insertion)
     end: int
-    method: str  # "replace" | "insert"
+    method: str  # "rendering" | "ablation" | "insert"
 
 
 @dataclass
 class _Segment:
     index: int
-    src: list[str]
-    src_spans: list[tuple[int, int]]
-    seg_start: int
-    matches: list[TermMatch]
-    hyps: list[Hypothesis]
-
-
-@dataclass
-class _Final:
-    tokens: list[str]
-    attention: list[list[float]]
-    score: float | None
-    inserted: list[tuple[TermMatch, int, int, str]]  # match, token start, token end, method
+    item: WorkItem
+    hyp: Hypothesis
+    missing: list[TermMatch]
+    words: list[tuple[int, int]] = field(default_factory=list)  # token ranges of non-punctuation words
+    stems: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
 
 
 class Constrainer:
@@ -136,22 +163,26 @@ class Constrainer:
         self,
         *,
         soft: bool = False,
-        n_best: int = 4,
-        rerank_margin: float = 0.5,
-        min_evidence: float = 1.0,
+        soft_n_best: int = 4,
+        n_renderings: int = 8,
+        min_support: float = 0.5,
+        min_evidence: float = 0.5,
         min_contrast: float = 3.0,
+        cache: RenderingCache | None = None,
     ) -> None:
-        self.soft = soft
-        self.n_best = n_best
-        self.rerank_margin = rerank_margin
-        self.min_evidence = min_evidence
         self.min_contrast = min_contrast
+        self.soft = soft
+        self.n_best = soft_n_best if soft else 1
+        self.n_renderings = n_renderings
+        self.min_support = min_support
+        self.min_evidence = min_evidence
+        self.cache: RenderingCache = cache if cache is not None else MemoryRenderingCache()
 
     # -- entry point ------------------------------------------------------------------------
     def apply(
         self,
         engine: Engine,
-        work: Sequence[Any],
+        work: Sequence[WorkItem],
         hyps: Sequence[Sequence[Hypothesis]],
         options: DecodeOptions,
     ) -> tuple[list[Hypothesis], list[list[TermOutcome]]]:
@@ -163,375 +194,316 @@ class Constrainer:
                 continue
             missing = missing_matches(hs[0].text, w.matches)
             if not missing:
-                outcomes[i] = self._present(hs[0], w.matches)
-                continue
-            chosen = self._rerank(hs, w.matches)
-            if chosen is not None:
-                best[i] = chosen
-                outcomes[i] = self._present(chosen, w.matches, changed=missing, method="nbest")
-                continue
-            if self.soft:
-                pick = max(hs, key=lambda h: (len(w.matches) - len(missing_matches(h.text, w.matches)), h.score or 0.0))
+                outcomes[i] = _present(hs[0].text, w.matches)
+            elif self.soft:
+                pick = max(hs, key=lambda h: (-len(missing_matches(h.text, w.matches)), h.score or 0.0))
                 best[i] = pick
                 failed = missing_matches(pick.text, w.matches)
-                outcomes[i] = self._present(pick, w.matches, failed=failed, changed=missing if pick is not hs[0] else [])
-                continue
-            pending.append(
-                _Segment(i, list(w.tokens.pieces), list(w.tokens.spans), w.segment.start, list(w.matches), list(hs))
-            )
+                changed = [] if pick is hs[0] else [m for m in missing if m not in failed]
+                outcomes[i] = _present(pick.text, w.matches, failed=failed, changed=changed)
+            else:
+                pending.append(_Segment(i, w, hs[0], missing))
         if pending:
-            for seg, final in zip(pending, self._enforce(engine, pending, options)):
-                hyp, outs = self._finish(engine, seg, final)
+            renderings = self._renderings(engine, [m for s in pending for m in s.missing])
+            for seg in pending:
+                hyp, outs = self._enforce(engine, seg, renderings)
                 best[seg.index] = hyp
                 outcomes[seg.index] = outs
         return best, outcomes
 
-    # -- steps 1 and 2 ----------------------------------------------------------------------
-    def _rerank(self, hyps: Sequence[Hypothesis], matches: Sequence[TermMatch]) -> Hypothesis | None:
-        def norm(h: Hypothesis) -> float:
-            return (h.score or 0.0) / max(len(h.tokens), 1)
+    # -- step 2: the model's renderings of the terms --------------------------------------------
+    def _renderings(self, engine: Engine, matches: Sequence[TermMatch]) -> dict[str, list[str]]:
+        sources = sorted({s for m in matches for s in (m.source, m.text) if s.strip()})
+        model = engine.package.checksum
+        have = self.cache.get_renderings(model, sources)
+        todo = [s for s in sources if s not in have]
+        if todo:
+            n = self.n_renderings
+            opts = DecodeOptions(beam_size=n, num_hypotheses=n, return_attention=False, length_ratio=2.0, length_slack=6)
+            decoded = engine.translate([engine.tokenize(s).pieces for s in todo], opts)
+            new = {s: [h.text for h in hs] for s, hs in zip(todo, decoded)}
+            self.cache.put_renderings(model, new)
+            have.update(new)
+        return have
 
-        top = norm(hyps[0])
-        ok = [h for h in hyps[1:] if not missing_matches(h.text, matches) and top - norm(h) <= self.rerank_margin]
-        return max(ok, key=norm) if ok else None
+    # -- steps 3 to 6 -----------------------------------------------------------------------
+    def _enforce(self, engine: Engine, seg: _Segment, renderings: Mapping[str, list[str]]) -> tuple[Hypothesis, list[TermOutcome]]:
+        hyp = seg.hyp
+        tokens = list(hyp.tokens)
+        seg.words = [(a, b) for a, b in words(tokens) if not all(is_punct(tokens[k]) for k in range(a, b))]
+        seg.texts = [detokenize(tokens[a:b])[0].strip() for a, b in seg.words]
+        seg.stems = [(_norm_words(t) or [""])[0] for t in seg.texts]
+        drops = self._ablation(engine, seg)
+        # spans already taken: targets of terms that are present
+        taken: list[tuple[int, int]] = []
+        present_words = self._present_word_spans(seg)
+        taken.extend(present_words)
+        plans: list[_Plan] = []
+        order = sorted(range(len(seg.missing)), key=lambda k: -max(drops[k], default=0.0))
+        for k in order:
+            m = seg.missing[k]
+            plan = self._locate(seg, m, drops[k], renderings, taken)
+            if plan is not None:
+                taken.append((plan.start, plan.end))
+                plans.append(plan)
+        placed = {id(p.match) for p in plans}
+        for m in seg.missing:
+            if id(m) not in placed:
+                plans.append(self._insertion(seg, m, taken))
+        return self._build(engine, seg, sorted(plans, key=lambda p: (p.start, p.end)))
 
-    def _present(
-        self,
-        hyp: Hypothesis,
-        matches: Sequence[TermMatch],
-        *,
-        changed: Sequence[TermMatch] = (),
-        failed: Sequence[TermMatch] = (),
-        method: str = "nbest",
-    ) -> list[TermOutcome]:
-        failed_ids = {id(m) for m in failed}
-        changed_ids = {id(m) for m in changed}
-        used: set[tuple[int, int]] = set()
+    def _present_word_spans(self, seg: _Segment) -> list[tuple[int, int]]:
+        """Word ranges covered by approved targets already in the hypothesis."""
+        text = seg.hyp.text
+        _, spans = detokenize(list(seg.hyp.tokens))
+        word_chars = [(spans[a][0], spans[b - 1][1]) for a, b in seg.words]
         out = []
-        for m in sorted(matches, key=lambda m: m.start):
-            if id(m) in failed_ids:
-                out.append(TermOutcome(m, None, None, "failed", "", "soft mode: the model did not produce it"))
-                continue
-            span = next((s for s in find_target(hyp.text, m.target) if s not in used), None)
-            if span is None:  # cannot happen: presence was checked
-                out.append(TermOutcome(m, None, None, "failed", "", "not found in the translation"))
-                continue
-            used.add(span)
-            if id(m) in changed_ids:
-                out.append(TermOutcome(m, span[0], span[1], "enforced", method))
-            else:
-                out.append(TermOutcome(m, span[0], span[1], "present", "model"))
+        for m in seg.item.matches:
+            for s, e in find_target(text, m.target):
+                idx = [i for i, (ws, we) in enumerate(word_chars) if ws < e and s < we]
+                if idx:
+                    out.append((idx[0], idx[-1] + 1))
         return out
 
-    # -- steps 3 and 4 ----------------------------------------------------------------------
-    def _src_range(self, seg: _Segment, m: TermMatch) -> tuple[int, int]:
-        s, e = m.start - seg.seg_start, m.end - seg.seg_start
-        idx = [k for k, (a, b) in enumerate(seg.src_spans) if a < e and b > s]
-        return (idx[0], idx[-1] + 1) if idx else (0, 0)
+    def _ablation(self, engine: Engine, seg: _Segment) -> list[list[float]]:
+        """Per missing term, the drop of every word's log-probability when the term is hidden."""
+        item = seg.item
+        src = list(item.source_pieces)
+        rows = [src]
+        for m in seg.missing:
+            s, e = m.start - item.segment.start, m.end - item.segment.start
+            rows.append([UNK if a < e and b > s else p for p, (a, b) in zip(src, item.source_spans)])
+        scored = engine.score_tokens(rows, [list(seg.hyp.tokens)] * len(rows))
+        full = scored[0]
+        out = []
+        for lp in scored[1:]:
+            out.append([sum(full[t] - lp[t] for t in range(a, b)) for a, b in seg.words])
+        return out
 
-    def _attention_span(self, hyp: Hypothesis, n_src: int, rng: tuple[int, int]) -> tuple[int, int] | None:
-        # share of each target token's attention that falls on the term's source tokens
+    def _trim(self, seg: _Segment, start: int, end: int, target: str) -> tuple[int, int]:
+        """Drop function words at the edges of a span, unless the approved target has them there."""
+        tw = [w.casefold() for w in target.split()]
+        while start < end and seg.texts[start].casefold() in FUNCTION_WORDS and not (tw and tw[0] == seg.texts[start].casefold()):
+            start += 1
+        while end > start and seg.texts[end - 1].casefold() in FUNCTION_WORDS and not (tw and tw[-1] == seg.texts[end - 1].casefold()):
+            end -= 1
+        return start, end
+
+    def _locate(
+        self,
+        seg: _Segment,
+        m: TermMatch,
+        drops: Sequence[float],
+        renderings: Mapping[str, list[str]],
+        taken: Sequence[tuple[int, int]],
+    ) -> _Plan | None:
+        def free(a: int, b: int) -> bool:
+            return b > a and all(b <= x or a >= y for x, y in taken)
+
+        # the anchor: the content word whose probability depends most on the term (a function
+        # word may depend on a proclitic the match covers, as "and" on و)
+        content = [j for j in range(len(drops)) if seg.texts[j].casefold() not in FUNCTION_WORDS]
+        anchor = max(content, key=drops.__getitem__) if content else -1
+        if anchor >= 0 and drops[anchor] < self.min_evidence:
+            anchor = -1
+        # rendering n-grams supported by at least min_support of the n-best list
+        support: dict[tuple[str, ...], int] = {}
+        # a translation of the term alone much longer than the term is the model inventing a
+        # sentence around it (or reciting one it memorised): not a rendering
+        limit = 2 * len(m.text.split()) + 3
+        hyps_texts = [
+            t
+            for s in dict.fromkeys((m.source, m.text))
+            for t in renderings.get(s, [])
+            if len(t.split()) <= limit
+        ]
+        for text in hyps_texts:
+            ws = _norm_words(text)
+            grams = {tuple(ws[i:j]) for i in range(len(ws)) for j in range(i + 1, min(len(ws), i + MAX_NGRAM) + 1)}
+            for g in grams:
+                support[g] = support.get(g, 0) + 1
+        need = self.min_support * max(len(hyps_texts), 1)
+        all_texts = sum(len(renderings.get(s, [])) for s in dict.fromkeys((m.source, m.text)))
+        concise = len(hyps_texts) >= 0.5 * all_texts  # the model renders the term alone concisely
+        stems = seg.stems
+        cands: list[tuple[int, int]] = []
+        for i in range(len(stems)):
+            for j in range(i + 1, min(len(stems), i + MAX_NGRAM) + 1):
+                if support.get(tuple(stems[i:j]), 0) >= need:
+                    a, b = self._trim(seg, i, j, m.target)
+                    if b > a and free(a, b):
+                        cands.append((a, b))
+        cands = sorted(set(cands), key=lambda c: (-(c[1] - c[0]), c[0]))
+        att = self._attention_span(seg, m)
+        if cands:
+            # the model's rendering is in the sentence: decide which occurrence, by the word that
+            # depends on the term, else by attention (only to choose between renderings: the
+            # attention of a model not trained to align can single out a part of one), else by
+            # the term's relative place in the source (the same term twice)
+            if anchor >= 0:
+                with_anchor = [c for c in cands if c[0] <= anchor < c[1]]
+                if with_anchor:
+                    return _Plan(m, *with_anchor[0], "rendering")
+            if att is not None:
+                with_att = [c for c in cands if c[0] < att[1] and att[0] < c[1]]
+                if with_att:
+                    return _Plan(m, *with_att[0], "rendering")
+                # attention far more distinct than chance, elsewhere: these "renderings" are noise
+                # (a model that recites memorised sentences for a term alone)
+                strong = None if concise else self._attention_span(seg, m, contrast=3 * self.min_contrast)
+                if strong is not None and free(*strong):
+                    return _Plan(m, strong[0], strong[1], "attention")
+            if anchor < 0 or not free(anchor, anchor + 1):
+                longest = tuple(stems[cands[0][0] : cands[0][1]])
+                same = [c for c in cands if tuple(stems[c[0] : c[1]]) == longest]
+                rel = (m.start - seg.item.segment.start) / max(len(seg.item.segment.text), 1)
+                a, b = min(same, key=lambda c: abs(c[0] / max(len(stems), 1) - rel))
+                return _Plan(m, a, b, "rendering")
+        elif att is not None and free(*att):
+            return _Plan(m, att[0], att[1], "attention")
+        if anchor < 0 or not free(anchor, anchor + 1):
+            return None
+        # the run of words around the anchor that depend on the term
+        peak = drops[anchor]
+        a, b = anchor, anchor + 1
+        while a > 0 and drops[a - 1] >= 0.1 * peak and free(a - 1, b):
+            a -= 1
+        while b < len(drops) and drops[b] >= 0.1 * peak and free(a, b + 1):
+            b += 1
+        a, b = self._trim(seg, a, b, m.target)
+        if b <= a:
+            return None
+        return _Plan(m, a, b, "ablation")
+
+    def _attention_span(self, seg: _Segment, m: TermMatch, contrast: float | None = None) -> tuple[int, int] | None:
+        """The words whose attention falls on the term, if attention clearly singles them out
+        (a model trained with guided alignment; never trusted otherwise)."""
+        att = seg.hyp.attention
+        if not att:
+            return None
+        item = seg.item
+        s, e = m.start - item.segment.start, m.end - item.segment.start
+        cols = [k for k, (a, b) in enumerate(item.source_spans) if a < e and b > s]
+        if not cols:
+            return None
+        n_src = len(item.source_pieces)
         shares = []
-        for row in hyp.attention[: len(hyp.tokens)]:
-            cols = row[:n_src]
-            total = sum(cols)
-            shares.append(sum(cols[rng[0] : rng[1]]) / total if total > 0 else 0.0)
+        for a, b in seg.words:
+            vals = []
+            for row in att[a:b]:
+                total = sum(row[:n_src])
+                vals.append(sum(row[c] for c in cols) / total if total > 0 else 0.0)
+            shares.append(max(vals) if vals else 0.0)
         if not shares:
             return None
         top = max(shares)
-        hits = [t for t, sh in enumerate(shares) if sh >= max(0.15, 0.6 * top)]
+        hits = [j for j, v in enumerate(shares) if v >= max(0.1, 0.6 * top)]
         if not hits:
             return None
-        # the largest run of (nearly) consecutive tokens: stray tokens elsewhere are noise
-        clusters: list[list[int]] = [[hits[0]]]
-        for t in hits[1:]:
-            if t - clusters[-1][-1] <= 2:
-                clusters[-1].append(t)
-            else:
-                clusters.append([t])
-        best = max(clusters, key=len)
-        return self._to_words(hyp.tokens, best[0], best[-1] + 1)
-
-    @staticmethod
-    def _to_words(tokens: Sequence[str], start: int, end: int) -> tuple[int, int]:
-        words = _words(tokens)
-        s = max((a for a, b in words if a <= start), default=0)
-        e = min((b for a, b in words if b >= end), default=len(tokens))
-        while e > s + 1 and _is_punct(tokens[e - 1]):
-            e -= 1
-        return s, e
-
-    def _ablation_span(self, tokens: Sequence[str], full: Sequence[float], ablated: Sequence[float]) -> tuple[tuple[int, int], float] | None:
-        words = [(a, b) for a, b in _words(tokens) if not all(_is_punct(tokens[k]) for k in range(a, b))]
-        if not words:
+        a, b = hits[0], hits[-1] + 1
+        if b - a != len(hits) or b - a > 2 * len(m.text.split()) + 2:
+            return None  # scattered or far too long: not an alignment
+        inside = sum(shares[a:b]) / (b - a)
+        rest = shares[:a] + shares[b:]
+        outside = sum(rest) / len(rest) if rest else 0.0
+        if inside < (contrast or self.min_contrast) * max(outside, 0.02):
             return None
-        drops = [sum(full[k] - ablated[k] for k in range(a, b)) for a, b in words]
-        # maximum-sum contiguous run of per-word drops (Kadane)
-        best, best_range = 0.0, None
-        cur, cur_start = 0.0, 0
-        for k, d in enumerate(drops):
-            if cur <= 0:
-                cur, cur_start = d, k
-            else:
-                cur += d
-            if cur > best:
-                best, best_range = cur, (cur_start, k)
-        if best_range is None:
-            return None
-        # trim weak words at the edges
-        lo, hi = best_range
-        peak = max(drops[lo : hi + 1])
-        while lo < hi and drops[lo] < 0.1 * peak:
-            lo += 1
-        while hi > lo and drops[hi] < 0.1 * peak:
-            hi -= 1
-        return (words[lo][0], words[hi][1]), best
+        a, b = self._trim(seg, a, b, m.target)
+        return (a, b) if b > a else None
 
-    def _locate(
-        self, seg: _Segment, full: Sequence[float], ablated: Mapping[int, Sequence[float]]
-    ) -> list[tuple[TermMatch, tuple[int, int], tuple[int, int] | None]]:
-        """(match, source token range, located token span or None) for each missing term."""
-        hyp = seg.hyps[0]
-        n_src = len(seg.src)
-        out: list[tuple[TermMatch, tuple[int, int], tuple[int, int] | None]] = []
-        for k, m in enumerate(missing_matches(hyp.text, seg.matches)):
-            rng = self._src_range(seg, m)
-            abl = self._ablation_span(hyp.tokens, full, ablated[k]) if k in ablated else None
-            span: tuple[int, int] | None = None
-            att = self._attention_span(hyp, n_src, rng) if rng[1] > rng[0] else None
-            if abl and abl[1] >= self.min_evidence:
-                overlap = att and att[0] < abl[0][1] and abl[0][0] < att[1]
-                span = att if overlap else abl[0]
-            elif att and _distinct(hyp, att, rng, n_src) >= self.min_contrast:
-                span = att  # the output does not depend on the term, but attention singles it out
-            if span is not None and not self._plausible(seg, m, span):
-                span = None
-            out.append((m, rng, span))
-        return out
+    def _insertion(self, seg: _Segment, m: TermMatch, taken: Sequence[tuple[int, int]]) -> _Plan:
+        """Nothing located: the word boundary proportional to the term's position in the source."""
+        item = seg.item
+        n_words = len(seg.words)
+        rel = (m.start - item.segment.start) / max(len(item.segment.text), 1)
+        want = rel * n_words
+        bounds = [k for k in range(n_words + 1) if all(not (x < k < y) for x, y in taken)]
+        pos = min(bounds, key=lambda k: abs(k - want))
+        return _Plan(m, pos, pos, "insert")
 
-    def _plausible(self, seg: _Segment, m: TermMatch, span: tuple[int, int]) -> bool:
-        """A located rendering must not cover another term's target the model got right, nor be
-        far longer than the term."""
-        hyp = seg.hyps[0]
-        words = [w for w in _words(hyp.tokens) if span[0] <= w[0] < span[1]]
-        if len(words) > 3 * len(m.text.split()) + 3:
-            return False
-        _, char_spans = detokenize(list(hyp.tokens))
-        cs, ce = char_spans[span[0]][0], char_spans[span[1] - 1][1]
-        for x in seg.matches:
-            if x is m:
-                continue
-            for ps, pe in find_target(hyp.text, x.target):
-                if ps < ce and cs < pe:
-                    return False
-        return True
-
-    def _plans(
-        self,
-        located: Sequence[tuple[TermMatch, tuple[int, int], tuple[int, int] | None]],
-        tokens: Sequence[str],
-        n_src: int,
-    ) -> list[_Plan]:
-        plans: list[_Plan] = []
-        starts = [a for a, _ in _words(tokens)] + [len(tokens)]
-        for m, rng, span in located:
-            method = "replace"
-            if span is None or any(p.start < span[1] and span[0] < p.end for p in plans):
-                # nothing located: insert at the position proportional to the term's position
-                # in the source (translation is roughly monotonic)
-                want = rng[0] / max(n_src, 1) * len(tokens)
-                free = [a for a in starts if not any(p.start < a < p.end for p in plans)]
-                pos = min(free, key=lambda a: abs(a - want))
-                span, method = (pos, pos), "insert"
-            plans.append(_Plan(m, rng, span[0], span[1], method))
-        return sorted(plans, key=lambda p: (p.start, p.end))
-
-    def _term_pieces(self, engine: Engine, target: str, before: Sequence[str]) -> list[str]:
-        prev = detokenize(list(before))[0]
-        text = target
-        if _SENTENCE_END.search(prev) and text[:1].islower():
-            text = text[:1].upper() + text[1:]
-        pieces = engine.encode_target(text)
-        if detokenize(pieces)[0] != text:  # the vocabulary cannot spell it: one literal piece
-            pieces = [SPACE + text.replace(" ", SPACE)]
-        return pieces
-
-    def _build_replacement(self, engine: Engine, seg: _Segment, plans: Sequence[_Plan]) -> _Final:
-        hyp = seg.hyps[0]
-        tokens: list[str] = []
-        attention: list[list[float]] = []
-        inserted: list[tuple[TermMatch, int, int, str]] = []
-        rows = [list(r) for r in hyp.attention] or [[] for _ in hyp.tokens]
+    # -- building the final tokens ----------------------------------------------------------------
+    def _build(self, engine: Engine, seg: _Segment, plans: Sequence[_Plan]) -> tuple[Hypothesis, list[TermOutcome]]:
+        tokens = list(seg.hyp.tokens)
+        n_tok = len(tokens)
+        out: list[str] = []
+        placed: list[tuple[TermMatch, int, int, str]] = []  # match, token range in out, method
         pos = 0
         for plan in plans:
-            tokens.extend(hyp.tokens[pos : plan.start])
-            attention.extend(rows[pos : plan.start])
-            if _starts_with_article(plan.match.target):
-                _drop_trailing_article(tokens, attention)
-            pieces = self._term_pieces(engine, plan.match.target, tokens)
-            start = len(tokens)
-            tokens.extend(pieces)
-            attention.extend(_one_hot_rows(len(pieces), plan.src_range, len(seg.src)))
-            inserted.append((plan.match, start, len(tokens), plan.method))
-            pos = plan.end
-        tokens.extend(hyp.tokens[pos:])
-        attention.extend(rows[pos:])
-        return _Final(tokens, attention, None, inserted)
-
-    def _enforce(self, engine: Engine, segs: Sequence[_Segment], options: DecodeOptions) -> list[_Final]:
-        # step 3: one scoring batch: the best hypothesis given the full source, and given the
-        # source without each missing term's tokens
-        src_batch: list[list[str]] = []
-        tgt_batch: list[list[str]] = []
-        owners: list[tuple[int, int]] = []  # (segment, missing index or -1 for full)
-        for s, seg in enumerate(segs):
-            hyp = seg.hyps[0]
-            src_batch.append(seg.src)
-            tgt_batch.append(list(hyp.tokens))
-            owners.append((s, -1))
-            for k, m in enumerate(missing_matches(hyp.text, seg.matches)):
-                a, b = self._src_range(seg, m)
-                if b > a:
-                    src_batch.append(seg.src[:a] + seg.src[b:])
-                    tgt_batch.append(list(hyp.tokens))
-                    owners.append((s, k))
-        scored = engine.score_tokens(src_batch, tgt_batch)
-        full: dict[int, list[float]] = {}
-        ablated: dict[int, dict[int, list[float]]] = {}
-        for (s, k), lp in zip(owners, scored):
-            if k < 0:
-                full[s] = lp
-            else:
-                ablated.setdefault(s, {})[k] = lp
-        located = [self._locate(seg, full[s], ablated.get(s, {})) for s, seg in enumerate(segs)]
-        plans = [self._plans(loc, seg.hyps[0].tokens, len(seg.src)) for seg, loc in zip(segs, located)]
-        cand_a = [self._build_replacement(engine, seg, p) for seg, p in zip(segs, plans)]
-
-        # step 4: candidate B, one decoding batch: prefix up to the first rendering + the term
-        prefixes: list[list[str]] = []
-        b_owner: list[int] = []
-        term_len: dict[int, int] = {}
-        for s, (seg, p) in enumerate(zip(segs, plans)):
-            first = p[0]
-            if first.method != "replace":
-                continue  # nothing located to continue from: the replacement candidate only
-            before = list(seg.hyps[0].tokens[: first.start])
-            if _starts_with_article(first.match.target):
-                _drop_trailing_article(before, [[] for _ in before])
-            pieces = self._term_pieces(engine, first.match.target, before)
-            if len(pieces) == 1 and " " in detokenize(pieces)[0]:
-                continue  # a literal piece outside the vocabulary: the model cannot continue from it
-            prefixes.append(before + pieces)
-            term_len[s] = len(pieces)
-            b_owner.append(s)
-        cand_b: dict[int, _Final] = {}
-        if prefixes:
-            decode = replace(options, beam_size=2, num_hypotheses=1, return_attention=True)
-            decoded = engine.translate([segs[s].src for s in b_owner], decode, target_prefix=prefixes)
-            for s, pfx, res in zip(b_owner, prefixes, decoded):
-                h = res[0]
-                seg, p = segs[s], plans[s]
-                if missing_matches(detokenize(list(h.tokens))[0], seg.matches):
-                    continue
-                tail = detokenize(list(h.tokens[len(pfx) :]))[0].casefold()
-                renders = [
-                    detokenize(list(seg.hyps[0].tokens[q.start : q.end]))[0].casefold()
-                    for q in p
-                    if q.end > q.start
-                ]
-                if any(r and r not in _key(q.match.target) and r in tail for r, q in zip(renders, p)):
-                    continue  # the model wrote its own rendering again
-                rows = [list(r) for r in h.attention] or [[] for _ in h.tokens]
-                a0 = len(pfx) - term_len[s]
-                rows[a0 : len(pfx)] = _one_hot_rows(len(pfx) - a0, p[0].src_range, len(seg.src))
-                inserted = [(p[0].match, a0, len(pfx), "prefix")]
-                cand_b[s] = _Final(list(h.tokens), rows, None, inserted)
-
-        # score the candidates in one batch; the better per-token log-probability wins
-        order = [(s, "a") for s in range(len(segs))] + [(s, "b") for s in cand_b]
-        cands = [cand_a[s] if which == "a" else cand_b[s] for s, which in order]
-        scores = engine.score_tokens([segs[s].src for s, _ in order], [c.tokens for c in cands])
-        chosen: list[_Final] = list(cand_a)
-        best_norm: dict[int, float] = {}
-        for (s, _which), cand, lp in zip(order, cands, scores):
-            norm = sum(lp) / max(len(lp), 1)
-            cand.score = sum(lp)
-            if s not in best_norm or norm > best_norm[s]:
-                best_norm[s] = norm
-                chosen[s] = cand
-        return chosen
-
-    def _finish(self, engine: Engine, seg: _Segment, final: _Final) -> tuple[Hypothesis, list[TermOutcome]]:
-        text, spans = detokenize(final.tokens)
-        hyp = Hypothesis(
-            text=text,
-            tokens=tuple(final.tokens),
-            score=final.score,
-            attention=final.attention,
-        )
+            a = seg.words[plan.start][0] if plan.start < len(seg.words) else n_tok
+            b = seg.words[plan.end - 1][1] if plan.end > plan.start else a
+            if plan.end == plan.start and plan.start < len(seg.words):
+                a = b = seg.words[plan.start][0]
+            out.extend(tokens[pos:a])
+            target = plan.match.target
+            if target.split(" ", 1)[0].casefold() in ARTICLES:
+                _drop_trailing_article(out)
+            prev = detokenize(out)[0]
+            text = target
+            if (not prev.strip() or _SENTENCE_END.search(prev)) and text[:1].islower():
+                text = text[:1].upper() + text[1:]
+            pieces = engine.encode_target(text)
+            if detokenize(pieces)[0] != text:  # the vocabulary cannot spell it: one literal piece
+                pieces = [SPACE + text.replace(" ", SPACE)]
+            if not pieces[0].startswith(SPACE):
+                pieces[0] = SPACE + pieces[0]
+            start = len(out)
+            out.extend(pieces)
+            placed.append((plan.match, start, len(out), plan.method))
+            pos = b
+        out.extend(tokens[pos:])
+        text, spans = detokenize(out)
         outcomes: dict[int, TermOutcome] = {}
-        taken: list[tuple[int, int]] = []
-        for match, a, b, method in final.inserted:
+        used: list[tuple[int, int]] = []
+        for match, a, b, method in placed:
             s, e = spans[a][0], spans[b - 1][1]
-            if _key(text[s:e]) == _key(match.target):
-                outcomes[id(match)] = TermOutcome(match, s, e, "enforced", method)
-                taken.append((s, e))
-        for m in sorted(seg.matches, key=lambda m: m.start):
+            status = "inserted" if method == "insert" else "enforced"
+            reason = "the model's own rendering was not located; it may remain beside the term" if method == "insert" else ""
+            outcomes[id(match)] = TermOutcome(match, s, e, status, method, reason)
+            used.append((s, e))
+        for m in seg.item.matches:
             if id(m) in outcomes:
                 continue
-            span = next(
-                (sp for sp in find_target(text, m.target) if all(sp[1] <= t0 or sp[0] >= t1 for t0, t1 in taken)),
-                None,
-            )
+            span = next((sp for sp in find_target(text, m.target) if all(sp[1] <= x or sp[0] >= y for x, y in used)), None)
             if span is None:
                 outcomes[id(m)] = TermOutcome(m, None, None, "failed", "", "could not be placed in the translation")
                 continue
-            taken.append(span)
-            was_missing = any(m is x for x in missing_matches(seg.hyps[0].text, seg.matches))
-            status, method = ("enforced", final.inserted[0][3] if final.inserted else "replace") if was_missing else ("present", "model")
-            outcomes[id(m)] = TermOutcome(m, span[0], span[1], status, method)
-        return hyp, [outcomes[id(m)] for m in sorted(seg.matches, key=lambda m: m.start)]
+            used.append(span)
+            outcomes[id(m)] = TermOutcome(m, span[0], span[1], "present", "model")
+        hyp = Hypothesis(text=text, tokens=tuple(out), score=None, attention=())
+        return hyp, [outcomes[id(m)] for m in sorted(seg.item.matches, key=lambda m: m.start)]
 
 
-def _distinct(hyp: Hypothesis, span: tuple[int, int], rng: tuple[int, int], n_src: int) -> float:
-    """How much more the tokens of ``span`` attend to the term's source tokens than the other
-    target tokens do (ratio of mean shares): high for a model trained with guided alignment,
-    near 1 for attention never trained to align."""
-    shares = []
-    for row in hyp.attention[: len(hyp.tokens)]:
-        total = sum(row[:n_src])
-        shares.append(sum(row[rng[0] : rng[1]]) / total if total > 0 else 0.0)
-    inside = shares[span[0] : span[1]]
-    outside = shares[: span[0]] + shares[span[1] :]
-    if not inside:
-        return 0.0
-    mean_in = sum(inside) / len(inside)
-    mean_out = sum(outside) / len(outside) if outside else 0.0
-    return mean_in / max(mean_out, 0.02)
+def _present(
+    text: str,
+    matches: Sequence[TermMatch],
+    *,
+    changed: Sequence[TermMatch] = (),
+    failed: Sequence[TermMatch] = (),
+) -> list[TermOutcome]:
+    failed_ids = {id(m) for m in failed}
+    changed_ids = {id(m) for m in changed}
+    used: set[tuple[int, int]] = set()
+    out = []
+    for m in sorted(matches, key=lambda m: m.start):
+        if id(m) in failed_ids:
+            out.append(TermOutcome(m, None, None, "failed", "", "soft mode: the model did not produce it"))
+            continue
+        span = next((s for s in find_target(text, m.target) if s not in used), None)
+        if span is None:  # cannot happen: presence was checked
+            out.append(TermOutcome(m, None, None, "failed", "", "not found in the translation"))
+            continue
+        used.add(span)
+        if id(m) in changed_ids:
+            out.append(TermOutcome(m, span[0], span[1], "enforced", "nbest"))
+        else:
+            out.append(TermOutcome(m, span[0], span[1], "present", "model"))
+    return out
 
 
-def _starts_with_article(target: str) -> bool:
-    return target.split(" ", 1)[0].lower() in {"the", "a", "an"}
-
-
-def _drop_trailing_article(tokens: list[str], attention: list[list[float]]) -> None:
-    """Remove a final article word from the tokens built so far ("the" + "the X" is not doubled)."""
-    words = _words(tokens)
-    if words:
-        a, b = words[-1]
-        if detokenize(tokens[a:b])[0].strip().lower() in {"the", "a", "an"}:
+def _drop_trailing_article(tokens: list[str]) -> None:
+    """Remove a final article word from the tokens built so far; its casing moves to the term."""
+    ws = words(tokens)
+    if ws:
+        a, b = ws[-1]
+        if detokenize(tokens[a:b])[0].strip().casefold() in ARTICLES:
             del tokens[a:b]
-            del attention[a:b]
-
-
-def _one_hot_rows(n: int, src_range: tuple[int, int], n_src: int) -> list[list[float]]:
-    """Synthetic attention linking n inserted target tokens to the term's source tokens, in order."""
-    a, b = src_range
-    width = max(b - a, 1)
-    rows = []
-    for k in range(n):
-        row = [0.0] * max(n_src, 1)
-        col = min(a + (k * width) // max(n, 1), max(n_src - 1, 0))
-        row[col] = 1.0
-        rows.append(row)
-    return rows

@@ -33,44 +33,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import ModelError
 from .models import PackageInfo
-from .records import Hypothesis
+from .records import DecodeOptions, Hypothesis, Tokens
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 SPACE = "\u2581"
 BPE_JOINER = "@@"
 
 Span = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """Pieces of a text, as the model sees them, with each piece's character span in that text."""
-
-    pieces: tuple[str, ...]
-    spans: tuple[Span, ...]
-
-
-@dataclass(frozen=True)
-class DecodeOptions:
-    beam_size: int = 4
-    num_hypotheses: int = 1
-    max_length: int | None = None  # absolute bound in target tokens; None: relative bound
-    length_ratio: float = 2.0
-    length_slack: int = 10
-    length_penalty: float = 0.2  # as argostranslate
-    max_batch_tokens: int = 1024
-    return_attention: bool = True
-
-    def bound(self, source_len: int) -> int:
-        if self.max_length is not None:
-            return self.max_length
-        return int(self.length_ratio * source_len) + self.length_slack
 
 
 class Tokenizer(Protocol):
@@ -630,6 +604,28 @@ class Engine:
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"the model failed to score: {exc}") from exc
         return [list(r.log_probs)[len(base) :] for r in out]
+
+    def forced_attention(
+        self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]], max_batch_tokens: int = 1024
+    ) -> list[list[list[float]]]:
+        """Attention of the model over each source while it is forced to write the given target."""
+        if not sources:
+            return []
+        base = [self.target_prefix_token] if self.target_prefix_token else []
+        try:
+            out = self.translator.translate_batch(
+                [list(s) for s in sources],
+                target_prefix=[base + list(t) for t in targets],
+                max_decoding_length=max(len(t) for t in targets) + len(base) + 1,
+                beam_size=1,
+                return_attention=True,
+                max_batch_size=max_batch_tokens,
+                batch_type="tokens",
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"the model failed to translate: {exc}") from exc
+        skip = len(base)
+        return [[list(r) for r in res.attention[0][skip : skip + len(t)]] for res, t in zip(out, targets)]
 
     def encode_target(self, text: str) -> list[str]:
         """Pieces of a target-language text (the target side's model when the package has one)."""

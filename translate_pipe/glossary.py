@@ -37,6 +37,11 @@ the span; a presentation-form ligature split by the prefix (``ﻟﻼتفاق``) 
 Term ids: :class:`Matcher` accepts :class:`~translate_pipe.records.Term` objects (``term_id`` is
 then ``None``) or ``(term_id, Term)`` pairs, mixed freely; the id is copied to
 :attr:`TermMatch.term_id`.  Deprecated terms are ignored.
+
+Also here, in a section of their own at the end: finding an approved target in English text
+(:func:`find_target`, the one rule used by lint, the pipeline and the terminology metrics),
+the difference between two sets of terms (:func:`diff_terms`) and why a translated segment
+is stale after glossary edits (:func:`stale_reasons`).
 """
 
 from __future__ import annotations
@@ -64,7 +69,16 @@ from translate_pipe.arabic import (
 )
 from translate_pipe.records import Term, TermMatch
 
-__all__ = ["LintIssue", "Matcher", "lint", "normalise_key"]
+__all__ = [
+    "LintIssue",
+    "Matcher",
+    "TermChange",
+    "diff_terms",
+    "find_target",
+    "lint",
+    "normalise_key",
+    "stale_reasons",
+]
 
 _END = ""  # trie key of the terminal entry (no real key is empty)
 _CACHE_LIMIT = 200_000
@@ -426,10 +440,7 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
                     continue  # not shorter: a same-key matter
                 a = active[ia]
                 seen.add(ia)
-                if a.target.strip() and not re.search(
-                    r"(?<!\w)" + re.escape(a.target.strip().casefold()) + r"(?!\w)",
-                    b.target.casefold(),
-                ):
+                if a.target.strip() and not find_target(b.target, a.target.strip()):
                     issues.append(
                         LintIssue(
                             "warning",
@@ -441,3 +452,96 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
                         )
                     )
     return issues
+
+
+# =============================================================================================
+# Targets in English text, term diffs, stale segments (used by pipeline, score and api; kept
+# apart from the matcher and lint above).
+# =============================================================================================
+
+# Same-length folding of typographic quotes and hyphens, so offsets found in the folded text
+# index the original text.
+_FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2010": "-", "\u2011": "-"})
+
+
+def fold_target_text(text: str) -> str:
+    """Typographic apostrophes and hyphens -> ASCII (same length, offsets unchanged)."""
+    return text.translate(_FOLD)
+
+
+def target_key(target: str) -> str:
+    """Identity of an approved target: folded, case-folded, inner whitespace collapsed."""
+    return " ".join(fold_target_text(target).casefold().split())
+
+
+def target_pattern(target: str) -> re.Pattern[str]:
+    """Case-insensitive, whole-word pattern of an approved target (inner spaces may vary);
+    apply it to :func:`fold_target_text` of the text."""
+    words = [re.escape(w) for w in fold_target_text(target).split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
+def find_target(text: str, target: str) -> list[tuple[int, int]]:
+    """Spans of ``target`` in ``text``: whole words, case-insensitive, typographic quotes and
+    hyphens equal to ASCII ones, any whitespace between words."""
+    if not target.strip():
+        return []
+    return [m.span() for m in target_pattern(target).finditer(fold_target_text(text))]
+
+
+@dataclass(frozen=True)
+class TermChange:
+    """How one term differs between two versions of a glossary."""
+
+    source: str
+    context: str
+    change: str  # "added" | "removed" | "changed" | "deprecated" | "restored"
+    old: Term | None
+    new: Term | None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields whose value differs (every field for an added or removed term)."""
+        names = ("target", "variants", "note", "domain", "status")
+        if self.old is None or self.new is None:
+            return names
+        return tuple(n for n in names if getattr(self.old, n) != getattr(self.new, n))
+
+
+def diff_terms(old: Iterable[Term], new: Iterable[Term]) -> list[TermChange]:
+    """Term changes from one set of terms to another, by ``(source, context)``."""
+    a_terms = {(t.source, t.context): t for t in old}
+    b_terms = {(t.source, t.context): t for t in new}
+    changes = []
+    for key in sorted(set(a_terms) | set(b_terms)):
+        a, b = a_terms.get(key), b_terms.get(key)
+        if a == b:
+            continue
+        if a is None:
+            kind = "added"
+        elif b is None:
+            kind = "removed"
+        elif a.status != "deprecated" and b.status == "deprecated":
+            kind = "deprecated"
+        elif a.status == "deprecated" and b.status != "deprecated":
+            kind = "restored"
+        else:
+            kind = "changed"
+        changes.append(TermChange(key[0], key[1], kind, a, b))
+    return changes
+
+
+def stale_reasons(old: Sequence[TermMatch], new: Sequence[TermMatch]) -> list[str]:
+    """Why a segment matched ``old`` with the glossary version of its translation and ``new``
+    with the current one needs retranslating (empty: it does not)."""
+    before = {(m.start, m.end, m.source): m.target for m in old}
+    after = {(m.start, m.end, m.source): m.target for m in new}
+    reasons = []
+    for key in sorted(set(before) | set(after)):
+        if key not in before:
+            reasons.append(f"new term {key[2]!r} -> {after[key]!r}")
+        elif key not in after:
+            reasons.append(f"term {key[2]!r} no longer applies (deprecated or replaced)")
+        elif before[key] != after[key]:
+            reasons.append(f"target of {key[2]!r} changed: {before[key]!r} -> {after[key]!r}")
+    return reasons

@@ -162,11 +162,12 @@ class AvailablePackage:
 
 
 @dataclass(frozen=True)
-class IndexInstall:
-    """What :func:`install_from_index` installed, from which link, and the links it skipped."""
+class Installed:
+    """What was installed, from where (the file, or the index link used), and the index links
+    skipped on the way."""
 
     package: PackageInfo
-    link: str
+    source: str
     skipped: tuple[str, ...] = ()  # "LINK: reason"
 
 
@@ -596,7 +597,7 @@ def install_from_index(
     progress: Progress | None = None,
     force: bool = False,
     limits: Limits = DEFAULT_LIMITS,
-) -> IndexInstall:
+) -> Installed:
     """Find the newest package for the pair in the index, download it from the first link that
     works (links that are not http(s), e.g. ``ipfs://``, are skipped), check that it is a valid
     package for the pair, load-test and install it."""
@@ -627,5 +628,5 @@ def install_from_index(
             info = install_from_file(dest, packages_dir, force=force, limits=limits)
         finally:
             dest.unlink(missing_ok=True)
-        return IndexInstall(info, link, tuple(skipped))
+        return Installed(info, link, tuple(skipped))
     raise PackageError(f"no link of {best.name} {best.package_version} could be downloaded: " + "; ".join(skipped))

@@ -39,6 +39,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from translate_pipe.arabic import INVISIBLE, is_arabic
 from translate_pipe.errors import SegmentationError
 from translate_pipe.records import Segment
 
@@ -54,12 +55,8 @@ __all__ = [
 # Line breaks exactly as str.splitlines() understands them; "\r\n" first so it counts once.
 _LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
-# Invisible characters that are stripped from segment edges like whitespace:
-# BOM/ZWNBSP, zero-width space/non-joiner/joiner, LRM/RLM, ALM, bidi embeddings, isolates.
-_INVISIBLE = frozenset(
-    "\ufeff\u200b\u200c\u200d\u200e\u200f\u061c\u2060"
-    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
+# Invisible characters are stripped from segment edges like whitespace: the one set of
+# :data:`translate_pipe.arabic.INVISIBLE` (BOM, zero-width characters, bidi marks and controls).
 
 # Paired delimiters: opener -> closer.  The straight double quote opens and closes itself.
 _PAIRS = {
@@ -112,13 +109,13 @@ _GENERIC_RULES = Rules(
 
 
 def rules_for(lang: str) -> Rules:
-    """Sentence rules for a language code ("ar", "ar-SY", "ar_EG" -> Arabic; else generic)."""
-    base = re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0]
-    return _ARABIC_RULES if base == "ar" else _GENERIC_RULES
+    """Sentence rules for a language code (Arabic as :func:`translate_pipe.arabic.is_arabic`
+    says: "ar", "ara", "arb", "ar-SY", "ar_EG"; else generic)."""
+    return _ARABIC_RULES if is_arabic(lang) else _GENERIC_RULES
 
 
 def _is_blank(ch: str) -> bool:
-    return ch.isspace() or ch in _INVISIBLE
+    return ch.isspace() or ch in INVISIBLE
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:

@@ -7,70 +7,168 @@ entry (TBX), and nothing is returned partially.  Every writer is deterministic (
 sorted by ``(source, context)``, no timestamps unless asked) and lossless: reading back a
 file we wrote gives the same terms, every field included.
 
-Rules shared by all formats (checked on read and on write):
-
-* ``source`` and ``target`` must not be empty or blank;
-* ``(source, context)`` is unique in a file;
-* ``status`` is ``"approved"`` or ``"deprecated"``;
-* variants are non-empty, trimmed, single-line strings (readers trim and drop empty ones);
-* no NUL characters anywhere.
-
-Format specifics are documented in :mod:`.csvfmt`, :mod:`.po` and :mod:`.tbx`.
+This module is the public face and the format table (:data:`TABLE`: name, file extensions,
+reader, writer and export check of each format).  The rules shared by all formats and the
+records they return live in :mod:`.common`; format specifics are documented in
+:mod:`.csvfmt`, :mod:`.po` and :mod:`.tbx`.  Adding a format is one module and one row.
 """
 
 from __future__ import annotations
 
-import contextlib
-
-import codecs
-import os
-import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
-from translate_pipe.errors import FormatError, InputError
+from translate_pipe.errors import FormatError
+from translate_pipe.files import atomic_write, read_bytes
+from translate_pipe.formats.common import (
+    STATUSES,
+    GlossaryFile,
+    Located,
+    check_read_terms,
+    decode_utf8,
+    term_problem,
+)
 from translate_pipe.records import Term
 
 __all__ = [
     "FORMATS",
     "STATUSES",
+    "TABLE",
     "GlossaryFile",
+    "Located",
     "detect_format",
     "dumps_glossary",
     "read_glossary",
     "write_glossary",
 ]
 
-FORMATS: tuple[str, ...] = ("csv", "tsv", "po", "tbx")
-STATUSES: tuple[str, ...] = ("approved", "deprecated")
 TBX_VERSIONS: tuple[str, ...] = ("basic", "v3")
-
-_EXTENSIONS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".po": "po",
-    ".pot": "po",
-    ".tbx": "tbx",
-}
 
 
 @dataclass(frozen=True)
-class GlossaryFile:
-    """The content of one glossary file: its terms (in file order) and its language pair."""
+class ExportOptions:
+    """What a writer needs besides the terms."""
 
-    terms: tuple[Term, ...]
     source_lang: str
     target_lang: str
+    name: str = ""
+    tbx_version: str = "basic"
+    include_dates: bool = False
 
 
-class Located(NamedTuple):
-    """A term as read, with where it was found ("line 12", "termEntry 3 (id 'x', line 40)")."""
+Reader = Callable[[Path, bytes, str, str], tuple[Sequence[Located], str, str]]
+Writer = Callable[[Sequence[Term], ExportOptions], str]
 
-    term: Term
-    where: str
+
+@dataclass(frozen=True)
+class Format:
+    """One row of the format table."""
+
+    name: str
+    extensions: tuple[str, ...]
+    read: Reader  # (path, bytes, source_lang, target_lang) -> (located terms, source, target)
+    dumps: Writer  # terms already sorted and checked
+    export_problem: Callable[[Term], str]  # why a term cannot be written losslessly, or ""
+
+
+# --------------------------------------------------------------------------- the table
+# Submodules are imported inside the adapters: polib and expat load only when used.
+
+
+def _read_delimited(delimiter: str) -> Reader:
+    def read(path: Path, data: bytes, source_lang: str, target_lang: str) -> tuple[Sequence[Located], str, str]:
+        from translate_pipe.formats import csvfmt
+
+        return csvfmt.read_csv(path, decode_utf8(path, data), delimiter=delimiter), source_lang, target_lang
+
+    return read
+
+
+def _dumps_delimited(delimiter: str) -> Writer:
+    def dumps(terms: Sequence[Term], options: ExportOptions) -> str:
+        from translate_pipe.formats import csvfmt
+
+        return csvfmt.dumps_csv(terms, delimiter=delimiter)
+
+    return dumps
+
+
+def _delimited_problem() -> Callable[[Term], str]:
+    def problem(term: Term) -> str:
+        for variant in term.variants:
+            if "|" in variant:
+                return (
+                    f"variant {variant!r} of {term.source!r} contains '|', the variant separator; "
+                    "export as PO or TBX instead"
+                )
+        return ""
+
+    return problem
+
+
+def _read_po(path: Path, data: bytes, source_lang: str, target_lang: str) -> tuple[Sequence[Located], str, str]:
+    from translate_pipe.formats import po
+
+    decode_utf8(path, data)
+    return po.read_po(path, data, source_lang=source_lang, target_lang=target_lang)
+
+
+def _dumps_po(terms: Sequence[Term], options: ExportOptions) -> str:
+    from translate_pipe.formats import po
+
+    return po.dumps_po(
+        terms,
+        source_lang=options.source_lang,
+        target_lang=options.target_lang,
+        name=options.name,
+        include_dates=options.include_dates,
+    )
+
+
+def _read_tbx(path: Path, data: bytes, source_lang: str, target_lang: str) -> tuple[Sequence[Located], str, str]:
+    from translate_pipe.formats import tbx
+
+    decode_utf8(path, data)
+    return tbx.read_tbx(path, data, source_lang=source_lang, target_lang=target_lang)
+
+
+def _dumps_tbx(terms: Sequence[Term], options: ExportOptions) -> str:
+    from translate_pipe.formats import tbx
+
+    return tbx.dumps_tbx(
+        terms,
+        source_lang=options.source_lang,
+        target_lang=options.target_lang,
+        name=options.name,
+        version=options.tbx_version,
+    )
+
+
+def _tbx_problem(term: Term) -> str:
+    from translate_pipe.formats import tbx
+
+    bad = tbx.xml_invalid_char(term)
+    if bad:
+        return f"the entry for {term.source!r} contains U+{ord(bad):04X}, which XML 1.0 cannot carry"
+    return ""
+
+
+def _no_problem(term: Term) -> str:
+    return ""
+
+
+TABLE: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("csv", (".csv",), _read_delimited(","), _dumps_delimited(","), _delimited_problem()),
+        Format("tsv", (".tsv", ".tab"), _read_delimited("\t"), _dumps_delimited("\t"), _delimited_problem()),
+        Format("po", (".po", ".pot"), _read_po, _dumps_po, _no_problem),
+        Format("tbx", (".tbx",), _read_tbx, _dumps_tbx, _tbx_problem),
+    )
+}
+FORMATS: tuple[str, ...] = tuple(TABLE)
+_EXTENSIONS = {ext: f.name for f in TABLE.values() for ext in f.extensions}
 
 
 # --------------------------------------------------------------------------- public API
@@ -89,7 +187,7 @@ def detect_format(path: Path) -> str:
     if suffix == ".xml":
         from translate_pipe.formats import tbx
 
-        root = tbx.sniff_root(path, _read_bytes(path))
+        root = tbx.sniff_root(path, read_bytes(path, "glossary file"))
         if root in ("martif", "tbx"):
             return "tbx"
         raise FormatError(
@@ -121,24 +219,9 @@ def read_glossary(
     :class:`FormatError` (file and line/entry named) and nothing is returned.
     """
     path = Path(path)
-    fmt = _check_format_name(fmt) if fmt is not None else detect_format(path)
-    data = _read_bytes(path)
-    if fmt in ("csv", "tsv"):
-        from translate_pipe.formats import csvfmt
-
-        text = decode_utf8(path, data)
-        items = csvfmt.read_csv(path, text, delimiter="\t" if fmt == "tsv" else ",")
-        src, tgt = source_lang, target_lang
-    elif fmt == "po":
-        from translate_pipe.formats import po
-
-        decode_utf8(path, data)
-        items, src, tgt = po.read_po(path, data, source_lang=source_lang, target_lang=target_lang)
-    else:
-        from translate_pipe.formats import tbx
-
-        decode_utf8(path, data)
-        items, src, tgt = tbx.read_tbx(path, data, source_lang=source_lang, target_lang=target_lang)
+    name = _check_format_name(fmt) if fmt is not None else detect_format(path)
+    data = read_bytes(path, "glossary file")
+    items, src, tgt = TABLE[name].read(path, data, source_lang, target_lang)
     return GlossaryFile(terms=check_read_terms(path, items), source_lang=src, target_lang=tgt)
 
 
@@ -168,25 +251,14 @@ def dumps_glossary(
         )
     ordered = sorted(terms, key=lambda t: (t.source, t.context))
     check_export_terms(ordered, fmt)
-    if fmt in ("csv", "tsv"):
-        from translate_pipe.formats import csvfmt
-
-        return csvfmt.dumps_csv(ordered, delimiter="\t" if fmt == "tsv" else ",")
-    if fmt == "po":
-        from translate_pipe.formats import po
-
-        return po.dumps_po(
-            ordered,
-            source_lang=source_lang,
-            target_lang=target_lang,
-            name=name,
-            include_dates=include_dates,
-        )
-    from translate_pipe.formats import tbx
-
-    return tbx.dumps_tbx(
-        ordered, source_lang=source_lang, target_lang=target_lang, name=name, version=tbx_version
+    options = ExportOptions(
+        source_lang=source_lang,
+        target_lang=target_lang,
+        name=name,
+        tbx_version=tbx_version,
+        include_dates=include_dates,
     )
+    return TABLE[fmt].dumps(ordered, options)
 
 
 def write_glossary(
@@ -203,7 +275,7 @@ def write_glossary(
     """Write :func:`dumps_glossary` output to ``path`` atomically (temp file + rename).
 
     ``fmt`` defaults to the one named by the extension (``.xml`` means TBX).  Nothing is
-    written when serialisation fails.  A new file gets mode 0644; an existing file keeps
+    written when serialisation fails.  A new file follows the umask; an existing file keeps
     its mode.
     """
     path = Path(path)
@@ -222,97 +294,11 @@ def write_glossary(
     atomic_write(path, text.encode("utf-8"))
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, fsync it, rename it over ``path``."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o644
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        if isinstance(exc, OSError):
-            raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-        raise
-
-
-def decode_utf8(path: Path, data: bytes) -> str:
-    """Decode UTF-8 (with or without BOM) or raise :class:`FormatError` naming the line."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise FormatError(f"{path}: the file is UTF-16; save it as UTF-8 and try again")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise FormatError(
-            f"{path}: line {line}: not valid UTF-8 (byte 0x{data[exc.start]:02X}); "
-            "save the file as UTF-8 and try again"
-        ) from None
-    return text.removeprefix("\ufeff")
-
-
-def check_read_terms(path: Path, items: Sequence[Located]) -> tuple[Term, ...]:
-    """Apply the shared rules to terms read from ``path``; all or nothing."""
-    seen: dict[tuple[str, str], str] = {}
-    for term, where in items:
-        problem = term_problem(term)
-        if problem:
-            raise FormatError(f"{path}: {where}: {problem}")
-        key = (term.source, term.context)
-        if key in seen:
-            ctx = f" with context {term.context!r}" if term.context else ""
-            raise FormatError(
-                f"{path}: {where}: duplicate source term {term.source!r}{ctx} "
-                f"(first at {seen[key]}); merge the two entries or give them different contexts"
-            )
-        seen[key] = where
-    return tuple(item.term for item in items)
-
-
-def term_problem(term: Term) -> str:
-    """Return why ``term`` breaks the shared rules, or ``""``."""
-    if not term.source.strip():
-        return "empty source term"
-    if not term.target.strip():
-        return f"empty target for source term {term.source!r}"
-    if term.status not in STATUSES:
-        return (
-            f"unknown status {term.status!r} for source term {term.source!r}; "
-            f"use one of {', '.join(STATUSES)}"
-        )
-    for variant in term.variants:
-        if not variant.strip():
-            return f"empty variant for source term {term.source!r}"
-        if variant != variant.strip() or "\n" in variant or "\r" in variant:
-            return f"variant {variant!r} of {term.source!r} has surrounding spaces or line breaks"
-    fields = (term.source, term.target, term.note, term.domain, term.context, *term.variants)
-    if any("\x00" in value for value in fields):
-        return f"NUL character in the entry for source term {term.source!r}"
-    return ""
-
-
 def check_export_terms(terms: Sequence[Term], fmt: str) -> None:
     """Raise :class:`FormatError` if ``terms`` cannot be written losslessly as ``fmt``."""
     seen: set[tuple[str, str]] = set()
     for term in terms:
-        problem = term_problem(term)
+        problem = term_problem(term) or TABLE[fmt].export_problem(term)
         if problem:
             raise FormatError(f"cannot export as {fmt}: {problem}")
         key = (term.source, term.context)
@@ -322,37 +308,10 @@ def check_export_terms(terms: Sequence[Term], fmt: str) -> None:
                 f"{f' with context {term.context!r}' if term.context else ''}"
             )
         seen.add(key)
-        if fmt in ("csv", "tsv"):
-            for variant in term.variants:
-                if "|" in variant:
-                    raise FormatError(
-                        f"cannot export as {fmt}: variant {variant!r} of {term.source!r} "
-                        "contains '|', the variant separator; export as PO or TBX instead"
-                    )
-        if fmt == "tbx":
-            from translate_pipe.formats import tbx
-
-            bad = tbx.xml_invalid_char(term)
-            if bad:
-                raise FormatError(
-                    f"cannot export as tbx: the entry for {term.source!r} contains "
-                    f"U+{ord(bad):04X}, which XML 1.0 cannot carry"
-                )
 
 
 def _check_format_name(fmt: str) -> str:
     name = fmt.lower().lstrip(".")
-    if name not in FORMATS:
+    if name not in TABLE:
         raise FormatError(f"unknown glossary format {fmt!r}; use one of {', '.join(FORMATS)}")
     return name
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a glossary file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from translate_pipe.errors import FormatError
-from translate_pipe.formats import Located
+from translate_pipe.formats.common import Located
 from translate_pipe.records import Term
 
 BASE_COLUMNS: tuple[str, ...] = ("source", "target", "variants", "note", "domain")

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from translate_pipe.errors import FormatError
-from translate_pipe.formats import Located
+from translate_pipe.formats.common import Located
 from translate_pipe.records import Term
 
 COMMENT_KEYS: tuple[str, ...] = ("variants", "note", "domain", "status")

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from translate_pipe.errors import FormatError
-from translate_pipe.formats import Located
+from translate_pipe.formats.common import Located
 from translate_pipe.records import Term
 
 if TYPE_CHECKING:

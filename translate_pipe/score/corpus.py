@@ -1,7 +1,7 @@
-"""Quality scores against reference translations: BLEU, chrF, TER and terminology metrics.
+"""Corpus scores against reference translations: BLEU, chrF, TER, paired bootstrap (sacrebleu).
 
 Pure functions returning frozen dataclasses: no SQL, no printing.  ``store.py`` saves what
-these functions return and ``cli.py`` shows it.
+these functions return and ``report.py`` shows it.  Terminology metrics are in :mod:`.terms`.
 
 Conventions
 -----------
@@ -26,15 +26,14 @@ collected per paragraph), which is what the stored signature's segment count the
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from translate_pipe.errors import ReferenceFileError, ScoreError
-from translate_pipe.records import TermMatch
 
 if TYPE_CHECKING:  # pragma: no cover
     from sacrebleu.metrics.base import Metric
@@ -46,10 +45,6 @@ __all__ = [
     "CorpusScores",
     "MetricComparison",
     "MetricScore",
-    "ReferenceDisagreement",
-    "TermConsistency",
-    "TermMiss",
-    "TermReport",
     "check_parallel",
     "compare_runs",
     "corpus_scores",
@@ -59,7 +54,6 @@ __all__ = [
     "reference_sets",
     "round_score",
     "segment_scores",
-    "term_metrics",
 ]
 
 #: Metric keys understood by this module, in the order they are reported.
@@ -432,9 +426,9 @@ def compare_runs(
     from sacrebleu.significance import PairedTest
 
     objects = {key: _make_metric(key, per_metric[key]) for key in metrics}
-    test = PairedTest([("A", hyps_a), ("B", hyps_b)], objects, refs, test_type="bs",
-                      n_samples=n_samples)
-    test._seed = seed  # sacrebleu reads SACREBLEU_SEED; we take the seed as an argument
+    with _sacrebleu_seed(seed):  # sacrebleu's public knob, read when the test is made
+        test = PairedTest([("A", hyps_a), ("B", hyps_b)], objects, refs, test_type="bs",
+                          n_samples=n_samples)
     signatures, results = test()
     names = [name for name in results if name != "System"]  # sacrebleu names, metric order
     compared = []
@@ -463,6 +457,20 @@ def compare_runs(
         segment_metric=segment_metric, wins=wins, losses=losses,
         ties=len(deltas) - wins - losses, segment_deltas=deltas,
     )
+
+
+@contextlib.contextmanager
+def _sacrebleu_seed(seed: int | None) -> Iterator[None]:
+    """Set ``SACREBLEU_SEED`` (``None``: OS entropy) for the duration of the block."""
+    old = os.environ.get("SACREBLEU_SEED")
+    os.environ["SACREBLEU_SEED"] = "None" if seed is None else str(seed)
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["SACREBLEU_SEED"]
+        else:
+            os.environ["SACREBLEU_SEED"] = old
 
 
 def _opt_float(value: Any) -> float | None:
@@ -499,250 +507,3 @@ def group_by_paragraph(segment_paragraphs: Sequence[int], hyps: Sequence[str]) -
         if piece:
             groups[-1].append(piece)
     return [" ".join(group) for group in groups]
-
-
-# --------------------------------------------------------------------------- terminology
-
-Finder = Callable[[str], Sequence[TermMatch]]
-TranslationOf = Callable[[int, TermMatch], "str | None"]
-
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2010": "-",
-                         "\u2011": "-"})
-
-
-def _norm_text(text: str) -> str:
-    """Same-length normalisation applied to both targets and hypotheses."""
-    return text.translate(_QUOTES)
-
-
-def _target_key(target: str) -> str:
-    return " ".join(_norm_text(target).casefold().split())
-
-
-def _target_pattern(target: str) -> re.Pattern[str]:
-    words = _norm_text(target).split()
-    body = r"\s+".join(re.escape(word) for word in words)
-    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
-
-
-def _count_targets(text: str, needed: Mapping[str, int], targets: Mapping[str, str]) -> dict[
-    str, int
-]:
-    """How many of the ``needed[key]`` occurrences of each target are found in ``text``.
-
-    Whole-word, case-insensitive.  Longer targets are matched first and a stretch of text
-    counts for one target only, so "Minister" is not found inside a counted "Foreign Minister".
-    """
-    norm = _norm_text(text)
-    taken: list[tuple[int, int]] = []
-    found: dict[str, int] = {}
-    for key in sorted(needed, key=lambda k: (-len(k), k)):
-        count = 0
-        for m in _target_pattern(targets[key]).finditer(norm):
-            if count >= needed[key]:
-                break
-            if any(m.start() < end and start < m.end() for start, end in taken):
-                continue
-            taken.append((m.start(), m.end()))
-            count += 1
-        found[key] = count
-    return found
-
-
-@dataclass(frozen=True)
-class TermMiss:
-    """A source term occurrence whose approved target is not in the hypothesis."""
-
-    segment: int
-    source: str  # canonical source term
-    source_text: str  # as written in the source segment
-    target: str  # approved target
-    hypothesis: str
-    expected: int  # occurrences of this target the segment needs
-    found: int  # occurrences found in the hypothesis
-
-
-@dataclass(frozen=True)
-class TermConsistency:
-    """How one source term was translated across the run.
-
-    ``translations`` counts, per occurrence, the translation used: the approved target when it
-    was found, else what ``translation_of`` said (case-folded), else None (unknown: the approved
-    target was not used, and without alignment we cannot tell what was used instead).
-    ``consistent`` is True when every occurrence used one translation, False when at least two
-    different translations were used (the approved target in some segments and not in others
-    counts as two), None when unknown translations leave it undecided.
-    """
-
-    source: str
-    target: str
-    occurrences: int
-    segments: tuple[int, ...]
-    translations: tuple[tuple[str | None, int], ...]
-    consistent: bool | None
-
-
-@dataclass(frozen=True)
-class ReferenceDisagreement:
-    """A matched term whose approved target no reference uses: glossary vs. reference."""
-
-    segment: int
-    source: str
-    source_text: str
-    target: str
-    references: tuple[str, ...]
-    expected: int
-    found: int  # best count over the reference sets
-
-
-@dataclass(frozen=True)
-class TermReport:
-    """Terminology metrics of a run.
-
-    ``term_success`` = hits / occurrences (None when no term matched a source).
-    ``reference_agreement`` = occurrences whose approved target a reference uses / occurrences
-    (None without references or matches).
-    """
-
-    segments: int
-    occurrences: int
-    hits: int
-    term_success: float | None
-    misses: tuple[TermMiss, ...]
-    consistency: tuple[TermConsistency, ...]
-    reference_agreed: int
-    reference_agreement: float | None
-    reference_disagreements: tuple[ReferenceDisagreement, ...]
-
-    @property
-    def inconsistent(self) -> tuple[TermConsistency, ...]:
-        return tuple(c for c in self.consistency if c.consistent is False)
-
-    @property
-    def consistency_rate(self) -> float | None:
-        """Share of decided terms used consistently; None when none is decided."""
-        decided = [c for c in self.consistency if c.consistent is not None]
-        if not decided:
-            return None
-        return sum(1 for c in decided if c.consistent) / len(decided)
-
-
-def term_metrics(
-    sources: Sequence[str],
-    hyps: Sequence[str],
-    refs_sets: Sequence[Sequence[str]] | Sequence[str] | None,
-    find: Finder,
-    *,
-    translation_of: TranslationOf | None = None,
-) -> TermReport:
-    """Term success rate, consistency and reference agreement of a run.
-
-    ``find(source_segment)`` returns the glossary matches of a source segment
-    (``translate_pipe.glossary.Matcher(terms).find``).  Decisions:
-
-    * Matching in the hypothesis/reference is case-insensitive and whole-word: a target is
-      found only between non-word characters, so "UN" is not found in "UNESCO" but is found in
-      "UN-led"; inner whitespace may vary (``\\s+``); curly and straight apostrophes are equal.
-      Inflected forms ("ambassadors" for "ambassador") do NOT count.
-    * Occurrences are counted per segment: a target needed twice (a term appearing twice in
-      the source, or two source terms with the same approved target) must appear twice in the
-      hypothesis; with one occurrence, one hit and one miss are counted.  The first source
-      occurrences are the hits, the later ones the misses.
-    * Longer targets are matched first, and a stretch of hypothesis counts for one target only.
-    * With several reference sets an occurrence agrees with the references when at least one
-      reference set uses the approved target (counted the same way).
-    * ``translation_of(segment, match)``, optional (e.g. from word alignment), says which
-      hypothesis text translated a missed occurrence; it refines consistency only.
-    """
-    sources, hyps = list(sources), list(hyps)
-    if len(sources) != len(hyps):
-        raise ScoreError(f"line count mismatch: the sources have {len(sources)} lines but the "
-                         f"hypotheses have {len(hyps)}")
-    refs: list[list[str]] = []
-    if refs_sets is not None:
-        refs = reference_sets(refs_sets)
-        check_parallel(hyps, refs)
-
-    occurrences = hits = agreed = 0
-    misses: list[TermMiss] = []
-    disagreements: list[ReferenceDisagreement] = []
-    # (source, target) -> list of (segment, translation used)
-    used: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
-
-    for index, (source, hyp) in enumerate(zip(sources, hyps)):
-        matches = sorted(find(source), key=lambda m: (m.start, m.end))
-        if not matches:
-            continue
-        groups: dict[str, list[TermMatch]] = {}
-        targets: dict[str, str] = {}
-        for match in matches:
-            key = _target_key(match.target)
-            groups.setdefault(key, []).append(match)
-            targets.setdefault(key, match.target)
-        needed = {key: len(group) for key, group in groups.items()}
-        found = _count_targets(hyp, needed, targets)
-        ref_found = [_count_targets(ref[index], needed, targets) for ref in refs]
-
-        for key, group in groups.items():
-            n_found = found[key]
-            occurrences += len(group)
-            hits += n_found
-            for rank, match in enumerate(group):
-                hit = rank < n_found
-                translation: str | None = match.target if hit else None
-                if not hit:
-                    misses.append(TermMiss(
-                        segment=index, source=match.source, source_text=match.text,
-                        target=match.target, hypothesis=hyp, expected=len(group),
-                        found=n_found))
-                    if translation_of is not None:
-                        said = translation_of(index, match)
-                        translation = " ".join(said.casefold().split()) if said else None
-                        if translation == _target_key(match.target):
-                            translation = match.target
-                used.setdefault((match.source, match.target), []).append((index, translation))
-            if refs:
-                best = max(counts[key] for counts in ref_found)
-                agreed += best
-                if best < len(group):
-                    first = group[best]
-                    disagreements.append(ReferenceDisagreement(
-                        segment=index, source=first.source, source_text=first.text,
-                        target=first.target, references=tuple(ref[index] for ref in refs),
-                        expected=len(group), found=best))
-
-    consistency = tuple(
-        _consistency(source, target, entries)
-        for (source, target), entries in sorted(used.items())
-    )
-    return TermReport(
-        segments=len(hyps),
-        occurrences=occurrences,
-        hits=hits,
-        term_success=hits / occurrences if occurrences else None,
-        misses=tuple(misses),
-        consistency=consistency,
-        reference_agreed=agreed,
-        reference_agreement=agreed / occurrences if refs and occurrences else None,
-        reference_disagreements=tuple(disagreements),
-    )
-
-
-def _consistency(
-    source: str, target: str, entries: Sequence[tuple[int, str | None]]
-) -> TermConsistency:
-    counts = Counter(translation for _, translation in entries)
-    known = {t for t in counts if t is not None}
-    consistent: bool | None
-    if len(entries) == 1 or (len(known) == 1 and None not in counts):
-        consistent = True
-    elif len(known) > 1 or (target in known and None in counts):
-        consistent = False  # a None occurrence did not use the approved target
-    else:
-        consistent = None
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0] is None, item[0] or ""))
-    return TermConsistency(
-        source=source, target=target, occurrences=len(entries),
-        segments=tuple(sorted({segment for segment, _ in entries})),
-        translations=tuple(ordered), consistent=consistent,
-    )
