@@ -93,7 +93,9 @@ def test_install_from_real_index_and_translate(
     pairs = PAIRS[layout]
     doc = tmp_path / "doc.ar.txt"
     doc.write_text("".join(s + "\n" for s, _ in pairs), encoding="utf-8")
-    result = _run([*common, "translate", str(doc), "--json", "--output-dir", str(tmp_path / "out")], tmp_path)
+    # attention alignment links every target token, so every word grouping is exercised
+    args = ["translate", str(doc), "--json", "--align", "attention", "--output-dir", str(tmp_path / "out")]
+    result = _run([*common, *args], tmp_path)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     segments = out["documents"][0]["segments"]
@@ -105,8 +107,8 @@ def test_install_from_real_index_and_translate(
         assert seg["alignment"], f"no word links for {seg['source']!r}"
         for ss, se, ts, te in seg["alignment"]:
             source_word, target_word = text[ss:se], seg["target"][ts:te]
-            assert source_word.strip() == source_word and source_word  # whole words, no stray spaces
-            assert target_word.strip() == target_word and any(ch.isalnum() for ch in target_word)
+            assert source_word and not any(ch.isspace() for ch in source_word)  # one word, as the tokenizer groups them
+            assert any(ch.isalnum() for ch in target_word) and not any(ch.isspace() for ch in target_word)
             assert seg["source_start"] <= ss < se <= seg["source_end"]
 
 
@@ -157,3 +159,31 @@ def test_bpe_package_is_one_argostranslate_translates(bpe_root: Path, source: st
     translator = ctranslate2.Translator(str(bpe_root / "model"), device="cpu", intra_threads=1)
     hyps = apply_packaged_translation(pkg, source, translator, _WholeText(), num_hypotheses=1)
     assert hyps[0].value == target
+
+
+def test_predict_alignment_scores_the_models_own_bpe_pieces() -> None:
+    """align.py groups words by ▁: the pipeline hands it word-marked pieces and gives the model
+    its own BPE pieces back, with whole BPE words masked."""
+    from translate_pipe.align import AlignItem, align
+    from translate_pipe.engine import mark_words
+    from translate_pipe.pipeline import _own_pieces
+
+    source = ["وق@@", "ف", "حمص", "."]
+    spans = [(0, 2), (2, 3), (4, 7), (7, 8)]
+    target = ["Cease@@", "fire", "Homs", "."]
+    tspans = [(0, 5), (5, 9), (10, 14), (14, 15)]
+    seen: list[list[str]] = []
+
+    class Scorer:
+        def score_tokens(self, sources, targets, max_batch_tokens=1024):  # type: ignore[no-untyped-def]
+            seen.extend(list(s) for s in sources)
+            assert all(list(t) == target for t in targets)
+            # target word 0 depends on source word 0, target word 1 on source word 1
+            return [[-1.0 - 5.0 * (s[0] == "<unk>"), -1.0 - 5.0 * (s[0] == "<unk>"), -1.0 - 5.0 * (s[2] == "<unk>"), -1.0, -1.0] for s in sources]
+
+    src_marked = mark_words(source, [True, False, True, False])
+    tgt_marked = mark_words(target, [True, False, True, False])
+    item = AlignItem(src_marked, spans, tgt_marked, tspans, "Ceasefire Homs.", 0, ())
+    links = align([item], "predict", _own_pieces(Scorer(), source, src_marked, target))  # type: ignore[arg-type]
+    assert seen == [source, ["<unk>", "<unk>", "حمص", "."], ["وق@@", "ف", "<unk>", "."]]
+    assert links == [[(0, 3, 0, 9), (4, 7, 10, 14)]]
