@@ -296,6 +296,9 @@ def glossary_add(
     context: str = "",
     source_lang: str = "ar",
     target_lang: str = "en",
+    target_plural: str | None = None,
+    source_plurals: Sequence[str] | None = None,
+    blocked_in: Sequence[str] | None = None,
 ) -> tuple[int | None, str, Term]:
     """Add a term, or edit the term with this source: only the fields given change (a
     deprecated term given a target is approved again; without one it stays as it is).
@@ -308,6 +311,12 @@ def glossary_add(
         _check_field("target", target)
     for v in variants or ():
         _check_field("variant", v)
+    for v in source_plurals or ():
+        _check_field("source plural", v)
+    for v in blocked_in or ():
+        _check_field("blocking context", v)
+    if target_plural:
+        _check_field("target plural", target_plural)
     with store.transaction():
         info = store.ensure_glossary(name, source_lang, target_lang)
         old = _term_or_none(store, info.id, source, context)
@@ -321,6 +330,9 @@ def glossary_add(
             note=note if note is not None else base.note,
             domain=domain if domain is not None else base.domain,
             status="approved" if target is not None else base.status,
+            target_plural=target_plural if target_plural is not None else base.target_plural,
+            source_plurals=tuple(source_plurals) if source_plurals is not None else base.source_plurals,
+            blocked_in=tuple(blocked_in) if blocked_in is not None else base.blocked_in,
         )
         action = "add" if old is None else "update"
         version = store.apply_glossary_changes(

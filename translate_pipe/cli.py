@@ -475,11 +475,31 @@ def glossary_add(
     domain: Annotated[str | None, typer.Option("--domain", help="Domain, free text (the curated glossary uses diplomacy, un, law, geo, ...)")] = None,
     context: ContextOpt = "",
     author: AuthorOpt = None,
+    target_plural: Annotated[
+        str | None, typer.Option("--target-plural", help="Plural of the target, for dual/plural matches")
+    ] = None,
+    plural: Annotated[
+        list[str] | None, typer.Option("--plural", help="Irregular (broken) plural of the source (repeatable)")
+    ] = None,
+    not_in: Annotated[
+        list[str] | None, typer.Option("--not-in", help="Longer phrase in which the term must not match (repeatable)")
+    ] = None,
 ) -> None:
     """Add a term, or edit one: only the fields given change (a new version)."""
     with _open_store(_paths(ctx)) as store:
         version, what, term = api.glossary_add(
-            store, name, source, target, author=_author(author), variants=variant, note=note, domain=domain, context=context
+            store,
+            name,
+            source,
+            target,
+            author=_author(author),
+            variants=variant,
+            note=note,
+            domain=domain,
+            context=context,
+            target_plural=target_plural,
+            source_plurals=plural,
+            blocked_in=not_in,
         )
     typer.echo(f"{name}: {source} -> {term.target}: {what}" + (f" (version {version})" if version else ""))
 

@@ -51,18 +51,28 @@ class Term:
     domain: str = ""
     status: str = "approved"  # "approved" | "deprecated"
     context: str = ""  # disambiguation (PO msgctxt)
+    target_plural: str = ""  # the target's plural ("" = derive it with inflect, marked derived)
+    source_plurals: tuple[str, ...] = ()  # irregular (broken) plurals of the source
+    blocked_in: tuple[str, ...] = ()  # longer phrases inside which the term must not match
 
 
 @dataclass(frozen=True)
 class TermMatch:
-    """A glossary term found in a text; offsets index the original text."""
+    """A glossary term found in a text; offsets index the original text.
+
+    ``target`` is the form to enforce: the approved target for a singular match, its plural for
+    a dual or plural one (``target_form`` says where that plural came from: ``"plural"``, the
+    entry's own ``target_plural``; ``"derived-plural"``, derived with ``inflect`` for review).
+    """
 
     source: str  # canonical source term
-    target: str  # approved target
+    target: str  # the target form to enforce (see above)
     start: int
     end: int
     text: str  # surface form as it appears in the text (text[start:end])
     term_id: int | None = None
+    number: str = "singular"  # "singular" | "dual" | "plural", as found in the text
+    target_form: str = "approved"  # "approved" | "plural" | "derived-plural"
 
 
 @dataclass(frozen=True)

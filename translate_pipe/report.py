@@ -51,6 +51,8 @@ def run_json(result: RunResult) -> dict[str, JSON]:
                                 "status": o.status,
                                 "method": o.method,
                                 **({"reason": o.reason} if o.reason else {}),
+                                "number": o.match.number,
+                                "target_form": o.match.target_form,
                             }
                             for o in st.terms
                         ],
@@ -166,6 +168,9 @@ def term_json(term: Term) -> dict[str, JSON]:
         "domain": term.domain,
         "status": term.status,
         "context": term.context,
+        "target_plural": term.target_plural,
+        "source_plurals": list(term.source_plurals),
+        "blocked_in": list(term.blocked_in),
     }
 
 
@@ -199,6 +204,12 @@ def term_show_lines(history: Sequence[StoredTerm]) -> list[str]:
     ]
     if t.context:
         lines.append(f"context:  {t.context}")
+    if t.target_plural:
+        lines.append(f"target plural:  {t.target_plural}")
+    if t.source_plurals:
+        lines.append(f"source plurals: {' | '.join(t.source_plurals)}")
+    if t.blocked_in:
+        lines.append(f"not inside:     {' | '.join(t.blocked_in)}")
     lines.append("history:")
     previous: Term | None = None
     for h in history:
@@ -245,7 +256,10 @@ def log_lines(entries: Sequence[LogEntry]) -> list[str]:
 
 def diff_json(changes: Sequence[TermChange]) -> list[JSON]:
     def side(t: Term | None) -> JSON:
-        return None if t is None else {**t.__dict__, "variants": list(t.variants)}
+        if t is None:
+            return None
+        lists = {"variants": list(t.variants), "source_plurals": list(t.source_plurals)}
+        return {**t.__dict__, **lists, "blocked_in": list(t.blocked_in)}
 
     return [
         {
@@ -294,11 +308,26 @@ def diff_lines(changes: Sequence[TermChange]) -> list[str]:
 
 
 def matches_json(matches: Sequence[TermMatch]) -> list[JSON]:
-    return [{"source": m.source, "target": m.target, "start": m.start, "end": m.end, "text": m.text} for m in matches]
+    return [
+        {
+            "source": m.source,
+            "target": m.target,
+            "start": m.start,
+            "end": m.end,
+            "text": m.text,
+            "number": m.number,
+            "target_form": m.target_form,
+        }
+        for m in matches
+    ]
 
 
 def matches_lines(matches: Sequence[TermMatch]) -> list[str]:
-    return [f"{m.start}-{m.end}\t{m.text}\t{m.source}\t{m.target}" for m in matches]
+    return [
+        f"{m.start}-{m.end}\t{m.text}\t{m.source}\t{m.target}"
+        + ("" if m.number == "singular" else f"\t[{m.number}, {m.target_form}]")
+        for m in matches
+    ]
 
 
 # -- runs ---------------------------------------------------------------------------------------

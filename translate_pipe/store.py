@@ -71,7 +71,7 @@ __all__ = [
 
 Row = dict[str, Any]  # a row as sqlite-utils returns it
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -243,6 +243,12 @@ INSERT INTO term_alignments_v3 SELECT * FROM term_alignments;
 DROP TABLE term_alignments;
 ALTER TABLE term_alignments_v3 RENAME TO term_alignments;
 CREATE INDEX term_alignments_translation ON term_alignments(translation_id);
+""",
+    # 4: glossary number and blocking contexts (issue 9): defaults keep older revisions valid
+    4: """
+ALTER TABLE term_revisions ADD COLUMN target_plural TEXT NOT NULL DEFAULT '';
+ALTER TABLE term_revisions ADD COLUMN source_plurals TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE term_revisions ADD COLUMN blocked_in TEXT NOT NULL DEFAULT '[]';
 """,
 }
 
@@ -677,6 +683,10 @@ class Store:
                         "note": term.note,
                         "domain": term.domain,
                         "status": term.status,
+                        # issue 9 (number, blocking contexts)
+                        "target_plural": term.target_plural,
+                        "source_plurals": json.dumps(list(term.source_plurals), ensure_ascii=False),
+                        "blocked_in": json.dumps(list(term.blocked_in), ensure_ascii=False),
                     },
                     pk=("term_id", "version"),
                 )
@@ -844,7 +854,10 @@ class Store:
             )
 
 
-_TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
+_TERM_COLUMNS = (
+    "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status, "
+    "r.target_plural, r.source_plurals, r.blocked_in"
+)
 _TRANSLATION_COLUMNS = (
     't.id AS translation_id, t.run_id, s.document_id, t.segment_index, s.start, s."end" AS "end", '
     "s.text, s.paragraph, t.target, t.truncated"
@@ -884,6 +897,9 @@ def _stored_term(r: Row) -> StoredTerm:
             note=r["note"],
             domain=r["domain"],
             status=r["status"],
+            target_plural=r["target_plural"],
+            source_plurals=tuple(json.loads(r["source_plurals"])),
+            blocked_in=tuple(json.loads(r["blocked_in"])),
         ),
     )
 
