@@ -36,12 +36,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from .align import SPACE
 from .errors import ModelError
 from .models import PackageInfo
 from .records import DecodeOptions, Hypothesis, Tokens
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
-SPACE = "\u2581"
 BPE_JOINER = "@@"
 
 Span = tuple[int, int]
