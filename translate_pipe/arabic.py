@@ -24,8 +24,8 @@ original character it came from, so that spans found in the normalised text can 
 against the real text (:meth:`Normalised.span`).  A span's end is extended over diacritics and
 tatweel that follow its last letter, so ``المتحدةُ`` is reported with its final damma.
 
-:func:`tokenize` gives tokens (runs of letters and digits, Arabic or Latin; punctuation is never
-part of a token) with their normalised form and original offsets.
+:func:`token_spans` gives the tokens of a normalised text (runs of letters and digits, Arabic or
+Latin; punctuation is never part of a token); :meth:`Normalised.span` maps them back.
 
 Proclitics (:func:`proclitic_readings`)
 ---------------------------------------
