@@ -118,6 +118,7 @@ def main() -> None:
                 continue
             for method in ("predict", "attention"):
                 times: dict[str, list[float]] = {"plain": [], "g30": [], "g100": []}
+                _run(cli, db, packages, doc, tmp / "o", "--align", method)  # warm-up: model load, imports
                 cold = {}
                 for g in ("g30", "g100"):  # cold: a database without cached renderings
                     cold_db = tmp / f"cold-{method}-{g}.db"
