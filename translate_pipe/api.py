@@ -13,20 +13,22 @@ to :mod:`.pipeline`, the only module that chains the stages.  Nothing here print
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import score
 from .engine import Engine
 from .errors import GlossaryError, InputError, PackageError, ReferenceFileError, ScoreError
-from .files import read_input
+from .files import DEFAULT_MAX_INPUT_BYTES, read_input
 from .formats import dumps_glossary, read_glossary, write_glossary
 from .glossary import LintIssue, Matcher, TermChange, diff_terms, lint
 from .models import PackageInfo, find_package
-from .pipeline import RetranslateResult, RunResult, TranslateSettings
+from .pipeline import RetranslateResult, RunResult, TranslateSettings, materialize
+from .pipeline import resume as _resume
 from .pipeline import glossary_matcher as _glossary_matcher
 from .pipeline import retranslate as _retranslate
 from .pipeline import translate as _translate
@@ -112,13 +114,18 @@ def translate(
     soft: bool = False,
     allow_failures: bool = False,
     align: str = "predict",
-    stdin: Callable[[], bytes] | None = None,
+    stdin: Callable[[], BinaryIO | bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
+    store: Store | None = None,
 ) -> TranslateResult:
     """Translate files (``"-"`` is standard input) as one run, stored in ``db``.
 
     Everything cheap is checked before the model is loaded or the database touched: inputs,
-    outputs, the installed package, then the glossary.
+    outputs, the installed package, then the glossary.  Each input is read up to
+    ``max_input_bytes``.  With an open ``store`` (then ``db`` is not opened), the result's
+    translations are read from it when asked (streaming; keep it open meanwhile); without
+    one they are read before the database is closed.
     """
     from .files import plan_outputs
 
@@ -126,7 +133,7 @@ def translate(
         raise InputError("no input given; pass files or - for standard input")
     if list(inputs).count("-") > 1:
         raise InputError("standard input (-) can be given only once")
-    docs = [read_input(name, stdin) for name in inputs]
+    docs = [read_input(name, stdin, max_input_bytes) for name in inputs]
     outputs = plan_outputs([d.name for d in docs], output_dir, from_code, to_code)
     package = find_package(packages_dir, from_code, to_code)
     settings = TranslateSettings(
@@ -146,9 +153,9 @@ def translate(
         allow_failures=allow_failures,
         align=align,
     )
-    with Store(db) as store:
+    with _store_for(db, store) as opened:
         run = _translate(
-            store,
+            opened,
             _engine_loader(packages_dir, device, threads, compute_type, package),
             docs,
             from_code=package.from_code,
@@ -157,7 +164,39 @@ def translate(
             outputs=outputs,
             progress=progress,
         )
-    return TranslateResult(run)
+        return TranslateResult(run if store is not None else materialize(run))
+
+
+def resume(
+    run_id: int,
+    *,
+    db: Path,
+    packages_dir: Path,
+    progress: Callable[[int, int], None] | None = None,
+    store: Store | None = None,
+) -> TranslateResult:
+    """Continue an interrupted translate run from its last committed chunk (see
+    :func:`pipeline.resume`); ``store`` as in :func:`translate`."""
+    with _store_for(db, store, create=False) as opened:
+        info = opened.run(run_id)
+        saved = TranslateSettings.from_stored(info.settings)
+        run = _resume(
+            opened,
+            _engine_loader(packages_dir, saved.device, saved.intra_threads, saved.compute_type),
+            run_id,
+            progress=progress,
+        )
+        return TranslateResult(run if store is not None else materialize(run))
+
+
+@contextmanager
+def _store_for(db: Path, store: Store | None, create: bool = True) -> Iterator[Store]:
+    """``store`` when given (left open), else the database at ``db`` (closed afterwards)."""
+    if store is not None:
+        yield store
+        return
+    with open_store(db, create=create) as opened:
+        yield opened
 
 
 def retranslate(
@@ -174,7 +213,7 @@ def retranslate(
 ) -> RetranslateResult:
     """Re-run only the segments whose matched glossary terms changed (see :func:`pipeline.retranslate`)."""
     with open_store(db, create=False) as store:
-        return _retranslate(
+        result = _retranslate(
             store,
             _engine_loader(packages_dir, device, threads, compute_type),
             glossary,
@@ -185,6 +224,7 @@ def retranslate(
             overwrite=overwrite,
             progress=progress,
         )
+        return dc_replace(result, run=materialize(result.run)) if result.run is not None else result
 
 
 # -- models -------------------------------------------------------------------------------------

@@ -218,6 +218,19 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[int, Any],
             state["bar"].__exit__(None, None, None)
 
 
+DEFAULT_MAX_INPUT_SIZE = "256M"
+
+
+def _size(value: str) -> int:
+    """A --max-input-size value in bytes."""
+    from .files import parse_size
+
+    try:
+        return parse_size(value)
+    except PipeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--max-input-size") from None
+
+
 def _check_align(value: str) -> str:
     if value not in ("predict", "attention"):
         raise typer.BadParameter(f"{value!r} is not one of predict, attention")
@@ -290,7 +303,9 @@ def models_remove(
 @app.command("translate")
 def translate(
     ctx: typer.Context,
-    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Files to translate; - reads standard input")],
+    inputs: Annotated[
+        list[str] | None, typer.Argument(metavar="INPUTS", help="Files to translate; - reads standard input")
+    ] = None,
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
     to_code: Annotated[str, typer.Option("--to", help="Target language")] = "en",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")] = False,
@@ -330,12 +345,36 @@ def translate(
             callback=_check_align,
         ),
     ] = "predict",
+    resume: Annotated[
+        int | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="Continue the interrupted run RUN from its last committed chunk (no INPUTS; "
+            "its settings and documents are the stored ones)",
+        ),
+    ] = None,
+    max_input_size: Annotated[
+        str,
+        typer.Option("--max-input-size", metavar="SIZE", help="Largest input read, e.g. 512M or 2G"),
+    ] = DEFAULT_MAX_INPUT_SIZE,
 ) -> None:
     """Translate files (or - for stdin); store segments, translations and alignments."""
+    inputs = inputs or []
     if inputs.count("-") > 1:
         raise typer.BadParameter("standard input (-) can be given only once", param_hint="INPUTS")
+    if resume is not None and inputs:
+        raise typer.BadParameter("--resume continues a stored run: give no INPUTS", param_hint="INPUTS")
+    if resume is None and not inputs:
+        raise typer.BadParameter("give files to translate, - for standard input, or --resume RUN", param_hint="INPUTS")
+    limit = _size(max_input_size)
     paths = _paths(ctx)
-    with _progress("Translating", enabled=True) as bar:
+    if resume is not None:
+        with _read_store(paths) as store, _progress("Segments", enabled=True) as bar:
+            result = api.resume(resume, db=paths.db, packages_dir=paths.packages_dir, progress=bar, store=store)
+            _report_run(result, as_json)
+        return
+    with _open_store(paths) as store, _progress("Segments", enabled=True) as bar:
         result = api.translate(
             inputs,
             db=paths.db,
@@ -356,10 +395,12 @@ def translate(
             soft=soft,
             allow_failures=allow_failures,
             align=align,
-            stdin=lambda: sys.stdin.buffer.read(),
+            stdin=lambda: sys.stdin.buffer,
             progress=bar,
+            max_input_bytes=limit,
+            store=store,
         )
-    _report_run(result, as_json)
+        _report_run(result, as_json)
 
 
 @app.command("retranslate")
@@ -409,11 +450,14 @@ def _report_run(result: api.TranslateResult, as_json: bool) -> None:
     if terms is not None:
         typer.echo(terms, err=True)
     if as_json:
-        _print_json(report.run_json(result.run))
+        for piece in report.iter_run_json(result.run):
+            sys.stdout.write(piece)
+        sys.stdout.write("\n")
         return
     for doc in result.run.documents:
         if doc.output_path is None:
-            typer.echo(doc.text, nl=False)
+            for piece in doc.iter_text():
+                sys.stdout.write(piece)
         else:
             typer.echo(f"{doc.name} -> {doc.output_path}", err=True)
     typer.echo(report.run_summary(result.run), err=True)

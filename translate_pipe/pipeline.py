@@ -18,7 +18,7 @@ Nothing here reads a user's file, prints or knows the ``--json`` shape (:mod:`.r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -41,7 +41,7 @@ from .records import (
     WorkItem,
 )
 from .records import Constrainer as ConstrainerProtocol
-from .segment import split_for_model
+from .segment import iter_for_model
 from .store import Store
 
 Progress = Callable[[int, int], None]
@@ -77,16 +77,45 @@ class TranslateSettings:
         return replace(cls(decode=decode), **{**kept, **overrides})  # type: ignore[arg-type]
 
 
+SegmentSource = Callable[[], Iterator[Segment]]  # the segments of one document, afresh at each call
+StoredResults = Callable[[], Iterator[tuple[SegmentTranslation, tuple[str, ...]]]]
+
+
 @dataclass(frozen=True)
 class DocumentResult:
-    """One translated document of a run."""
+    """One translated document of a run.
+
+    Its translations are read back from the store when asked (``iter_segments``), so a run of
+    any size is never held in memory; ``segments``, ``alternatives`` and ``text`` gather them
+    (fine for small runs and tests)."""
 
     name: str  # path as given, or "-"
     output_path: str | None
     document_id: int
-    segments: tuple[SegmentTranslation, ...]
-    alternatives: tuple[tuple[str, ...], ...]  # per segment, the other hypotheses (--n-best)
-    text: str  # the rendered translation of the whole document
+    source_text: str = field(repr=False)
+    count: int  # number of segments
+    load: StoredResults = field(repr=False, compare=False)
+
+    def iter_segments(self) -> Iterator[tuple[SegmentTranslation, tuple[str, ...]]]:
+        """(translation, other hypotheses) of each segment, in document order."""
+        return self.load()
+
+    @property
+    def segments(self) -> tuple[SegmentTranslation, ...]:
+        return tuple(st for st, _ in self.load())
+
+    @property
+    def alternatives(self) -> tuple[tuple[str, ...], ...]:
+        """Per segment, the other hypotheses (--n-best)."""
+        return tuple(alts for _, alts in self.load())
+
+    def iter_text(self) -> Iterator[str]:
+        """The rendered translation of the whole document, piece by piece."""
+        return iter_render(self.source_text, (st for st, _ in self.load()))
+
+    @property
+    def text(self) -> str:
+        return "".join(self.iter_text())
 
 
 @dataclass(frozen=True)
@@ -96,19 +125,7 @@ class RunResult:
     model_version: str
     documents: tuple[DocumentResult, ...]
     glossary: str | None = None  # the glossary enforced, if any
-
-
-@dataclass
-class _Doc:
-    """A document being translated (internal, mutable while the run goes)."""
-
-    doc: InputDoc
-    output: Path | None
-    expected: int
-    segments: list[SegmentTranslation] = field(default_factory=list)
-    alternatives: list[tuple[str, ...]] = field(default_factory=list)
-    document_id: int = 0
-    stored: bool = False
+    resumed_from: int = 0  # segments already done when this process took the run over
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -118,15 +135,25 @@ _BIDI_CONTROLS = dict.fromkeys([0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), 
 def render_document(source_text: str, segments: Sequence[SegmentTranslation]) -> str:
     """The source text with every segment replaced by its translation (layout kept; the
     right-to-left controls of the source are not carried into the translation)."""
-    out = []
+    return "".join(iter_render(source_text, sorted(segments, key=lambda s: s.segment.start)))
+
+
+def iter_render(source_text: str, segments: Iterable[SegmentTranslation]) -> Iterator[str]:
+    """:func:`render_document` piece by piece; ``segments`` in document order."""
     pos = 0
-    for st in sorted(segments, key=lambda s: s.segment.start):
-        out.append(source_text[pos : st.segment.start].translate(_BIDI_CONTROLS))
-        out.append(st.target)
+    last = ""
+    for st in segments:
+        for piece in (source_text[pos : st.segment.start].translate(_BIDI_CONTROLS), st.target):
+            if piece:
+                last = piece
+                yield piece
         pos = st.segment.end
-    out.append(source_text[pos:].translate(_BIDI_CONTROLS))
-    text = "".join(out)
-    return text if text.endswith("\n") else text + "\n"
+    tail = source_text[pos:].translate(_BIDI_CONTROLS)
+    if tail:
+        last = tail
+        yield tail
+    if not last.endswith("\n"):
+        yield "\n"
 
 
 # -- the chains ---------------------------------------------------------------------------------
@@ -158,23 +185,73 @@ def translate(
         glossary_id = info.id
         settings = replace(settings, glossary_version=info.version)
     engine = load_engine(from_code, to_code)
-    segmented = [
-        split_for_model(d.text, engine.package.from_code, settings.max_source_tokens, engine.count_tokens) for d in docs
-    ]
-    for doc, segs in zip(docs, segmented):
-        if not segs:
+    sources = [_segment_source(d.text, engine, settings.max_source_tokens) for d in docs]
+    for doc, source in zip(docs, sources):
+        if next(source(), None) is None:
             raise InputError(f"{doc.label}: no text to translate")
     return _run(
         store,
         engine,
         docs,
-        segmented,
+        sources,
         outputs,
         settings=settings,
         matcher=matcher,
         glossary_id=glossary_id,
         progress=progress,
     )
+
+
+def resume(store: Store, load_engine: EngineLoader, run_id: int, *, progress: Progress | None = None) -> RunResult:
+    """Continue an interrupted (or failed) ``translate`` run from its last committed chunk,
+    with the settings, glossary version and documents it was started with.  The result is
+    the one an uninterrupted run would have given."""
+    info = store.run(run_id)
+    if info.status == "completed":
+        raise InputError(f"run {run_id} is already completed; nothing to resume")
+    if info.status == "running":
+        raise InputError(f"run {run_id} is still running; wait for it (or stop its process) before resuming")
+    if info.kind != "translate":
+        raise InputError(f"run {run_id} is a {info.kind} run; only translate runs can be resumed")
+    settings = TranslateSettings.from_stored(info.settings)
+    matcher: TermFinder | None = None
+    if settings.glossary is not None:
+        matcher = glossary_matcher(store, store.glossary(settings.glossary), settings.glossary_version)
+    run_docs = store.run_documents(run_id)
+    docs = [InputDoc(d.path or "-", store.document_text(d.document_id)) for d in run_docs]
+    outputs = [Path(d.output_path) if d.output_path else None for d in run_docs]
+    engine = load_engine(info.source_lang, info.target_lang)
+    if engine.package.checksum != info.model_checksum:
+        raise InputError(
+            f"run {run_id} was made with {info.model_name} {info.model_version} (checksum "
+            f"{info.model_checksum[:12]}), and the installed model differs; resuming would mix two models"
+        )
+    sources = [_segment_source(d.text, engine, settings.max_source_tokens) for d in docs]
+    return _run(
+        store,
+        engine,
+        docs,
+        sources,
+        outputs,
+        settings=settings,
+        matcher=matcher,
+        glossary_id=info.glossary_id,
+        progress=progress,
+        resume_run=run_id,
+    )
+
+
+def _segment_source(text: str, engine: Engine, max_source_tokens: int) -> SegmentSource:
+    return lambda: iter_for_model(text, engine.package.from_code, max_source_tokens, engine.count_tokens)
+
+
+def materialize(result: RunResult) -> RunResult:
+    """The same result with every document's translations read now (before the store closes)."""
+    docs = []
+    for d in result.documents:
+        rows = list(d.iter_segments())
+        docs.append(replace(d, load=lambda rows=rows: iter(rows)))  # type: ignore[misc]
+    return replace(result, documents=tuple(docs))
 
 
 @dataclass(frozen=True)
@@ -267,7 +344,7 @@ def retranslate(
         store,
         engine,
         docs,
-        [[st.segment for st in by_doc[d]] for d in doc_ids],
+        [_listed([st.segment for st in by_doc[d]]) for d in doc_ids],
         [None] * len(docs),
         settings=settings,
         matcher=current,
@@ -297,11 +374,15 @@ def glossary_matcher(store: Store, info: GlossaryInfo, version: int | None = Non
 
 
 # -- one run ------------------------------------------------------------------------------------
+def _listed(segments: list[Segment]) -> SegmentSource:
+    return lambda: iter(segments)
+
+
 def _run(
     store: Store,
     engine: Engine,
     docs: Sequence[InputDoc],
-    segmented: Sequence[Sequence[Segment]],
+    sources: Sequence[SegmentSource],
     outputs: Sequence[Path | None],
     *,
     settings: TranslateSettings,
@@ -310,92 +391,115 @@ def _run(
     progress: Progress | None,
     kind: str = "translate",
     parent_run_id: int | None = None,
+    resume_run: int | None = None,
 ) -> RunResult:
+    """Translate ``chunk_segments`` segments at a time and commit each chunk as it completes
+    (its translations, links, term outcomes and the count of segments done, in one
+    transaction); nothing of a finished chunk is kept.  The output files are written at the
+    end from the store.  A resumed run (``resume_run``) skips the chunks already committed:
+    the chunks are the same as in the first attempt, so the result is the same."""
     pkg = engine.package
     constrainer: ConstrainerProtocol | None = (
         Constrainer(soft=settings.soft, cache=store) if matcher is not None else None
     )
-    run_id = store.start_run(
-        model_name=pkg.name,
-        model_version=pkg.package_version,
-        model_checksum=pkg.checksum,
-        source_lang=pkg.from_code,
-        target_lang=pkg.to_code,
-        settings=settings.as_dict(),
-        glossary_id=glossary_id,
-        glossary_version=settings.glossary_version,
-        kind=kind,
-        parent_run_id=parent_run_id,
-    )
-    state = [_Doc(d, o, len(s)) for d, o, s in zip(docs, outputs, segmented)]
-    total = sum(d.expected for d in state)
-    done = 0
-    failures: list[str] = []
+    if resume_run is None:
+        run_id = store.start_run(
+            model_name=pkg.name,
+            model_version=pkg.package_version,
+            model_checksum=pkg.checksum,
+            source_lang=pkg.from_code,
+            target_lang=pkg.to_code,
+            settings=settings.as_dict(),
+            glossary_id=glossary_id,
+            glossary_version=settings.glossary_version,
+            kind=kind,
+            parent_run_id=parent_run_id,
+        )
+    else:
+        run_id = resume_run
+    store.claim_run(run_id)
+    if resume_run is not None:
+        store.reopen_run(run_id)
     try:
+        document_ids = store.register_run_documents(
+            run_id,
+            [
+                (d.text, pkg.from_code, None if d.is_stdin else d.name, str(o) if o else None)
+                for d, o in zip(docs, outputs)
+            ],
+        )
+        counts = [sum(1 for _ in source()) for source in sources]
+        total = sum(counts)
+        done = skipped = store.segments_done(run_id) if resume_run is not None else 0
         if progress:
-            progress(0, total)
-        for chunk in _chunks(segmented, engine, settings.chunk_segments, matcher):
+            progress(done, total)
+        first_failure = ""
+        for chunk in _chunks(sources, engine, settings.chunk_segments, matcher, skip=skipped):
+            items = []
             for w, (st, alts) in zip(chunk, _translate_chunk(engine, chunk, settings.decode, constrainer, settings.align)):
-                d = state[w.doc_index]
-                d.segments.append(st)
-                d.alternatives.append(alts)
-                failures.extend(
-                    f"{d.doc.name}: segment {st.segment.index}: {o.match.source!r} -> {o.match.target!r}: {o.reason}"
-                    for o in st.terms
-                    if o.status == "failed"
-                )
+                items.append((document_ids[w.doc_index], st, alts))
+                if not first_failure:
+                    first_failure = next(
+                        (
+                            f"{docs[w.doc_index].name}: segment {st.segment.index}: {o.match.source!r} -> "
+                            f"{o.match.target!r}: {o.reason}"
+                            for o in st.terms
+                            if o.status == "failed"
+                        ),
+                        "",
+                    )
             done += len(chunk)
+            store.write_chunk(run_id, items, settings.glossary_version, done=done)
             if progress:
                 progress(done, total)
-            for position, d in enumerate(state):
-                if not d.stored and len(d.segments) == d.expected:
-                    d.document_id = store.write_document_result(
-                        run_id=run_id,
-                        position=position,
-                        text=d.doc.text,
-                        source_lang=pkg.from_code,
-                        path=None if d.doc.is_stdin else d.doc.name,
-                        output_path=str(d.output) if d.output else None,
-                        results=d.segments,
-                        glossary_version=settings.glossary_version,
-                    )
-                    d.stored = True
-        if failures and not settings.soft and not settings.allow_failures:
+        failed = store.run_counts(run_id)[1].get("failed", 0)
+        if failed and not settings.soft and not settings.allow_failures:
+            first = f" (first: {first_failure})" if first_failure else ""
             raise ConstraintError(
-                f"{len(failures)} glossary term(s) could not be enforced (first: {failures[0]}); "
+                f"{failed} glossary term(s) could not be enforced{first}; "
                 "the run is stored as failed; use --soft or --allow-failures to accept it"
             )
         results = tuple(
             DocumentResult(
-                name=d.doc.name,
-                output_path=str(d.output) if d.output else None,
-                document_id=d.document_id,
-                segments=tuple(d.segments),
-                alternatives=tuple(d.alternatives),
-                text=render_document(d.doc.text, d.segments),
+                name=d.name,
+                output_path=str(o) if o else None,
+                document_id=document_id,
+                source_text=d.text,
+                count=n,
+                load=_stored(store, run_id, document_id),
             )
-            for d in state
+            for d, o, document_id, n in zip(docs, outputs, document_ids, counts)
         )
         for res in results:
             if res.output_path:
-                atomic_write(Path(res.output_path), res.text)
+                atomic_write(Path(res.output_path), res.iter_text())
     except BaseException as exc:
         store.finish_run(run_id, "failed", str(exc) or type(exc).__name__)
         raise
     store.finish_run(run_id, "completed")
-    return RunResult(run_id, pkg.name, pkg.package_version, results, settings.glossary)
+    return RunResult(run_id, pkg.name, pkg.package_version, results, settings.glossary, resumed_from=skipped)
+
+
+def _stored(store: Store, run_id: int, document_id: int) -> StoredResults:
+    return lambda: store.iter_translations(run_id, document_id)
 
 
 def _chunks(
-    segmented: Sequence[Sequence[Segment]],
+    sources: Sequence[SegmentSource],
     engine: Engine,
     chunk_segments: int,
     matcher: TermFinder | None,
+    skip: int = 0,
 ) -> Iterator[list[WorkItem]]:
-    """Work items of all documents, ``chunk_segments`` at a time; match offsets index the document."""
+    """Work items of all documents, ``chunk_segments`` at a time; match offsets index the
+    document.  The first ``skip`` segments (whole chunks already committed) are passed over."""
     chunk: list[WorkItem] = []
-    for d, segments in enumerate(segmented):
-        for seg in segments:
+    position = 0
+    for d, source in enumerate(sources):
+        for seg in source():
+            position += 1
+            if position <= skip:
+                continue
             matches = (
                 tuple(replace(m, start=m.start + seg.start, end=m.end + seg.start) for m in matcher.find(seg.text))
                 if matcher is not None

@@ -50,6 +50,8 @@ from .records import (
     StoredTerm,
     StoredTranslation,
     Term,
+    TermMatch,
+    TermOutcome,
     VersionInfo,
 )
 
@@ -436,10 +438,10 @@ class Store:
             row = self.db.table("runs").get(run_id)
         except sqlite_utils.db.NotFoundError:
             raise StoreError(f"no run {run_id} in the database; `translate-pipe runs` lists them") from None
-        return _run_info(row)
+        return self._live_status(_run_info(row))
 
     def runs(self) -> list[RunInfo]:
-        return [_run_info(r) for r in self.db.query("SELECT * FROM runs ORDER BY id")]
+        return [self._live_status(_run_info(r)) for r in self.db.query("SELECT * FROM runs ORDER BY id")]
 
     def write_document_result(
         self,
@@ -843,6 +845,232 @@ class Store:
                 replace=True,
             )
 
+    # -- operations (issue 14): chunked writes, resume, liveness, checks, backups -------------
+    # Two tables of run bookkeeping, made on the first run that needs them (like the renderings
+    # cache above), so read-only commands never change a database:
+    #   run_processes             the process (pid, host) running a run and its last heartbeat
+    #   translation_alternatives  the other hypotheses of a translation (--n-best)
+    OPS_TABLES = """
+CREATE TABLE IF NOT EXISTS run_processes (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS translation_alternatives (
+    translation_id INTEGER PRIMARY KEY REFERENCES translations(id) ON DELETE CASCADE,
+    alternatives TEXT NOT NULL
+)
+"""
+    STALE_HEARTBEAT_SECONDS = 600  # a run on another host without a heartbeat this long is interrupted
+
+    def ensure_ops_tables(self) -> None:
+        with self.transaction():
+            for statement in _split_sql(self.OPS_TABLES):
+                self.db.execute(statement)
+
+    def claim_run(self, run_id: int) -> None:
+        """Record this process as the one running ``run_id`` (refused while another live
+        process runs it)."""
+        import os
+        import socket
+
+        self.ensure_ops_tables()
+        with self.transaction():
+            claimed = self._value("SELECT count(*) FROM run_processes WHERE run_id = ?", (run_id,))
+            if claimed and self.run(run_id).status == "running":
+                raise StoreError(f"run {run_id} is still running (process {self._process(run_id)}); wait for it")
+            self.db.execute(
+                "INSERT INTO run_processes (run_id, pid, host, heartbeat_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (run_id) DO UPDATE SET pid = excluded.pid, host = excluded.host, "
+                "heartbeat_at = excluded.heartbeat_at",
+                (run_id, os.getpid(), socket.gethostname(), _now()),
+            )
+
+    def _process(self, run_id: int) -> str:
+        rows = self._rows("SELECT pid, host FROM run_processes WHERE run_id = ?", (run_id,))
+        return f"{rows[0]['pid']} on {rows[0]['host']}" if rows else "unknown"
+
+    def _live_status(self, info: RunInfo) -> RunInfo:
+        """A ``running`` run whose process is gone (same host: no such pid; another host: no
+        heartbeat for ``STALE_HEARTBEAT_SECONDS``) is shown as ``interrupted``."""
+        import dataclasses
+        import os
+        import socket
+
+        if info.status != "running" or not self.db["run_processes"].exists():
+            return info
+        rows = self._rows("SELECT pid, host, heartbeat_at FROM run_processes WHERE run_id = ?", (info.id,))
+        if not rows:
+            return info
+        r = rows[0]
+        if r["host"] == socket.gethostname():
+            try:
+                os.kill(int(r["pid"]), 0)
+                alive = not _is_zombie(int(r["pid"]))
+            except ProcessLookupError:
+                alive = False
+            except PermissionError:
+                alive = True
+        else:
+            age = _dt.datetime.now(_dt.timezone.utc) - _dt.datetime.fromisoformat(r["heartbeat_at"])
+            alive = age.total_seconds() < self.STALE_HEARTBEAT_SECONDS
+        return info if alive else dataclasses.replace(info, status="interrupted")
+
+    def register_run_documents(
+        self, run_id: int, docs: Sequence[tuple[str, str, str | None, str | None]]
+    ) -> list[int]:
+        """Store the documents of a run before anything is translated: (text, source_lang,
+        path, output_path) in run order.  Returns their ids; a resumed run finds them again."""
+        with self.transaction():
+            ids = []
+            for position, (text, source_lang, path, output_path) in enumerate(docs):
+                document_id = self.add_document(text, source_lang, path)
+                self.db.execute(
+                    "INSERT OR IGNORE INTO run_documents (run_id, document_id, position, path, output_path) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (run_id, document_id, position, path, output_path),
+                )
+                ids.append(document_id)
+        return ids
+
+    def write_chunk(
+        self,
+        run_id: int,
+        items: Sequence[tuple[int, SegmentTranslation, Sequence[str]]],
+        glossary_version: int | None = None,
+        done: int | None = None,
+    ) -> int:
+        """Store translated segments of a run, (document id, translation, alternatives) each,
+        in ONE transaction with the run's heartbeat and ``done``, the number of the run's
+        segments processed so far (where a resumed run continues).  Idempotent per (run,
+        segment): a segment the run already holds is skipped.  Returns the number stored."""
+        with self.transaction():
+            stored = 0
+            links: list[tuple[int, int, int, int, int]] = []
+            terms: list[tuple[object, ...]] = []
+            alternatives: list[tuple[int, str]] = []
+            by_doc: dict[int, list[tuple[SegmentTranslation, Sequence[str]]]] = {}
+            for document_id, st, alts in items:
+                by_doc.setdefault(document_id, []).append((st, alts))
+            for document_id, results in by_doc.items():
+                segment_ids = self.add_segments(document_id, [st.segment for st, _ in results])
+                for segment_id, (st, alts) in zip(segment_ids, results):
+                    cursor = self.conn.execute(
+                        "INSERT OR IGNORE INTO translations (run_id, segment_id, segment_index, target, score, truncated) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (run_id, segment_id, st.segment.index, st.target, st.score, int(st.truncated)),
+                    )
+                    if cursor.rowcount == 0:
+                        continue  # already stored by this run
+                    translation_id = int(cursor.lastrowid or 0)
+                    stored += 1
+                    links.extend((translation_id, *link) for link in st.alignment)
+                    terms.extend(
+                        (
+                            translation_id, o.match.term_id, glossary_version, o.match.source, o.match.target,
+                            o.match.start, o.match.end, o.target_start, o.target_end, o.method, o.status, o.reason,
+                        )
+                        for o in st.terms
+                    )
+                    if alts:
+                        alternatives.append((translation_id, json.dumps(list(alts), ensure_ascii=False)))
+            self.conn.executemany(
+                "INSERT INTO alignments (translation_id, src_start, src_end, tgt_start, tgt_end) VALUES (?, ?, ?, ?, ?)",
+                links,
+            )
+            self.conn.executemany(
+                "INSERT INTO term_alignments (translation_id, term_id, glossary_version, source_term, target_term, "
+                "src_start, src_end, tgt_start, tgt_end, method, status, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                terms,
+            )
+            if alternatives:
+                self.conn.executemany(
+                    "INSERT INTO translation_alternatives (translation_id, alternatives) VALUES (?, ?)", alternatives
+                )
+            self.conn.execute(
+                "UPDATE run_processes SET heartbeat_at = ?, done = coalesce(?, done) WHERE run_id = ?",
+                (_now(), done, run_id),
+            )
+        return stored
+
+    def segments_done(self, run_id: int) -> int:
+        """Segments of the run processed and committed (0 for a run never claimed)."""
+        if not self.db["run_processes"].exists():
+            return 0
+        return int(self._value("SELECT coalesce(max(done), 0) FROM run_processes WHERE run_id = ?", (run_id,)) or 0)
+
+    def reopen_run(self, run_id: int) -> None:
+        """Mark a run ``running`` again (it is being resumed)."""
+        with self.transaction():
+            self.db.table("runs").update(run_id, {"status": "running", "finished_at": None, "error": None})
+
+    def iter_translations(
+        self, run_id: int, document_id: int, page: int = 500
+    ) -> Iterator[tuple[SegmentTranslation, tuple[str, ...]]]:
+        """The stored translations of one document of a run, in document order, with their
+        word links, term outcomes and alternatives, read ``page`` segments at a time."""
+        has_alternatives = self.db["translation_alternatives"].exists()
+        after = -1
+        while True:
+            rows = self._rows(
+                f"SELECT {_TRANSLATION_COLUMNS}, t.score FROM translations t JOIN segments s ON s.id = t.segment_id "
+                "WHERE t.run_id = ? AND s.document_id = ? AND s.start > ? ORDER BY s.start LIMIT ?",
+                (run_id, document_id, after, page),
+            )
+            if not rows:
+                return
+            ids = [int(r["translation_id"]) for r in rows]
+            marks = ", ".join("?" for _ in ids)
+            links: dict[int, list[tuple[int, int, int, int]]] = {}
+            for a in self.conn.execute(
+                f"SELECT translation_id, src_start, src_end, tgt_start, tgt_end FROM alignments "
+                f"WHERE translation_id IN ({marks}) ORDER BY rowid",
+                ids,
+            ):
+                links.setdefault(a[0], []).append((a[1], a[2], a[3], a[4]))
+            outcomes: dict[int, list[TermOutcome]] = {}
+            text_of = {int(r["translation_id"]): (int(r["start"]), str(r["text"])) for r in rows}
+            for o in self.db.query(
+                "SELECT translation_id, term_id, source_term, target_term, src_start, src_end, tgt_start, tgt_end, "
+                f"method, status, reason FROM term_alignments WHERE translation_id IN ({marks}) ORDER BY rowid",
+                ids,
+            ):
+                start, text = text_of[o["translation_id"]]
+                match = TermMatch(
+                    source=o["source_term"], target=o["target_term"], start=o["src_start"], end=o["src_end"],
+                    text=text[o["src_start"] - start : o["src_end"] - start], term_id=o["term_id"],
+                )
+                outcomes.setdefault(o["translation_id"], []).append(
+                    TermOutcome(match, o["tgt_start"], o["tgt_end"], o["status"], o["method"], o["reason"])
+                )
+            alternatives: dict[int, tuple[str, ...]] = {}
+            if has_alternatives:
+                alternatives = {
+                    int(a[0]): tuple(json.loads(a[1]))
+                    for a in self.conn.execute(
+                        f"SELECT translation_id, alternatives FROM translation_alternatives WHERE translation_id IN ({marks})",
+                        ids,
+                    )
+                }
+            for r in rows:
+                tid = int(r["translation_id"])
+                st = _stored_translation(r)
+                yield (
+                    SegmentTranslation(
+                        segment=st.segment,
+                        target=st.target,
+                        alignment=tuple(links.get(tid, ())),
+                        terms=tuple(outcomes.get(tid, ())),
+                        score=r["score"],
+                        truncated=st.truncated,
+                    ),
+                    alternatives.get(tid, ()),
+                )
+            after = int(rows[-1]["start"])
+
 
 _TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
 _TRANSLATION_COLUMNS = (
@@ -898,6 +1126,15 @@ def _stored_translation(r: Row) -> StoredTranslation:
         target=r["target"],
         truncated=bool(r["truncated"]),
     )
+
+
+def _is_zombie(pid: int) -> bool:
+    """A process that exited but was not reaped yet (its parent still holds it)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return False
 
 
 def _split_sql(script: str) -> list[str]:
