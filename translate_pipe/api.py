@@ -58,12 +58,23 @@ def load_engine(package: PackageInfo, *, device: str = "cpu", threads: int = 0, 
     return _ENGINES[key]
 
 
-def open_store(db: Path, *, create: bool = True) -> Store:
+def open_store(db: Path, *, create: bool = True, init: bool = False) -> Store:
     """The database at ``db``: created, with its folder, when missing, unless ``create`` is
-    false (read-only commands); then a missing database is an error saying where we looked."""
+    false (read-only commands); then a missing database is an error saying where we looked.
+    A database holding other tables is refused unless ``init``."""
     if create:
-        return Store(db)
-    return Store.open_existing(db, hint=_NO_DATABASE_HINT)
+        return Store(db, init=init)
+    return Store.open_existing(db, hint=_NO_DATABASE_HINT, init=init)
+
+
+def db_check(store: Store) -> list[str]:
+    """Integrity and foreign-key problems of the database (empty: sound)."""
+    return store.check()
+
+
+def db_backup(store: Store, target: Path) -> None:
+    """A consistent copy of the database at ``target`` (SQLite's online backup)."""
+    store.backup(target)
 
 
 _NO_DATABASE_HINT = (

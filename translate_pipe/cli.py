@@ -121,6 +121,8 @@ runs_app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(runs_app, name="runs")
+db_app = _typer("Look after the database: check it, back it up.")
+app.add_typer(db_app, name="db")
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")]
@@ -132,6 +134,7 @@ class Paths:
 
     db: Path
     packages_option: Path | None  # --packages-dir / ARGOS_PACKAGES_DIR, if given
+    init: bool = False  # --init: add our tables to a database that holds other tables
 
     @property
     def packages_dir(self) -> Path:
@@ -172,18 +175,22 @@ def _root(
             help="Argos packages directory [default: argostranslate's own setting]",
         ),
     ] = None,
+    init: Annotated[
+        bool,
+        typer.Option("--init", help="Add translate-pipe's tables to a --db that already holds other tables"),
+    ] = False,
 ) -> None:
-    ctx.obj = Paths(db=db or DEFAULT_DB, packages_option=packages_dir)
+    ctx.obj = Paths(db=db or DEFAULT_DB, packages_option=packages_dir, init=init)
 
 
 def _open_store(paths: Paths) -> api.Store:
     """The database, created when missing (commands that store something)."""
-    return api.open_store(paths.db)
+    return api.open_store(paths.db, init=paths.init)
 
 
 def _read_store(paths: Paths) -> api.Store:
     """The database, which must exist: read-only commands never create one."""
-    return api.open_store(paths.db, create=False)
+    return api.open_store(paths.db, create=False, init=paths.init)
 
 
 def _print_json(data: object) -> None:
@@ -798,6 +805,31 @@ def score_compare(
         _print_json(report.compare_json(cmp))
     else:
         _print_lines(report.compare_lines(cmp, run_a, run_b))
+
+
+# -- database -----------------------------------------------------------------------------------
+@db_app.command("check")
+def db_check(ctx: typer.Context) -> None:
+    """Run SQLite's integrity check and foreign-key check; exit 1 when anything is wrong."""
+    paths = _paths(ctx)
+    with _read_store(paths) as store:
+        problems = api.db_check(store)
+    if problems:
+        _print_lines([f"{paths.db}: {p}" for p in problems], err=True)
+        raise _fail(f"{paths.db}: {len(problems)} problem(s) found; restore a backup (`db backup` makes one)")
+    typer.echo(f"{paths.db}: ok (integrity and foreign keys)")
+
+
+@db_app.command("backup")
+def db_backup(
+    ctx: typer.Context,
+    target: Annotated[Path, typer.Argument(metavar="FILE", help="The copy to write (must not exist)")],
+) -> None:
+    """Copy the database to FILE with SQLite's online backup (safe while translations run)."""
+    paths = _paths(ctx)
+    with _read_store(paths) as store:
+        api.db_backup(store, target)
+    typer.echo(f"{paths.db} backed up to {target}")
 
 
 def _terminate(signum: int, frame: Any) -> None:

@@ -402,24 +402,25 @@ def _run(
     constrainer: ConstrainerProtocol | None = (
         Constrainer(soft=settings.soft, cache=store) if matcher is not None else None
     )
+    store.ensure_ops_tables()
     if resume_run is None:
-        run_id = store.start_run(
-            model_name=pkg.name,
-            model_version=pkg.package_version,
-            model_checksum=pkg.checksum,
-            source_lang=pkg.from_code,
-            target_lang=pkg.to_code,
-            settings=settings.as_dict(),
-            glossary_id=glossary_id,
-            glossary_version=settings.glossary_version,
-            kind=kind,
-            parent_run_id=parent_run_id,
-        )
+        with store.transaction():  # a run is never stored without the process that runs it
+            run_id = store.start_run(
+                model_name=pkg.name,
+                model_version=pkg.package_version,
+                model_checksum=pkg.checksum,
+                source_lang=pkg.from_code,
+                target_lang=pkg.to_code,
+                settings=settings.as_dict(),
+                glossary_id=glossary_id,
+                glossary_version=settings.glossary_version,
+                kind=kind,
+                parent_run_id=parent_run_id,
+            )
+            store.claim_run(run_id)
     else:
         run_id = resume_run
-    store.claim_run(run_id)
-    if resume_run is not None:
-        store.reopen_run(run_id)
+        store.claim_run(run_id, reopen=True)
     try:
         document_ids = store.register_run_documents(
             run_id,

@@ -260,7 +260,8 @@ def text_sha256(text: str) -> str:
 class Store:
     """All database access.  ``Store(":memory:")`` or ``Store(sqlite_utils.Database(...))`` for tests."""
 
-    def __init__(self, db: str | Path | sqlite_utils.Database) -> None:
+    def __init__(self, db: str | Path | sqlite_utils.Database, *, init: bool = False) -> None:
+        """``init``: add our tables to a database that holds other tables (refused otherwise)."""
         import sqlite_utils
 
         if isinstance(db, sqlite_utils.Database):
@@ -280,6 +281,7 @@ class Store:
                 raise StoreError(f"cannot open database {self.path}: {exc}") from exc
         self.conn: sqlite3.Connection = self.db.conn
         try:
+            self._check_ours(init)
             self.db.execute("PRAGMA foreign_keys = ON")
             if self.path not in (":memory:", "(injected)"):
                 self.db.execute("PRAGMA journal_mode = WAL")
@@ -289,7 +291,7 @@ class Store:
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
 
     @classmethod
-    def open_existing(cls, path: str | Path, hint: str = "") -> Store:
+    def open_existing(cls, path: str | Path, hint: str = "", *, init: bool = False) -> Store:
         """Open ``path`` only if it exists: read-only commands never create a database.
 
         The error says where it looked and how to point at another database (``hint``).
@@ -297,7 +299,7 @@ class Store:
         if str(path) != ":memory:" and not Path(path).is_file():
             where = f"{path} ({Path(path).resolve()})" if not Path(path).is_absolute() else str(path)
             raise StoreError(f"no database at {where}{'; ' + hint if hint else ''}")
-        return cls(path)
+        return cls(path, init=init)
 
     # -- plumbing ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -316,6 +318,8 @@ class Store:
                 f"database {self.path} has schema version {current}, newer than this "
                 f"translate-pipe understands ({SCHEMA_VERSION}); upgrade translate-pipe"
             )
+        if 0 < current < SCHEMA_VERSION:
+            self.backup_before_migration(current)
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 for statement in _split_sql(MIGRATIONS[version]):
@@ -870,9 +874,9 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
             for statement in _split_sql(self.OPS_TABLES):
                 self.db.execute(statement)
 
-    def claim_run(self, run_id: int) -> None:
+    def claim_run(self, run_id: int, reopen: bool = False) -> None:
         """Record this process as the one running ``run_id`` (refused while another live
-        process runs it)."""
+        process runs it); ``reopen``: mark the run ``running`` again (it is being resumed)."""
         import os
         import socket
 
@@ -887,6 +891,8 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
                 "heartbeat_at = excluded.heartbeat_at",
                 (run_id, os.getpid(), socket.gethostname(), _now()),
             )
+            if reopen:
+                self.db.table("runs").update(run_id, {"status": "running", "finished_at": None, "error": None})
 
     def _process(self, run_id: int) -> str:
         rows = self._rows("SELECT pid, host FROM run_processes WHERE run_id = ?", (run_id,))
@@ -1002,11 +1008,6 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
             return 0
         return int(self._value("SELECT coalesce(max(done), 0) FROM run_processes WHERE run_id = ?", (run_id,)) or 0)
 
-    def reopen_run(self, run_id: int) -> None:
-        """Mark a run ``running`` again (it is being resumed)."""
-        with self.transaction():
-            self.db.table("runs").update(run_id, {"status": "running", "finished_at": None, "error": None})
-
     def iter_translations(
         self, run_id: int, document_id: int, page: int = 500
     ) -> Iterator[tuple[SegmentTranslation, tuple[str, ...]]]:
@@ -1070,6 +1071,65 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
                     alternatives.get(tid, ()),
                 )
             after = int(rows[-1]["start"])
+
+    # -- operations (issue 14): foreign databases, backups, checks ------------------------------
+    def _check_ours(self, init: bool) -> None:
+        """Refuse a database that holds tables but is not a translate-pipe one (user_version 0)
+        unless ``init``: we would add our tables to someone else's database."""
+        if self._value("PRAGMA user_version") != 0:
+            return
+        tables = [
+            r["name"]
+            for r in self.db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        ]
+        if not tables:
+            return
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        if not init:
+            raise StoreError(
+                f"{self.path} is not a translate-pipe database (it holds other tables: {shown}); "
+                "point --db at another file, or give --init to add translate-pipe's tables to it"
+            )
+        ours = {"documents", "segments", "runs", "translations", "glossaries", "scores", "refsets"}
+        clash = sorted(ours & set(tables))
+        if clash:
+            raise StoreError(
+                f"{self.path} already has tables named like translate-pipe's ({', '.join(clash)}); "
+                "--init cannot add ours beside them: use another --db file"
+            )
+
+    def backup_before_migration(self, current: int) -> Path | None:
+        """Copy the database (SQLite's online backup) to ``NAME.schema-N.bak`` next to it before
+        its schema is changed; returns the copy's path (None for in-memory databases)."""
+        if self.path in (":memory:", "(injected)"):
+            return None
+        target = Path(f"{self.path}.schema-{current}.bak")
+        self.backup(target)
+        return target
+
+    def backup(self, target: str | Path) -> None:
+        """A consistent copy of the database at ``target`` (SQLite's online backup API; safe
+        while other processes write).  ``target`` must not exist."""
+        target = Path(target)
+        if target.exists():
+            raise StoreError(f"{target} exists; choose a new file for the backup")
+        try:
+            with contextlib.closing(sqlite3.connect(target)) as dest:
+                self.conn.backup(dest)
+        except sqlite3.Error as exc:
+            with contextlib.suppress(OSError):
+                target.unlink()
+            raise StoreError(f"cannot back up {self.path} to {target}: {exc}") from exc
+
+    def check(self) -> list[str]:
+        """Problems found by ``PRAGMA integrity_check`` and ``PRAGMA foreign_key_check``
+        (empty when the database is sound)."""
+        problems = [str(r[0]) for r in self.conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        problems += [
+            f"{r[0]} row {r[1]}: no row in {r[2]} for foreign key {r[3]}"
+            for r in self.conn.execute("PRAGMA foreign_key_check")
+        ]
+        return problems
 
 
 _TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
