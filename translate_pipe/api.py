@@ -307,6 +307,7 @@ def glossary_import(
     source_lang: str = "ar",
     target_lang: str = "en",
     replace: bool = False,
+    max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
 ) -> tuple[int | None, int]:
     """Import a CSV/TSV/PO/TBX file into glossary ``name`` as one new version (all or nothing).
 
@@ -314,7 +315,7 @@ def glossary_import(
     file does not contain are deprecated.  Returns (new version or None if nothing changed,
     number of terms read).
     """
-    data = read_glossary(path, fmt, source_lang=source_lang, target_lang=target_lang)
+    data = read_glossary(path, fmt, source_lang=source_lang, target_lang=target_lang, max_bytes=max_input_bytes)
     with store.transaction():
         info = store.ensure_glossary(name, _primary(data.source_lang), _primary(data.target_lang))
         terms = list(data.terms)
@@ -573,7 +574,13 @@ def _paragraph_lines(text: str) -> list[str]:
 
 
 def refs_import(
-    store: Store, source: Path, reference: Path, *, name: str | None = None, source_lang: str = "ar"
+    store: Store,
+    source: Path,
+    reference: Path,
+    *,
+    name: str | None = None,
+    source_lang: str = "ar",
+    max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
 ) -> tuple[int, str, int, bool]:
     """Tie a reference translation (one paragraph per line) to a source document.
 
@@ -581,8 +588,8 @@ def refs_import(
     set of that name; the stored scores of runs over the document are then dropped).  The
     source's non-empty lines (paragraphs) and the reference's lines must correspond one to one.
     """
-    doc = read_input(str(source))
-    lines = score.read_lines(reference)
+    doc = read_input(str(source), limit=max_input_bytes)
+    lines = score.read_lines(reference, limit=max_input_bytes)
     paragraphs = _paragraph_lines(doc.text)
     if len(lines) != len(paragraphs):
         raise ReferenceFileError(

@@ -226,6 +226,9 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[int, Any],
 
 
 DEFAULT_MAX_INPUT_SIZE = "256M"
+MaxSizeOpt = Annotated[
+    str, typer.Option("--max-input-size", metavar="SIZE", help="Largest file or stream read, e.g. 512M or 2G")
+]
 
 
 def _size(value: str) -> int:
@@ -361,10 +364,7 @@ def translate(
             "its settings and documents are the stored ones)",
         ),
     ] = None,
-    max_input_size: Annotated[
-        str,
-        typer.Option("--max-input-size", metavar="SIZE", help="Largest input read, e.g. 512M or 2G"),
-    ] = DEFAULT_MAX_INPUT_SIZE,
+    max_input_size: MaxSizeOpt = DEFAULT_MAX_INPUT_SIZE,
 ) -> None:
     """Translate files (or - for stdin); store segments, translations and alignments."""
     inputs = inputs or []
@@ -492,11 +492,14 @@ def glossary_import(
     from_code: Annotated[str, typer.Option("--from", help="Source language of CSV/TSV files")] = "ar",
     to_code: Annotated[str, typer.Option("--to", help="Target language of CSV/TSV files")] = "en",
     author: AuthorOpt = None,
+    max_input_size: MaxSizeOpt = "256M",
 ) -> None:
     """Import a glossary file as one new version (all or nothing)."""
+    limit = _size(max_input_size)
     with _open_store(_paths(ctx)) as store:
         version, n = api.glossary_import(
-            store, name, path, fmt=fmt, author=_author(author), source_lang=from_code, target_lang=to_code, replace=replace
+            store, name, path, fmt=fmt, author=_author(author), source_lang=from_code, target_lang=to_code,
+            replace=replace, max_input_bytes=limit,
         )
     if version is None:
         typer.echo(f"{name}: {n} terms read, nothing changed")
@@ -731,11 +734,13 @@ def refs_import(
     reference: Annotated[Path, typer.Argument(metavar="REFERENCE", help="Reference translation, one paragraph per line")],
     name: Annotated[str | None, typer.Option("--name", help="Reference set name [default: file name]")] = None,
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
+    max_input_size: MaxSizeOpt = "256M",
 ) -> None:
     """Store a reference translation for a document."""
+    limit = _size(max_input_size)
     with _open_store(_paths(ctx)) as store:
         document_id, refset, n, replaced = api.refs_import(
-            store, source, reference, name=name, source_lang=from_code
+            store, source, reference, name=name, source_lang=from_code, max_input_bytes=limit
         )
     what = "replaced; stored scores of its runs dropped" if replaced else "stored"
     typer.echo(f"reference {refset!r} {what}: {n} lines for document {document_id} ({source})")

@@ -403,8 +403,12 @@ def _run(
         Constrainer(soft=settings.soft, cache=store) if matcher is not None else None
     )
     store.ensure_ops_tables()
+    registered = [
+        (d.text, pkg.from_code, None if d.is_stdin else d.name, str(o) if o else None) for d, o in zip(docs, outputs)
+    ]
     if resume_run is None:
-        with store.transaction():  # a run is never stored without the process that runs it
+        # a run is never stored without its documents and the process that runs it
+        with store.transaction():
             run_id = store.start_run(
                 model_name=pkg.name,
                 model_version=pkg.package_version,
@@ -418,17 +422,12 @@ def _run(
                 parent_run_id=parent_run_id,
             )
             store.claim_run(run_id)
+            document_ids = store.register_run_documents(run_id, registered)
     else:
         run_id = resume_run
         store.claim_run(run_id, reopen=True)
+        document_ids = store.register_run_documents(run_id, registered)  # finds them again
     try:
-        document_ids = store.register_run_documents(
-            run_id,
-            [
-                (d.text, pkg.from_code, None if d.is_stdin else d.name, str(o) if o else None)
-                for d, o in zip(docs, outputs)
-            ],
-        )
         counts = [sum(1 for _ in source()) for source in sources]
         total = sum(counts)
         done = skipped = store.segments_done(run_id) if resume_run is not None else 0
