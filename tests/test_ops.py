@@ -11,7 +11,11 @@ import pytest
 
 from translate_pipe.store import MIGRATIONS, Store
 
-from .test_pipeline import DOC, cli, env, package_file  # noqa: F401  (fixtures)
+from . import test_pipeline
+from .test_pipeline import DOC, cli
+
+package_file = test_pipeline.package_file  # the fixtures of the end-to-end tests
+env = test_pipeline.env
 
 
 @pytest.mark.parametrize(
