@@ -25,7 +25,7 @@ from .engine import Engine
 from .errors import GlossaryError, InputError, PackageError, ReferenceFileError, ScoreError
 from .files import DEFAULT_MAX_INPUT_BYTES, read_input
 from .formats import dumps_glossary, read_glossary, write_glossary
-from .glossary import LintIssue, Matcher, TermChange, diff_terms, lint
+from .glossary import LintIssue, Matcher, TermChange, diff_terms, entry_problem, lint
 from .models import PackageInfo, find_package
 from .pipeline import RetranslateResult, RunResult, TranslateSettings, materialize
 from .pipeline import resume as _resume
@@ -371,6 +371,9 @@ def glossary_add(
             domain=domain if domain is not None else base.domain,
             status="approved" if target is not None else base.status,
         )
+        problem = entry_problem(term)
+        if problem:
+            raise GlossaryError(problem)
         action = "add" if old is None else "update"
         version = store.apply_glossary_changes(
             info.id, [term], author=author, action=action, summary=f"{action} {source!r} -> {term.target!r}"

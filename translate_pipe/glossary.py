@@ -279,6 +279,34 @@ class LintIssue:
 _WS_RUN = re.compile(r"\s{2,}|[^\S ]")
 
 
+def unsafe_characters(value: str, *, line_breaks: bool = False) -> list[str]:
+    """The characters of ``value`` that must not reach a translation: bidi controls,
+    zero-width and other invisible characters, line breaks (unless ``line_breaks``) and
+    other control characters; as ``U+202E RIGHT-TO-LEFT OVERRIDE``."""
+    import unicodedata
+
+    found: dict[str, None] = {}
+    for ch in value:
+        if ch == "\n" and line_breaks:
+            continue
+        if ch in INVISIBLE or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            found[f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"] = None
+    return list(found)
+
+
+def entry_problem(term: Term) -> str:
+    """Why an entry would spoof or break the output (invisible or control characters in any
+    field; notes may span lines), or ``""``.  Import, ``add`` and ``translate --glossary``
+    refuse such entries; lint reports them in databases that already hold some."""
+    fields = [("source", term.source), ("target", term.target), ("context", term.context), ("domain", term.domain)]
+    fields += [("variant", v) for v in term.variants] + [("note", term.note)]
+    for name, value in fields:
+        bad = unsafe_characters(value, line_breaks=name == "note")
+        if bad:
+            return f"the {name} of {term.source!r} contains {', '.join(bad)}; remove it"
+    return ""
+
+
 def _field_issues(term: Term, arabic: bool) -> list[LintIssue]:
     issues: list[LintIssue] = []
     src = term.source
@@ -305,14 +333,14 @@ def _field_issues(term: Term, arabic: bool) -> list[LintIssue]:
                     "repeated spaces; trim it to single spaces.",
                 )
             )
-        bad = sorted({f"U+{ord(c):04X}" for c in value if c in INVISIBLE})
+        bad = unsafe_characters(value, line_breaks=name == "note")
         if bad:
             issues.append(
                 LintIssue(
                     "error",
                     "control-character",
                     src,
-                    f"The {name} {value!r} contains invisible bidi/zero-width characters "
+                    f"The {name} {value!r} contains invisible bidi/zero-width or control characters "
                     f"({', '.join(bad)}); delete them.",
                 )
             )

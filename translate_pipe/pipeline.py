@@ -27,7 +27,7 @@ from .constrain import Constrainer
 from .engine import detokenize
 from .errors import ConstraintError, GlossaryError, InputError
 from .files import InputDoc, atomic_write
-from .glossary import Matcher, stale_reasons
+from .glossary import Matcher, entry_problem, stale_reasons
 from .records import (
     DecodeOptions,
     Engine,
@@ -181,6 +181,13 @@ def translate(
                 f"glossary {info.name!r} is {info.source_lang}->{info.target_lang} but the model translates "
                 f"{from_code}->{to_code}"
             )
+        for stored in store.glossary_terms(info.id):
+            problem = entry_problem(stored.term) if stored.term.status != "deprecated" else ""
+            if problem:
+                raise GlossaryError(
+                    f"glossary {info.name!r}: {problem} (`glossary add {info.name} SOURCE TARGET` edits it; "
+                    "`glossary lint` lists all such entries)"
+                )
         matcher = glossary_matcher(store, info)
         glossary_id = info.id
         settings = replace(settings, glossary_version=info.version)

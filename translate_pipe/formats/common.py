@@ -84,4 +84,6 @@ def term_problem(term: Term) -> str:
     fields = (term.source, term.target, term.note, term.domain, term.context, *term.variants)
     if any("\x00" in value for value in fields):
         return f"NUL character in the entry for source term {term.source!r}"
-    return ""
+    from translate_pipe.glossary import entry_problem
+
+    return entry_problem(term)
