@@ -140,3 +140,25 @@ def test_resume_refuses_a_completed_run(setup: dict[str, Any]) -> None:
         env=_env(), capture_output=True, text=True,
     )
     assert r.returncode == 1 and r.stderr.strip() == "translate-pipe: error: run 1 is already completed; nothing to resume"
+
+
+def test_two_concurrent_translations_share_the_database(setup: dict[str, Any], tmp_path: Path) -> None:
+    """Two processes translating at once into one database both complete, with the results of
+    a lone run (their wall time is reported by bench/bench_threads.py, not asserted here)."""
+    db = tmp_path / "shared.db"
+    procs = [
+        subprocess.Popen(
+            [*_base(setup["packages"], db), "translate", *setup["inputs"], "-o", str(tmp_path / f"out{i}"), *OPTIONS],
+            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(2)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    with Store(db) as store:
+        assert [r.status for r in store.runs()] == ["completed", "completed"]
+        assert store.check() == []
+    for i in range(2):
+        for ref in sorted(setup["ref_out"].iterdir()):
+            assert (tmp_path / f"out{i}" / ref.name).read_bytes() == ref.read_bytes()
