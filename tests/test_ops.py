@@ -139,3 +139,12 @@ def test_db_check_reports_a_broken_foreign_key(env: dict[str, Any]) -> None:
     r = cli(env, "db", "check")
     assert r.exit_code == 1
     assert "translations row 1: no row in runs for foreign key" in r.output
+
+
+def test_unsplittable_word_is_refused_before_the_run(env: dict[str, Any]) -> None:
+    r = cli(env, "translate", "-", "--json", input=("سوريا " + "ب" * 3000 + "\n").encode())
+    assert r.exit_code == 1
+    assert "<stdin>: segment 0 (characters 0-3006) is a single word" not in r.output  # the word alone is the segment
+    assert "is a single word of 3000 characters" in r.output and "--max-source-tokens 200" in r.output
+    with Store(env["db"]) as store:
+        assert store.runs() == []

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import score
-from .engine import Engine
+from .engine import DEFAULT_THREADS, Engine
 from .errors import GlossaryError, InputError, PackageError, ReferenceFileError, ScoreError
 from .files import DEFAULT_MAX_INPUT_BYTES, read_input
 from .formats import dumps_glossary, read_glossary, write_glossary
@@ -50,7 +50,7 @@ from .store import Store
 _ENGINES: dict[tuple[str, str, str, str, int, str], Engine] = {}
 
 
-def load_engine(package: PackageInfo, *, device: str = "cpu", threads: int = 0, compute_type: str = "default") -> Engine:
+def load_engine(package: PackageInfo, *, device: str = "cpu", threads: int = DEFAULT_THREADS, compute_type: str = "default") -> Engine:
     """One Engine per (package, device, threads, compute type) per process."""
     key = (str(package.path), package.package_version, package.name, device, threads, compute_type)
     if key not in _ENGINES:
@@ -119,7 +119,7 @@ def translate(
     batch_tokens: int = 1024,
     chunk_segments: int = 512,
     device: str = "cpu",
-    threads: int = 0,
+    threads: int = DEFAULT_THREADS,
     compute_type: str = "default",
     glossary: str | None = None,
     soft: bool = False,
@@ -216,7 +216,7 @@ def retranslate(
     db: Path,
     packages_dir: Path,
     device: str = "cpu",
-    threads: int = 0,
+    threads: int = DEFAULT_THREADS,
     compute_type: str = "default",
     allow_failures: bool = False,
     overwrite: bool = False,

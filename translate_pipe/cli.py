@@ -336,7 +336,9 @@ def translate(
         int, typer.Option("--chunk-segments", min=1, help="Segments decoded per chunk (bounds memory)")
     ] = 512,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto", callback=_check_device)] = "cpu",
-    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads (0: CTranslate2's default)")] = 0,
+    threads: Annotated[
+        int, typer.Option("--threads", min=0, help="CPU threads per process (0: all cores, CTranslate2's default)")
+    ] = 1,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
     glossary: Annotated[
         str | None, typer.Option("--glossary", help="Enforce this glossary's terms")
@@ -416,7 +418,9 @@ def retranslate(
     glossary: Annotated[str, typer.Option("--glossary", help="The glossary whose edits to apply")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the re-run segments as JSON")] = False,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto", callback=_check_device)] = "cpu",
-    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads")] = 0,
+    threads: Annotated[
+        int, typer.Option("--threads", min=0, help="CPU threads per process (0: all cores, CTranslate2's default)")
+    ] = 1,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
     allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Accept unenforceable terms")] = False,
     overwrite: Annotated[

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .align import AlignItem, align
 from .constrain import Constrainer
-from .engine import detokenize
+from .engine import DEFAULT_THREADS, detokenize
 from .errors import ConstraintError, GlossaryError, InputError
 from .files import InputDoc, atomic_write
 from .glossary import Matcher, entry_problem, stale_reasons
@@ -56,7 +56,7 @@ class TranslateSettings:
     max_source_tokens: int = 200  # longer segments are split further (never cut)
     chunk_segments: int = 512
     device: str = "cpu"
-    intra_threads: int = 0
+    intra_threads: int = DEFAULT_THREADS
     compute_type: str = "default"
     glossary: str | None = None
     glossary_version: int | None = None
@@ -196,6 +196,7 @@ def translate(
     for doc, source in zip(docs, sources):
         if next(source(), None) is None:
             raise InputError(f"{doc.label}: no text to translate")
+        _check_unsplittable(doc, source, engine, settings.max_source_tokens)
     return _run(
         store,
         engine,
@@ -248,6 +249,20 @@ def resume(store: Store, load_engine: EngineLoader, run_id: int, *, progress: Pr
     )
 
 
+def _check_unsplittable(doc: InputDoc, source: SegmentSource, engine: Engine, max_tokens: int) -> None:
+    """Refuse a segment still longer than ``max_tokens`` after splitting (one word with no
+    space to split at): the model would fail on it, or cut it, far into the run."""
+    for seg in source():
+        if len(seg.text) >= max_tokens:  # fewer characters cannot make more tokens
+            n = engine.count_tokens(seg.text)
+            if n > max_tokens:
+                raise InputError(
+                    f"{doc.label}: segment {seg.index} (characters {seg.start}-{seg.end}) is a single word of "
+                    f"{len(seg.text)} characters ({n} tokens), longer than --max-source-tokens {max_tokens}, "
+                    "with no space to split it at; split or remove it, or raise --max-source-tokens"
+                )
+
+
 def _segment_source(text: str, engine: Engine, max_source_tokens: int) -> SegmentSource:
     return lambda: iter_for_model(text, engine.package.from_code, max_source_tokens, engine.count_tokens)
 
@@ -282,7 +297,7 @@ def retranslate(
     glossary: str,
     *,
     device: str = "cpu",
-    threads: int = 0,
+    threads: int = DEFAULT_THREADS,
     compute_type: str = "default",
     allow_failures: bool = False,
     overwrite: bool = False,
