@@ -38,7 +38,7 @@ def make_input(path: Path, size: str) -> int:
     written = 0
     with path.open("w", encoding="utf-8") as out:
         while (lines is None or n < lines) and (limit is None or written < limit):
-            line = f"{sentences[n % len(sentences)]} {sentences[(n + 1) % len(sentences)]}\n"
+            line = f"{sentences[n % len(sentences)]}\n"
             out.write(line)
             written += len(line.encode("utf-8"))
             n += 1
