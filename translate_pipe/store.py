@@ -391,9 +391,15 @@ class Store:
             ),
             ignore=True,
         )
+        if not segments:
+            return []
+        # only the span of these segments: a chunk of a long document reads its own rows
         ids = {
             (r["start"], r["end"]): int(r["id"])
-            for r in self.db.query('SELECT id, start, "end" FROM segments WHERE document_id = ?', (document_id,))
+            for r in self.db.query(
+                'SELECT id, start, "end" FROM segments WHERE document_id = ? AND start BETWEEN ? AND ?',
+                (document_id, min(s.start for s in segments), max(s.start for s in segments)),
+            )
         }
         return [ids[(s.start, s.end)] for s in segments]
 
@@ -1017,8 +1023,11 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
         after = -1
         while True:
             rows = self._rows(
-                f"SELECT {_TRANSLATION_COLUMNS}, t.score FROM translations t JOIN segments s ON s.id = t.segment_id "
-                "WHERE t.run_id = ? AND s.document_id = ? AND s.start > ? ORDER BY s.start LIMIT ?",
+                # CROSS JOIN: walk the document's segments in order (their index), so that each
+                # page costs its own rows, not the whole run
+                f"SELECT {_TRANSLATION_COLUMNS}, t.score FROM segments s CROSS JOIN translations t "
+                "ON t.segment_id = s.id AND t.run_id = ? "
+                "WHERE s.document_id = ? AND s.start > ? ORDER BY s.start LIMIT ?",
                 (run_id, document_id, after, page),
             )
             if not rows:
