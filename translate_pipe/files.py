@@ -122,16 +122,13 @@ def _utf16(data: bytes) -> str | None:
 
 
 def decode_utf8(name: object, data: bytes, error: type[PipeError] = InputError, hint: str = "") -> str:
-    """UTF-8 (with or without BOM) or UTF-16 with a BOM -> text; else ``error`` naming the
-    line of the bad byte.
+    """UTF-8 (with or without BOM) -> text; else ``error`` naming the line of the bad byte,
+    or naming UTF-16 for a file with a UTF-16 byte order mark.
 
     ``hint`` is what the user should do (default: save the file as UTF-8 and try again).
     """
-    utf16 = _utf16(data)
-    if utf16 is not None:
-        return utf16
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise error(f"{name}: the file starts like UTF-16 but is not valid UTF-16; {hint or 'save it as UTF-8'}")
+        raise error(f"{name}: the file is UTF-16; {hint or 'save it as UTF-8 and try again'}")
     hint = hint or "save the file as UTF-8 and try again"
     try:
         text = data.decode("utf-8")

@@ -281,13 +281,13 @@ _WS_RUN = re.compile(r"\s{2,}|[^\S ]")
 
 def unsafe_characters(value: str, *, line_breaks: bool = False) -> list[str]:
     """The characters of ``value`` that must not reach a translation: bidi controls,
-    zero-width and other invisible characters, line breaks (unless ``line_breaks``) and
-    other control characters; as ``U+202E RIGHT-TO-LEFT OVERRIDE``."""
+    zero-width and other invisible characters, line breaks and tabs (unless ``line_breaks``)
+    and other control characters; as ``U+202E RIGHT-TO-LEFT OVERRIDE``."""
     import unicodedata
 
     found: dict[str, None] = {}
     for ch in value:
-        if ch == "\n" and line_breaks:
+        if ch in "\n\r\t" and line_breaks:
             continue
         if ch in INVISIBLE or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
             found[f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"] = None
@@ -296,7 +296,7 @@ def unsafe_characters(value: str, *, line_breaks: bool = False) -> list[str]:
 
 def entry_problem(term: Term) -> str:
     """Why an entry would spoof or break the output (invisible or control characters in any
-    field; notes may span lines), or ``""``.  Import, ``add`` and ``translate --glossary``
+    field; notes may hold line breaks and tabs), or ``""``.  Import, ``add`` and ``translate --glossary``
     refuse such entries; lint reports them in databases that already hold some."""
     fields = [("source", term.source), ("target", term.target), ("context", term.context), ("domain", term.domain)]
     fields += [("variant", v) for v in term.variants] + [("note", term.note)]
@@ -333,7 +333,8 @@ def _field_issues(term: Term, arabic: bool) -> list[LintIssue]:
                     "repeated spaces; trim it to single spaces.",
                 )
             )
-        bad = unsafe_characters(value, line_breaks=name == "note")
+        # line breaks in source/target/variant are reported as "untrimmed" above
+        bad = unsafe_characters(value, line_breaks=name not in {"domain", "context"})
         if bad:
             issues.append(
                 LintIssue(

@@ -106,6 +106,8 @@ def read_lines(
     except OSError as e:
         raise ReferenceFileError(f"cannot read {role} file {path}: {e.strerror or e}") from None
 
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReferenceFileError(f"{role} file {path} is UTF-16; save it as UTF-8 and try again")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if not data.strip():
