@@ -66,7 +66,7 @@ def test_hard_mode_every_term_present_wrong_renderings_gone(setup: dict[str, Any
     out = translate(setup, "--glossary", "diplomatic")
     segs = out["documents"][0]["segments"]
     terms = [t for s in segs for t in s["terms"]]
-    assert len(terms) == 67
+    assert len(terms) == 68
     assert {t["status"] for t in terms} <= {"present", "enforced"}
     for s in segs:
         for t in s["terms"]:
@@ -100,7 +100,7 @@ def test_term_alignments_stored(setup: dict[str, Any]) -> None:
         assert run.glossary_version == 1 and run.glossary_id == store.glossary("diplomatic").id
         trs = store.translations(run.id)
         rows = [(t, row) for t in trs for row in store.term_alignments(t.translation_id)]
-        assert len(rows) == 67
+        assert len(rows) == 68
         for t, row in rows:
             assert row["term_id"] is not None and row["glossary_version"] == 1
             assert t.target[row["tgt_start"] : row["tgt_end"]].lower() == row["target_term"].lower()

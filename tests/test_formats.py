@@ -46,6 +46,18 @@ TRICKY: tuple[Term, ...] = (
         domain="NBSP\u00a0here 🇸🇾",  # invisible controls are refused on import (test_hygiene.py)
     ),
     Term(source="خفض التصعيد", target="de-escalation", note="\n"),
+    # number and blocking contexts: both plurals, a target plural only, source plurals only
+    Term(
+        source="منطقة عازلة",
+        target="buffer zone",
+        variants=("منطقة فاصلة",),
+        target_plural="buffer zones",
+        source_plurals=("مناطق عازلة", "مناطق فاصلة"),
+        blocked_in=("منطقة عازلة منزوعة السلاح", "منطقة عازلة <بحرية> & co"),
+    ),
+    Term(source="مذكرة", target="memorandum", target_plural="memoranda, \"MoUs\"", status="deprecated"),
+    Term(source="مجلس", target="council", source_plurals=("مجالس",), context="body"),
+    Term(source="الأمن", target="security", blocked_in=("مجلس الأمن القومي",)),
 )
 
 GOLDEN_TERMS: tuple[Term, ...] = (
@@ -244,6 +256,17 @@ def test_read_sample_file(name: str, expected: GlossaryFile) -> None:
     assert read_glossary(DATA / name) == expected
 
 
+def test_po_plural_entry_of_another_tool() -> None:
+    """A gettext plural entry: msgid_plural is the source plural, msgstr[1] the target plural."""
+    expected = GlossaryFile(
+        (Term("قرار", "resolution", target_plural="resolutions", source_plurals=("قرارات",)),),
+        "ar",
+        "en",
+    )
+    name = "plural-other-tool.po"
+    assert read_glossary(DATA / name) == expected
+
+
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
@@ -292,7 +315,7 @@ MALFORMED = [
         "unknown-column.csv",
         (
             "line 1: unknown column(s) 'comment', 'Flavour'; allowed: source, "
-            "target, variants, note, domain, status, context"
+            "target, variants, note, domain, status, context, target_plural, source_plurals, blocked_in"
         ),
     ),
     (
@@ -327,7 +350,13 @@ MALFORMED = [
         "syntax.po",
         ("line 7: PO syntax error: expected a comment, msgctxt, msgid, msgstr or a quoted string"),
     ),
-    ("plural.po", "line 5: plural entry 'قرار'; glossary entries have no plurals"),
+    (
+        "plural-three-forms.po",
+        (
+            "line 6: plural entry 'قرار' has 3 forms; a glossary entry has two (msgstr[0] the "
+            "target, msgstr[1] its plural)"
+        ),
+    ),
     ("untranslated.po", "line 8: empty target for source term 'مجلس الأمن'"),
     (
         "duplicate.po",
@@ -494,6 +523,25 @@ def test_explicit_format_overrides_extension(tmp_path: Path) -> None:
             "po",
             "cannot export as po: variant ' x' of 'a' has surrounding spaces or line breaks",
             id="untrimmed-variant",
+        ),
+        pytest.param(
+            [Term("a", "b", source_plurals=("a",))],
+            "po",
+            "cannot export as po: the source 'a' is listed as its own plural",
+            id="source-is-its-own-plural",
+        ),
+        pytest.param(
+            [Term("a", "b", blocked_in=("x|y",))],
+            "tsv",
+            "cannot export as tsv: blocking context 'x|y' of 'a' contains '|', the variant separator; "
+            "export as PO or TBX instead",
+            id="tsv-pipe-in-blocking-context",
+        ),
+        pytest.param(
+            [Term("a", "b", target_plural=" bs")],
+            "tbx",
+            "cannot export as tbx: target plural ' bs' of 'a' has surrounding spaces or line breaks",
+            id="untrimmed-target-plural",
         ),
         pytest.param(
             [Term("a", "b", variants=("",))],

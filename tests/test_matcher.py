@@ -144,7 +144,7 @@ CASES = [
     # negatives: never inside a longer word, no look-alikes
     ("suffix-nisba", "حمصي", []),
     ("suffix-adjective", "الأمني", []),
-    ("suffix-plural", "بيانات", []),
+    ("suffix-plural-is-the-plural", "بيانات", [(0, 6, "بيانات", "بيان")]),
     ("suffix-feminine", "إيرانية", []),
     ("inside-word", "الحمصيون", []),
     ("walad-is-not-waw-lad", "ولد", []),

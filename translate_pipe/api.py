@@ -124,6 +124,7 @@ def translate(
     glossary: str | None = None,
     soft: bool = False,
     allow_failures: bool = False,
+    translation_memory: bool = True,
     align: str = "predict",
     stdin: Callable[[], BinaryIO | bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -144,8 +145,11 @@ def translate(
         raise InputError("no input given; pass files or - for standard input")
     if list(inputs).count("-") > 1:
         raise InputError("standard input (-) can be given only once")
-    docs = [read_input(name, stdin, max_input_bytes) for name in inputs]
+    from . import documents  # issue 13: .html/.docx/.odt/.pdf inputs, written back after the run
+
+    docs, formatted = documents.read_inputs(inputs, stdin, max_input_bytes)
     outputs = plan_outputs([d.name for d in docs], output_dir, from_code, to_code)
+    outputs, doc_outputs = documents.plan_outputs(inputs, outputs, formatted, from_code, to_code)
     package = find_package(packages_dir, from_code, to_code)
     settings = TranslateSettings(
         decode=DecodeOptions(
@@ -162,6 +166,7 @@ def translate(
         glossary=glossary,
         soft=soft,
         allow_failures=allow_failures,
+        translation_memory=translation_memory,
         align=align,
     )
     with _store_for(db, store) as opened:
@@ -175,6 +180,7 @@ def translate(
             outputs=outputs,
             progress=progress,
         )
+        run = documents.write_outputs(run, formatted, doc_outputs)  # issue 13
         return TranslateResult(run if store is not None else materialize(run))
 
 
@@ -345,6 +351,9 @@ def glossary_add(
     context: str = "",
     source_lang: str = "ar",
     target_lang: str = "en",
+    target_plural: str | None = None,
+    source_plurals: Sequence[str] | None = None,
+    blocked_in: Sequence[str] | None = None,
 ) -> tuple[int | None, str, Term]:
     """Add a term, or edit the term with this source: only the fields given change (a
     deprecated term given a target is approved again; without one it stays as it is).
@@ -357,6 +366,12 @@ def glossary_add(
         _check_field("target", target)
     for v in variants or ():
         _check_field("variant", v)
+    for v in source_plurals or ():
+        _check_field("source plural", v)
+    for v in blocked_in or ():
+        _check_field("blocking context", v)
+    if target_plural:
+        _check_field("target plural", target_plural)
     with store.transaction():
         info = store.ensure_glossary(name, source_lang, target_lang)
         old = _term_or_none(store, info.id, source, context)
@@ -370,6 +385,9 @@ def glossary_add(
             note=note if note is not None else base.note,
             domain=domain if domain is not None else base.domain,
             status="approved" if target is not None else base.status,
+            target_plural=target_plural if target_plural is not None else base.target_plural,
+            source_plurals=tuple(source_plurals) if source_plurals is not None else base.source_plurals,
+            blocked_in=tuple(blocked_in) if blocked_in is not None else base.blocked_in,
         )
         problem = entry_problem(term)
         if problem:
@@ -684,6 +702,8 @@ class ScoreResult:
     run_id: int | None = None
     references: tuple[str, ...] = ()
     level: str | None = None
+    # WMT terminology measures (termscore.py): metric -> {"value", "signature", details...}
+    terms_wmt: dict[str, dict[str, Any]] | None = None
 
 
 def score_files(
@@ -711,7 +731,11 @@ def score_files(
     info = store.glossary(glossary)
     report = score.term_metrics(sources, hyps, ref_sets, _glossary_matcher(store, info).find)
     signatures = {**scores.signatures(), "term_success": score.term_signature(glossary, info.version)}
-    return ScoreResult(values, signatures, scores.segments, report.term_success, report.details())
+    wmt = {
+        m: {"value": v, "signature": sig, **details}
+        for m, v, sig, details in _wmt_rows(store, glossary, sources, hyps, ref_sets)
+    }
+    return ScoreResult(values, signatures, scores.segments, report.term_success, report.details(), terms_wmt=wmt)
 
 
 def score_run(store: Store, run_id: int, *, glossary: str | None = None, recompute: bool = False) -> ScoreResult:
@@ -723,7 +747,7 @@ def score_run(store: Store, run_id: int, *, glossary: str | None = None, recompu
     texts = run_texts(store, run_id)
     refset = "+".join(texts.refset_names)
     stored = {(r["metric"], r["level"]): r for r in store.scores(run_id, refset)}
-    wanted = ["bleu", "chrf", "ter"] + (["term_success"] if glossary else [])
+    wanted = ["bleu", "chrf", "ter"] + (["term_success", *_WMT_TERM_METRICS] if glossary else [])
     term_sig = score.term_signature(glossary, store.glossary(glossary).version) if glossary else None
     have = all((m, texts.level) in stored for m in wanted)
     if have and term_sig and stored[("term_success", texts.level)]["signature"] != term_sig:
@@ -736,6 +760,7 @@ def score_run(store: Store, run_id: int, *, glossary: str | None = None, recompu
         if glossary and term_sig:
             report = score.term_metrics(texts.sources, texts.hyps, texts.refs, glossary_matcher(store, glossary).find)
             rows.append(("term_success", report.term_success, term_sig, report.details()))
+            rows.extend(_wmt_rows(store, glossary, texts.sources, texts.hyps, texts.refs))
         store.save_scores(run_id, refset, texts.level, rows)
         stored = {(r["metric"], r["level"]): r for r in store.scores(run_id, refset)}
     metrics = ("bleu", "chrf", "ter", *(("term_success",) if glossary else ()))
@@ -749,7 +774,28 @@ def score_run(store: Store, run_id: int, *, glossary: str | None = None, recompu
         run_id=run_id,
         references=texts.refset_names,
         level=texts.level,
+        terms_wmt=None if row is None else {
+            m: {"value": stored[(m, texts.level)]["value"], "signature": stored[(m, texts.level)]["signature"],
+                **stored[(m, texts.level)]["details"]}
+            for m in _WMT_TERM_METRICS
+        },
     )
+
+
+# -- WMT terminology measures (issue 12, termscore.py) -----------------------------------------
+_WMT_TERM_METRICS = ("term_exact_match", "term_window_overlap", "term_ter")
+
+
+def _wmt_rows(
+    store: Store, glossary: str, sources: Sequence[str], hyps: Sequence[str], refs: Sequence[Sequence[str]]
+) -> list[tuple[str, float | None, str, dict[str, Any]]]:
+    from .termscore import wmt_measures
+
+    info = store.glossary(glossary)
+    measures = wmt_measures(
+        sources, hyps, refs, _glossary_matcher(store, info).find, glossary=f"{glossary}@v{info.version}"
+    )
+    return [(m.metric, m.value, m.signature, m.details) for m in measures]
 
 
 def score_compare(store: Store, run_a: int, run_b: int, *, n_samples: int = 1000, seed: int = 12345) -> score.Comparison:
@@ -761,3 +807,88 @@ def score_compare(store: Store, run_a: int, run_b: int, *, n_samples: int = 1000
     if a.refset_names != b.refset_names or a.level != b.level:
         raise ScoreError(f"runs {run_a} and {run_b} are scored against different references or levels")
     return score.compare_runs(a.hyps, b.hyps, a.refs, n_samples=n_samples, seed=seed)
+
+
+# == review loop, translation memory, report (issue 12) =======================================
+def review_export(
+    store: Store, run_id: int, fmt: str | None = None, *, output: Path | None = None, fuzzy: float = 75.0
+) -> str:
+    """A run's review file (``xliff``: XLIFF 1.2, or ``po``; default: from ``output``'s
+    extension, else XLIFF) as text; written atomically to ``output`` if given."""
+    from .files import atomic_write
+    from .review import export_run, format_for
+
+    chosen = fmt or (format_for(output, None) if output is not None else "xliff")
+    text = export_run(store, run_id, chosen, fuzzy=fuzzy)
+    if output is not None:
+        atomic_write(output, text)
+    return text
+
+
+def review_import(store: Store, path: Path, *, reviewer: str, fmt: str | None = None, run: int | None = None) -> Any:
+    """Check and store a reviewed file (see review.py); returns a ``review.ImportResult``."""
+    from .review import import_review
+
+    return import_review(store, path, reviewer=reviewer, fmt=fmt, run=run)
+
+
+def tm_export(store: Store, *, source_lang: str = "ar", target_lang: str = "en", output: Path | None = None) -> tuple[str, int]:
+    """The translation memory of a language pair as TMX 1.4b text (and the number of units)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as pkg_version
+
+    from .files import atomic_write
+    from .tm import TMUnit, write_tmx
+
+    units = [TMUnit(**r) for r in store.tm_units(source_lang, target_lang)]
+    try:
+        version = pkg_version("translate-pipe")
+    except PackageNotFoundError:  # pragma: no cover
+        version = "0"
+    text = write_tmx(units, source_lang, target_lang, version)
+    if output is not None:
+        atomic_write(output, text)
+    return text, len(units)
+
+
+def tm_import(
+    store: Store, path: Path, *, source_lang: str = "ar", target_lang: str = "en", author: str = ""
+) -> tuple[int, int]:
+    """Add the units of a TMX file (all or nothing); returns (units stored, units skipped)."""
+    from .errors import TMError
+    from .tm import read_tmx, source_key
+
+    data = read_tmx(path, source_lang, target_lang)
+    if not data.units:
+        raise TMError(f"{path}: no unit with both {source_lang} and {target_lang} text")
+    units = [
+        {
+            "source_lang": source_lang,
+            "target_lang": target_lang,
+            "source": s,
+            "source_norm": source_key(s, source_lang),
+            "target": t,
+            "origin": f"tmx:{Path(path).name}",
+            "author": author,
+        }
+        for s, t in data.units
+    ]
+    return store.add_tm_units(units), data.skipped
+
+
+def report_html(store: Store, run_id: int, *, output: Path | None = None) -> str:
+    """The bilingual HTML report of a run (report_html.py); written atomically to ``output`` if given."""
+    from .files import atomic_write
+    from .report_html import render_report
+
+    html = render_report(store, run_id)
+    if output is not None:
+        atomic_write(output, html)
+    return html
+
+
+def glossary_suggest(store: Store, name: str, *, min_count: int = 3) -> list[Any]:
+    """Entries proposed from repeated reviewer corrections (review.suggest)."""
+    from .review import suggest
+
+    return suggest(store, name, min_count=min_count)

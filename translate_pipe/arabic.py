@@ -7,8 +7,10 @@ Two schemes, chosen by the source language code (:func:`is_arabic`):
 * presentation forms U+FB50–U+FDFF and U+FE70–U+FEFF are folded with NFKC (one original
   character may become several: ``ﻻ`` -> ``لا``, ``ﷲ`` -> ``الله``; isolated-mark forms such as
   U+FE70 become nothing);
-* alef forms ``أ إ آ ٱ`` -> ``ا``; ``ة`` -> ``ه``; ``ى`` -> ``ي``; Persian keheh ``ک`` -> ``ك`` and
+* alef forms ``أ إ آ ٱ`` -> ``ا``; the other hamza seats ``ؤ ئ`` -> ``ء`` (so ``مسؤول`` =
+  ``مسئول`` = ``مسءول``); ``ة`` -> ``ه``; ``ى`` -> ``ي``; Persian keheh ``ک`` -> ``ك`` and
   Persian yeh ``ی`` -> ``ي``;
+* Eastern Arabic digits ``٠-٩`` and Persian digits ``۰-۹`` -> ASCII ``0-9``;
 * diacritics U+064B–U+065F and dagger alef U+0670 are removed, and so is tatweel U+0640;
 * zero-width and bidi control characters are removed (:data:`INVISIBLE`);
 * Latin letters are case-folded;
@@ -63,6 +65,11 @@ __all__ = [
     "MIN_BARE_STEM",
     "MIN_STEM",
     "Normalised",
+    "FINAL_TA_MARBUTA",
+    "Analysis",
+    "PRONOUNS",
+    "TANWEEN",
+    "Inflection",
     "Reading",
     "Token",
     "article_keys",
@@ -72,8 +79,10 @@ __all__ = [
     "normalise_text",
     "proclitic_readings",
     "reading_keys",
+    "suffix_readings",
     "text_word_keys",
     "tokenize",
+    "word_analyses",
     "word_key",
 ]
 
@@ -109,6 +118,10 @@ _ARABIC_LETTER_MAP = {
     "\u0649": "\u064a",  # ى -> ي
     "\u06a9": "\u0643",  # Persian keheh ک -> ك
     "\u06cc": "\u064a",  # Persian yeh ی -> ي
+    "\u0624": "\u0621",  # ؤ -> ء  (hamza seats are told apart no more than alef forms)
+    "\u0626": "\u0621",  # ئ -> ء
+    **{chr(0x0660 + d): str(d) for d in range(10)},  # Eastern Arabic digits -> ASCII
+    **{chr(0x06F0 + d): str(d) for d in range(10)},  # Persian digits -> ASCII
 }
 
 _ALEF = "\u0627"
@@ -432,3 +445,201 @@ def has_arabic_letter(text: str) -> bool:
         ) and unicodedata.category(c).startswith("L"):
             return True
     return False
+
+
+# --------------------------------------------------------------------------- suffixes
+#
+# Suffix readings of a normalised token are generated here, per *text* token (never per
+# glossary entry), and cached: the glossary trie holds only the canonical forms.
+
+FINAL_TA_MARBUTA = 1  # token flag: its last letter is written ة in the original (not ه)
+TANWEEN = 2  # token flag: the original carries fathatan at its end (اً)
+
+_TA = "\u062a"  # ت
+_HA = "\u0647"  # ه (also ة, normalised)
+_YA = "\u064a"  # ي
+_WAW = "\u0648"  # و
+_NUMBER_ENDINGS = ("\u0627\u062a", "\u0627\u0646", "\u064a\u0646", "\u0648\u0646")  # ات ان ين ون
+# possessive/object pronouns, longest first: هما كما ها هم هن كم كن نا ه ك ي
+PRONOUNS = (
+    "\u0647\u0645\u0627",
+    "\u0643\u0645\u0627",
+    "\u0647\u0627",
+    "\u0647\u0645",
+    "\u0647\u0646",
+    "\u0643\u0645",
+    "\u0643\u0646",
+    "\u0646\u0627",
+    "\u0647",
+    "\u0643",
+    "\u064a",
+)
+MIN_SUFFIX_STEM = 3
+_SUFFIX_LAST = frozenset("\u0627\u064a\u0646\u062a\u0647\u0643\u0645\u0648")  # ا ي ن ت ه ك م و
+
+
+# One suffix reading of a token: (stem, number, bound, last_ok, fem, alef), plain tuples because
+# they are made by the hundred thousand.  ``stem``: normalised, ة restored as ه.  ``number``:
+# "s" singular, "d" dual, "p" plural, or "a" for a bare final ا after a stem without ة, which is
+# either the tanween alif (singular) or a dual in construct; the matcher decides from the next
+# word (see :mod:`translate_pipe.glossary`).  ``bound``: the suffix excludes the article on the
+# same word (pronouns, construct endings, tanween).  ``last_ok``: the word may end a term (False
+# for a bare ي or و right after a stem without ة: ``أمني``, ``حمصي`` are nisba adjectives far
+# more often than "my ..." or a construct).  ``fem``: a feminine agreement ending (ة, تان, تين)
+# was added to the stem, which only an adjective after a dual or plural head takes.  ``alef``:
+# the word ends in the tanween/construct ا.
+Inflection = tuple[str, str, bool, bool, bool, bool]
+
+
+def _oblique_number(stem: str, restored: bool) -> str:
+    """Number of ين / construct ي, which write both the dual and the masculine plural: dual
+    after ة; plural for participles (م...) and nisba adjectives (...ي); dual otherwise."""
+    if restored:
+        return "d"
+    return "p" if stem.startswith("\u0645") or stem.endswith(_YA) else "d"
+
+
+# Suffix rules in priority order: (ending, kind).  Kinds: "at" sound feminine plural (the ة of
+# the singular drops), "an"/"in"/"un" dual/oblique/plural with nun, "fan"/"fin" feminine dual
+# of an adjective, "a"/"y"/"w" construct endings (and the tanween alif), "fem" feminine ة,
+# "pron" a pronoun after the bare stem, "at+"/"a+"/"y+"/"w+" a pronoun after a number ending.
+_RULES: list[tuple[str, str]] = [
+    ("\u0627\u062a", "at"),
+    ("\u062a\u0627\u0646", "fan"),
+    ("\u0627\u0646", "an"),
+    ("\u062a\u064a\u0646", "fin"),
+    ("\u064a\u0646", "in"),
+    ("\u0648\u0646", "un"),
+    ("\u0627", "a"),
+    ("\u064a", "y"),
+    ("\u0648", "w"),
+    (_HA, "fem"),
+]
+for _p in PRONOUNS:
+    _RULES += [(_p, "pron"), ("\u0627\u062a" + _p, "at+"), ("\u0627" + _p, "a+")]
+    _RULES += [(_YA + _p, "y+"), (_WAW + _p, "w+")]
+_BY_ENDING: dict[str, list[tuple[int, str, str]]] = {}
+for _pri, (_end, _kind) in enumerate(_RULES):
+    _BY_ENDING.setdefault(_end, []).append((_pri, _end, _kind))
+_MAX_ENDING = max(len(e) for e, _ in _RULES)
+
+
+@lru_cache(maxsize=1 << 17)
+def suffix_readings(stem: str, flags: int = 0) -> tuple[Inflection, ...]:
+    """Suffix readings of a normalised (proclitic-free) stem, the bare reading first.
+
+    ``flags``: :data:`FINAL_TA_MARBUTA` and/or :data:`TANWEEN`, read from the original text.
+    Endings: dual ان/ين (construct ا/ي), sound plurals ون/ين/ات (construct و/ي), the pronouns
+    :data:`PRONOUNS` (after the bare stem, ات, or a construct ending), ة written ت before any
+    suffix, the tanween alif, and for adjectives the feminine ة/تان/تين.  Every stem is at least
+    :data:`MIN_SUFFIX_STEM` letters.
+    """
+    bare: Inflection = (stem, "s", False, True, False, False)
+    n = len(stem)
+    if n <= MIN_SUFFIX_STEM or stem[-1] not in _SUFFIX_LAST:
+        return (bare,)
+    rules: list[tuple[int, str, str]] = []
+    for k in range(1, min(_MAX_ENDING, n - MIN_SUFFIX_STEM + 1) + 1):
+        rules.extend(_BY_ENDING.get(stem[-k:], ()))
+    if not rules or not stem.isalpha():
+        return (bare,)
+    rules.sort()
+    ta_marbuta = flags & FINAL_TA_MARBUTA
+    out = [bare]
+    seen = {(stem, False)}
+    for _, ending, kind in rules:
+        base = stem[: -len(ending)]
+        if kind in ("at", "at+"):  # the ة of the singular drops before ات
+            cands = [(base + _HA, True), (base, False)]
+        elif kind in ("fan", "fin", "un", "w", "w+", "fem") or not base.endswith(_TA):
+            cands = [(base, False)]
+        else:  # ة written ت before the suffix
+            cands = [(base[:-1] + _HA, True), (base, False)]
+        if (kind == "fem") != bool(ta_marbuta):
+            continue  # a final ة is only the feminine ending (never the pronoun ه)
+        for s, restored in cands:
+            if len(s) < MIN_SUFFIX_STEM:
+                continue
+            fem = kind in ("fan", "fin", "fem")
+            if (s, fem) in seen:
+                continue
+            seen.add((s, fem))
+            last_ok, alef, bound = True, False, kind not in ("at", "an", "in", "un", "fan", "fin", "fem")
+            if kind in ("at", "at+", "un", "w", "w+"):
+                number = "p"
+                last_ok = kind != "w"
+            elif kind in ("an", "fan", "fin", "a+"):
+                number = "d"
+            elif kind in ("in", "y", "y+"):
+                number = _oblique_number(s, restored)
+                last_ok = kind != "y" or restored
+            elif kind == "a":
+                number = "d" if restored else ("s" if flags & TANWEEN else "a")
+                alef = True
+            else:  # pron, fem
+                number = "s"
+            out.append((s, number, bound, last_ok, fem, alef))
+    return tuple(out)
+
+
+def _may_inflect(stem: str, stems: frozenset[str]) -> bool:
+    """True when some suffix reading of ``stem`` could be in ``stems``: a prefix of at least
+    :data:`MIN_SUFFIX_STEM` letters, as it is or with a final ة (``ه``)."""
+    if len(stem) <= MIN_SUFFIX_STEM or stem[-1] not in _SUFFIX_LAST:
+        return False
+    for end in range(MIN_SUFFIX_STEM - 1, len(stem)):
+        head = stem[:end]
+        if (end >= MIN_SUFFIX_STEM and head in stems) or head + _HA in stems:
+            return True
+    return False
+
+
+# One way a text token can stand for a glossary word: (plen, key, number, last_ok, fem, alef).
+# ``key`` is looked up in the trie; ``plen`` is the length of the proclitic prefix left outside
+# (first word of a term); the rest comes from the :data:`Inflection`.
+Analysis = tuple[int, str, str, bool, bool, bool]
+
+
+@lru_cache(maxsize=1 << 17)
+def word_analyses(
+    word: str, flags: int = 0, first: bool = True, stems: frozenset[str] | None = None
+) -> tuple[Analysis, ...]:
+    """Every key of a normalised Arabic text token, proclitics and suffixes stripped, each key
+    once (shortest prefix, then bare before suffixed readings, wins).
+
+    On the first word of a term every proclitic is dropped from the key.  On a later word the
+    prepositions ``ب ك ل`` and the article are dropped, but a conjunction ``و``/``ف`` stays in
+    the key, so it matches only a term word that has it too (``وسلامتها`` ~ ``والسلامة``, while
+    ``مجلس والأمن`` is not ``مجلس الأمن``).  A suffix that excludes the article (pronoun,
+    construct, tanween) is not read on a word that has one (``الأمني`` is never ``الأمن`` + ي).
+
+    ``stems``: when given (a matcher's glossary word keys), suffixes are only read off a stem
+    one of whose prefixes (or prefix + ة) is in it, since no other reading can match; this
+    only saves time, the result for those keys is the same.
+    """
+    readings = proclitic_readings(word)
+    if len(readings) == 1 and (stems is not None and not _may_inflect(word, stems) or len(suffix_readings(word, flags)) == 1):
+        return ((0, word, "s", True, False, False),)  # the common case: no proclitic, no suffix
+    out: dict[str, Analysis] = {}
+    for prefix, stem, definite in readings:
+        conj = "" if first or prefix[:1] not in ("\u0648", "\u0641") else prefix[0]
+        plen = len(prefix)
+        if stems is None or _may_inflect(stem, stems):
+            infs = suffix_readings(stem, flags)
+        else:
+            infs = ((stem, "s", False, True, False, False),)
+        short = definite and len(stem) < MIN_BARE_STEM
+        key = conj + (_ARTICLE + stem if short else stem)
+        if key not in out:
+            out[key] = (plen, key, "s", True, False, False)
+        if short and prefix.endswith((_ARTICLE, _LAM + _LAM)):  # see reading_keys
+            key = conj + stem
+            if key not in out:
+                out[key] = (plen, key, "s", True, False, False)
+        for s, number, bound, last_ok, fem, alef in infs[1:]:
+            if (bound and definite) or (fem and first):
+                continue
+            key = conj + (_ARTICLE + s if definite and len(s) < MIN_BARE_STEM else s)
+            if key not in out:
+                out[key] = (plen, key, number, last_ok, fem, alef)
+    return tuple(out.values())

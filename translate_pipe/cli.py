@@ -314,7 +314,11 @@ def models_remove(
 def translate(
     ctx: typer.Context,
     inputs: Annotated[
-        list[str] | None, typer.Argument(metavar="INPUTS", help="Files to translate; - reads standard input")
+        list[str] | None,
+        typer.Argument(
+            metavar="INPUTS",
+            help="Files to translate (.txt, .html, .docx, .odt; .pdf in, .txt out); - reads standard input",
+        ),
     ] = None,
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
     to_code: Annotated[str, typer.Option("--to", help="Target language")] = "en",
@@ -347,6 +351,9 @@ def translate(
     allow_failures: Annotated[
         bool, typer.Option("--allow-failures", help="Do not fail when a hard constraint cannot be enforced")
     ] = False,
+    tm: Annotated[
+        bool, typer.Option("--tm/--no-tm", help="Reuse exact translation-memory matches (status tm)")
+    ] = True,
     align: Annotated[
         str,
         typer.Option(
@@ -403,6 +410,7 @@ def translate(
             glossary=glossary,
             soft=soft,
             allow_failures=allow_failures,
+            translation_memory=tm,
             align=align,
             stdin=lambda: sys.stdin.buffer,
             progress=bar,
@@ -527,11 +535,31 @@ def glossary_add(
     domain: Annotated[str | None, typer.Option("--domain", help="Domain, free text (the curated glossary uses diplomacy, un, law, geo, ...)")] = None,
     context: ContextOpt = "",
     author: AuthorOpt = None,
+    target_plural: Annotated[
+        str | None, typer.Option("--target-plural", help="Plural of the target, for dual/plural matches")
+    ] = None,
+    plural: Annotated[
+        list[str] | None, typer.Option("--plural", help="Irregular (broken) plural of the source (repeatable)")
+    ] = None,
+    not_in: Annotated[
+        list[str] | None, typer.Option("--not-in", help="Longer phrase in which the term must not match (repeatable)")
+    ] = None,
 ) -> None:
     """Add a term, or edit one: only the fields given change (a new version)."""
     with _open_store(_paths(ctx)) as store:
         version, what, term = api.glossary_add(
-            store, name, source, target, author=_author(author), variants=variant, note=note, domain=domain, context=context
+            store,
+            name,
+            source,
+            target,
+            author=_author(author),
+            variants=variant,
+            note=note,
+            domain=domain,
+            context=context,
+            target_plural=target_plural,
+            source_plurals=plural,
+            blocked_in=not_in,
         )
     typer.echo(f"{name}: {source} -> {term.target}: {what}" + (f" (version {version})" if version else ""))
 
@@ -839,6 +867,175 @@ def db_backup(
     with _read_store(paths) as store:
         api.db_backup(store, target)
     typer.echo(f"{paths.db} backed up to {target}")
+
+
+# -- serve (issue 13) ---------------------------------------------------------------------------
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to bind; keep 127.0.0.1 unless behind a proxy")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port")] = 5000,
+    glossary: Annotated[
+        str | None, typer.Option("--glossary", help="Default glossary (requests may send glossary=NAME or glossary=none)")
+    ] = None,
+    api_keys: Annotated[
+        Path | None, typer.Option("--api-keys", help="File of API keys (one per line, or sha256:HEX); keys required")
+    ] = None,
+    char_limit: Annotated[int, typer.Option("--char-limit", min=-1, help="Characters per text (-1: no limit)")] = 5000,
+    batch_limit: Annotated[int, typer.Option("--batch-limit", min=-1, help="Texts per array request (-1: no limit)")] = 64,
+    queue_size: Annotated[int, typer.Option("--queue-size", min=1, help="Requests waiting at most; more get 429")] = 64,
+    batch_wait_ms: Annotated[
+        float, typer.Option("--batch-wait-ms", min=0, help="How long a batch waits for more requests")
+    ] = 5.0,
+    max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", min=1024, help="Largest request body")] = 10 * 1024 * 1024,
+    files_dir: Annotated[
+        Path | None, typer.Option("--files-dir", help="Where translated files wait for download [default: a temporary folder]")
+    ] = None,
+    threads: Annotated[
+        int, typer.Option("--threads", min=0, help="CPU threads per process (0: all cores, CTranslate2's default)")
+    ] = 1,
+    align: Annotated[
+        str,
+        typer.Option("--align", metavar="METHOD", help="Word alignment: predict or attention (as translate --align)",
+                     callback=_check_align),
+    ] = "predict",
+) -> None:
+    """Serve LibreTranslate's HTTP API (glossary-enforced) until interrupted."""
+    from .serve import ServerConfig
+    from .serve import serve as run_server
+
+    paths = _paths(ctx)
+    if host not in ("127.0.0.1", "localhost", "::1") and api_keys is None:
+        typer.echo(f"translate-pipe: warning: serving on {host} without --api-keys", err=True)
+    run_server(
+        db=paths.db,
+        packages_dir=paths.packages_dir,
+        host=host,
+        port=port,
+        glossary=glossary,
+        api_keys_file=api_keys,
+        server=ServerConfig(char_limit=char_limit, batch_limit=batch_limit, max_body_bytes=max_body_bytes, files_dir=files_dir),
+        queue_size=queue_size,
+        batch_wait_ms=batch_wait_ms,
+        threads=threads,
+        align=align,
+    )
+
+# == review loop, translation memory, report (issue 12) =======================================
+review_app = _typer("Post-editing round trip: export a run for a CAT tool, import the reviewed file.")
+tm_app = _typer("Translation memory: approved segments reused by translate; TMX 1.4b exchange.")
+app.add_typer(review_app, name="review")
+app.add_typer(tm_app, name="tm")
+
+
+def _check_fuzzy(value: float) -> float:
+    if not 0 < value <= 100:
+        raise typer.BadParameter(f"{value} is not a percentage in (0, 100]")
+    return value
+
+
+@review_app.command("export")
+def review_export(
+    ctx: typer.Context,
+    run: Annotated[int, typer.Argument(metavar="RUN", help="Run id (`translate-pipe runs`)")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="File to write [default: stdout]")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", metavar="FORMAT", help="xliff (XLIFF 1.2) or po [default: from -o, else xliff]")
+    ] = None,
+    fuzzy: Annotated[
+        float,
+        typer.Option("--fuzzy", metavar="PERCENT", help="Minimum similarity of translation-memory alternatives", callback=_check_fuzzy),
+    ] = 75.0,
+) -> None:
+    """Export a run for review: one unit per segment, needs-review state, terms and TM matches as notes."""
+    with _read_store(_paths(ctx)) as store:
+        text = api.review_export(store, run, fmt, output=output, fuzzy=fuzzy)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"wrote {output}", err=True)
+
+
+@review_app.command("import")
+def review_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="The reviewed .xlf or .po file")],
+    reviewer: Annotated[
+        str | None,
+        typer.Option("--reviewer", metavar="NAME", envvar="TRANSLATE_PIPE_REVIEWER", help="Recorded with each post-edit [default: $USER]"),
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", metavar="FORMAT", help="xliff or po [default: from the extension]")] = None,
+    run: Annotated[int | None, typer.Option("--run", metavar="RUN", help="Refuse the file unless it belongs to this run")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Store the post-edits of a reviewed file (all or nothing) with their HTER."""
+    with _open_store(_paths(ctx)) as store:
+        res = api.review_import(store, path, reviewer=_author(reviewer), fmt=fmt, run=run)
+    if as_json:
+        _print_json(report.review_import_json(res))
+        return
+    _print_lines(report.review_import_warnings(res), err=True)
+    _print_lines(report.review_import_lines(res))
+
+
+@tm_app.command("export")
+def tm_export(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="File to write [default: stdout]")] = None,
+    from_code: Annotated[str, typer.Option("--from", metavar="LANG", help="Source language")] = "ar",
+    to_code: Annotated[str, typer.Option("--to", metavar="LANG", help="Target language")] = "en",
+) -> None:
+    """Export the translation memory as TMX 1.4b (deterministic)."""
+    with _read_store(_paths(ctx)) as store:
+        text, n = api.tm_export(store, source_lang=from_code, target_lang=to_code, output=output)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"wrote {n} unit(s) to {output}", err=True)
+
+
+@tm_app.command("import")
+def tm_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="A .tmx file")],
+    from_code: Annotated[str, typer.Option("--from", metavar="LANG", help="Source language")] = "ar",
+    to_code: Annotated[str, typer.Option("--to", metavar="LANG", help="Target language")] = "en",
+    author: AuthorOpt = None,
+) -> None:
+    """Add the units of a TMX file to the translation memory (all or nothing)."""
+    with _open_store(_paths(ctx)) as store:
+        n, skipped = api.tm_import(store, path, source_lang=from_code, target_lang=to_code, author=_author(author))
+    typer.echo(f"{path}: {n} unit(s) stored" + (f", {skipped} skipped (missing {from_code} or {to_code} text)" if skipped else ""))
+
+
+@app.command("report")
+def report_cmd(
+    ctx: typer.Context,
+    run: Annotated[int, typer.Argument(metavar="RUN", help="Run id")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="HTML file to write")],
+) -> None:
+    """Write a static bilingual HTML page of a run: terms, word links, scores, post-edits."""
+    with _read_store(_paths(ctx)) as store:
+        api.report_html(store, run, output=output)
+    typer.echo(f"wrote {output}", err=True)
+
+
+@glossary_app.command("suggest")
+def glossary_suggest(
+    ctx: typer.Context,
+    name: NameArg,
+    min_count: Annotated[int, typer.Option("--min-count", metavar="N", min=1, help="Segments a correction must recur in")] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """Propose entries from corrections reviewers made the same way in several segments (post-edits of runs translated with NAME)."""
+    with _read_store(_paths(ctx)) as store:
+        found = api.glossary_suggest(store, name, min_count=min_count)
+    if as_json:
+        _print_json(report.suggestions_json(found))
+        return
+    if not found:
+        typer.echo(f"{name}: no correction recurs in {min_count} or more segments", err=True)
+    _print_lines(report.suggestions_lines(found, name))
 
 
 def _terminate(signum: int, frame: Any) -> None:

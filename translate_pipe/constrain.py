@@ -310,7 +310,7 @@ class Constrainer:
         support: dict[tuple[str, ...], int] = {}
         # a translation of the term alone much longer than the term is the model inventing a
         # sentence around it (or reciting one it memorised): not a rendering
-        limit = 2 * len(m.text.split()) + 3
+        limit = len(m.text.split()) + 3
         hyps_texts = [
             t
             for s in dict.fromkeys((m.source, m.text))

@@ -50,3 +50,12 @@ class ScoreError(PipeError):
 
 class ReferenceFileError(ScoreError):
     """A reference file is malformed; the message names file and line."""
+
+
+class ReviewError(PipeError):
+    """A review file cannot be exported or imported (wrong run, changed source, broken file, ...);
+    nothing is stored."""
+
+
+class TMError(PipeError):
+    """A translation-memory (TMX) file is malformed, or a translation memory operation failed."""

@@ -7,16 +7,39 @@ letters/digits).  Every term form (its source and each variant) becomes a path i
 edges are word keys:
 
 * the first word of a term may carry proclitics in the text (``و ف ب ك ل``, ``ال``, ``لل`` and
-  their combinations, see :func:`translate_pipe.arabic.proclitic_readings`);
+  their combinations, see :func:`translate_pipe.arabic.proclitic_readings`); a later word may
+  carry ``ب ك ل`` (``وقف لإطلاق النار``) but ``و``/``ف`` only where the term has them too
+  (``وسلامتها`` ~ ``والسلامة``; ``مجلس والأمن`` is not ``مجلس الأمن``);
 * on every word the article ``ال`` is optional, in the text and in the term (``مناطق خفض تصعيد``
   matches ``مناطق خفض التصعيد`` and the reverse); on stems of under three letters a term written
   with the article needs it in the text (``الله`` never matches ``له``), a term written without
   it matches with or without it (``رد`` matches ``الرد``);
+* every word may carry suffixes, read off each *text* token once and cached
+  (:func:`translate_pipe.arabic.word_analyses`, :func:`~translate_pipe.arabic.suffix_readings`),
+  never generated per entry: the trie holds only the glossary's own forms, so a suffix reading
+  is accepted only when what remains is a glossary word.  Dual, sound plurals, construct
+  endings, pronouns, ة written ت, the tanween alif, and feminine agreement on a later word after
+  a dual or plural head.  A suffix that excludes the article (pronoun, construct, tanween) is
+  not read on a word with the article (``الأمني`` is not ``الأمن`` + ي), and a bare ي or و right
+  after a stem without ة may not end a term (``حمصي`` is the nisba, not ``حمص``);
 * consecutive words of a term must be separated in the text by what separates them in the term,
-  after normalisation: a space in the term accepts any run of whitespace (line breaks included)
-  and invisible controls, but not punctuation;
+  after normalisation and with brackets, quotes and guillemets dropped: a space in the term
+  accepts any run of whitespace (line breaks included), invisible controls and any of those
+  marks (``رقم (2254)``, ``مناطق «خفض التصعيد»``), but not other punctuation;
 * tokens are whole: a term never matches inside a longer word (``الأمن`` is not found in
-  ``الأمني``, ``حمص`` is not found in ``حمصي``); enclitic pronouns are not stripped.
+  ``الأمنية``, ``قرار`` is not found in ``استقرار``);
+* an entry's ``blocked_in`` phrases (matched with the same rules) are contexts where it does not
+  match: ``مجلس الأمن`` with ``blocked_in=("مجلس الأمن القومي",)`` is not found there, and the
+  next candidate (``الأمن القومي``) may match instead.
+
+Number: every match reports the grammatical number of its first word (the head of an Arabic
+noun phrase): ``dual`` for ان/تان, ``plural`` for ون/ات/construct و and for a ``source_plurals``
+form; ين and construct ي are dual after ة, plural on participles (م...) and nisba stems (...ي),
+dual otherwise; a bare final ا after a stem without ة is the tanween alif (singular) when the
+next word agrees (also ends in ا) or the word ends the term, a construct dual otherwise.
+Pronouns do not change the number.  :attr:`TermMatch.target` is the form to enforce: the
+approved target, or for a dual/plural match the entry's ``target_plural`` (``target_form``
+``"plural"``), else the English plural derived with ``inflect`` (``"derived-plural"``).
 
 Results are leftmost-longest and non-overlapping: at the leftmost token where any term starts,
 the term covering the most tokens wins; among readings of equal length the one with the shortest
@@ -51,27 +74,30 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any, Literal, NamedTuple
 
 from translate_pipe.arabic import (
+    FINAL_TA_MARBUTA,
     INVISIBLE,
     MIN_BARE_STEM,
+    TANWEEN,
+    Analysis,
     Normalised,
     article_keys,
     has_arabic_letter,
     is_arabic,
     normalise,
     normalise_text,
-    proclitic_readings,
-    reading_keys,
-    text_word_keys,
     token_spans,
+    word_analyses,
 )
 from translate_pipe.records import Term, TermMatch
 
 __all__ = [
     "LintIssue",
     "Matcher",
+    "derive_plural",
     "TermChange",
     "diff_terms",
     "find_target",
@@ -80,7 +106,9 @@ __all__ = [
     "stale_reasons",
 ]
 
-_END = ""  # trie key of the terminal entry (no real key is empty)
+_END = "\x00"  # trie key of the terminal entry (no real key holds a NUL)
+_CONJ = ("\u0648", "\u0641")  # و ف
+_TA_MARBUTA = frozenset("\u0629\ufe93\ufe94")  # ة and its presentation forms
 _CACHE_LIMIT = 200_000
 
 TermInput = Term | tuple[int | None, Term]
@@ -112,6 +140,49 @@ def normalise_key(source: str, lang: str = "ar") -> str:
     return " ".join(words)
 
 
+_NUMBERS = {"s": "singular", "d": "dual", "p": "plural", "a": "singular"}
+# brackets, quotes and guillemets: ignored between the words of a term
+_QUOTES = "()[]{}\u00ab\u00bb\"'\u201c\u201d\u2018\u2019\u201e\u2039\u203a\ufd3e\ufd3f"
+_QUOTE_TABLE = str.maketrans("", "", _QUOTES)
+_PAIRS = {"(": ")", "[": "]", "{": "}", "\u00ab": "\u00bb", "\u201c": "\u201d", "\u2018": "\u2019",
+          "\u2039": "\u203a", "\ufd3f": "\ufd3e"}
+_SYMMETRIC = "\"'"
+_CLOSERS = frozenset(_PAIRS.values()) | frozenset(_SYMMETRIC)
+
+
+def _gap_key(gap: str) -> str:
+    """What must separate two words of a term: brackets and quotes dropped, whitespace runs
+    collapsed; ``""`` for plain whitespace (the common case, stored without a prefix)."""
+    if gap == " ":
+        return ""
+    g = " ".join(gap.translate(_QUOTE_TABLE).split())
+    return g
+
+
+def _balance_end(original: str, start: int, end: int) -> int:
+    """Extend ``end`` over closing brackets/quotes whose opening one is inside the span."""
+    span = original[start:end]
+    if span.translate(_QUOTE_TABLE) == span:
+        return end
+    for opener, closer in _PAIRS.items():
+        missing = span.count(opener) - span.count(closer)
+        while missing > 0 and end < len(original) and original[end] == closer:
+            end += 1
+            missing -= 1
+    for q in _SYMMETRIC:
+        if span.count(q) % 2 and end < len(original) and original[end] == q:
+            end += 1
+    return end
+
+
+class _Entry(NamedTuple):
+    source: str
+    target: str
+    target_plural: str
+    term_id: int | None
+    blocked: bool
+
+
 class Matcher:
     """Finds glossary terms in text; see the module docstring for the rules.
 
@@ -123,129 +194,237 @@ class Matcher:
         self.lang = lang
         self.arabic = is_arabic(lang)
         self._root: dict[str, Any] = {}
-        self._entries: list[tuple[str, str, int | None]] = []
-        self._first_cache: dict[str, tuple[tuple[int, dict[str, Any]], ...]] = {}
-        variants: list[tuple[int, str]] = []
+        self._block_root: dict[str, Any] = {}
+        self._block_words = 0
+        self._entries: list[_Entry] = []
+        self._caches: dict[tuple[int, int], dict[str, tuple[_Start, ...]]] = defaultdict(dict)
+        self._inner_caches: list[dict[str, tuple[tuple[str, str, bool, bool, bool], ...]]] = [
+            {} for _ in range(4)
+        ]
+        self._inner_keys: set[str] = set()
+        self._plurals: dict[int, tuple[str, str]] = {}
+        variants: list[tuple[int, str, str | None]] = []
         for item in terms:
             term_id, term = (None, item) if isinstance(item, Term) else item
             if term.status == "deprecated":
                 continue
             entry = len(self._entries)
-            self._entries.append((term.source, term.target, term_id))
-            self._insert(term.source, entry)
-            variants.extend((entry, v) for v in term.variants)
-        for entry, form in variants:
-            self._insert(form, entry)
+            blocked = [b for b in term.blocked_in if b.strip()]
+            self._entries.append(
+                _Entry(term.source, term.target, term.target_plural.strip(), term_id, bool(blocked))
+            )
+            self._insert(self._root, term.source, entry, None)
+            variants.extend((entry, v, None) for v in term.variants)
+            variants.extend((entry, v, "plural") for v in term.source_plurals)
+            for b in blocked:
+                self._block_words = max(self._block_words, self._insert(self._block_root, b, entry, None))
+        for entry, form, number in variants:
+            self._insert(self._root, form, entry, number)
+        # every word key (without a conjunction), to skip suffix readings that cannot match
+        keys = set(self._root) | self._inner_keys | set(self._block_root)
+        self._stems = frozenset(keys | {k[1:] for k in keys if k[:1] in _CONJ})
 
     def __len__(self) -> int:
         """Number of (non-deprecated) terms."""
         return len(self._entries)
 
-    def _term_keys(self, word: str) -> tuple[str, ...]:
-        return article_keys(word) if self.arabic else (word,)
+    # ---------------------------------------------------------------- trie construction
 
-    def _text_keys(self, word: str) -> tuple[str, ...]:
-        return text_word_keys(word) if self.arabic else (word,)
+    def _term_keys(self, word: str, first: bool) -> tuple[str, ...]:
+        if not self.arabic:
+            return (word,)
+        keys = article_keys(word)
+        if not first and word[:1] in _CONJ and word[1:3] == "\u0627\u0644":
+            keys += tuple(word[0] + k for k in article_keys(word[1:]))  # والسلامة ~ و + سلامة
+        return keys
 
-    def _first_nodes(self, word: str) -> tuple[tuple[int, dict[str, Any]], ...]:
-        """(prefix length, trie node) for each proclitic reading of a text token that starts a
-        term, shortest prefix first.  Cached: the trie is not changed after construction."""
-        nodes = self._first_cache.get(word)
-        if nodes is None:
-            if self.arabic:
-                seen: dict[str, int] = {}
-                for r in proclitic_readings(word):
-                    for key in reading_keys(r):
-                        seen.setdefault(key, len(r.prefix))
-                keys = [(plen, key) for key, plen in seen.items()]
-            else:
-                keys = [(0, word)]
-            nodes = tuple(
-                (plen, node) for plen, key in keys if (node := self._root.get(key)) is not None
-            )
-            if len(self._first_cache) > _CACHE_LIMIT:
-                self._first_cache.clear()
-            self._first_cache[word] = nodes
-        return nodes
-
-    def _insert(self, form: str, entry: int) -> None:
+    def _insert(self, root: dict[str, Any], form: str, entry: int, number: str | None) -> int:
         words, gaps = _words_and_gaps(form, self.lang)
         if not words:
-            return
-        options = [self._term_keys(words[0])]
-        options += [
-            tuple(gap + k for k in self._term_keys(w))
-            for gap, w in zip(gaps, words[1:], strict=True)
-        ]
+            return 0
+        options = [self._term_keys(words[0], True)]
+        for gap, w in zip(gaps, words[1:], strict=True):
+            keys = self._term_keys(w, False)
+            self._inner_keys.update(keys)
+            options.append(tuple(_gap_key(gap) + k for k in keys))
         for path in itertools.product(*options):
-            node = self._root
+            node = root
             for key in path:
                 node = node.setdefault(key, {})
-            node.setdefault(_END, entry)
+            node.setdefault(_END, (entry, number))
+        return len(words)
 
-    def _candidates(
-        self, nt: str, spans: list[tuple[int, int]], words: list[str], i: int, longest: bool
-    ) -> list[tuple[int, int, int]]:
-        """Matches starting at token ``i``: (prefix length, last token index, entry).
+    # ---------------------------------------------------------------- text analysis
 
-        With ``longest``, only the best one (leftmost-longest rule), else every one.
-        """
-        found: list[tuple[int, int, int]] = []
-        n = len(spans)
-        for plen, node in self._first_nodes(words[i]):
-            best_j, best_entry = -1, -1
-            stack = [(node, i)]
-            while stack:
-                node, j = stack.pop()
-                entry = node.get(_END)
-                if entry is not None:
-                    if not longest:
-                        found.append((plen, j, entry))
-                    elif j > best_j:
-                        best_j, best_entry = j, entry
-                if j + 1 < n and len(node) > (entry is not None):
-                    gap = nt[spans[j][1] : spans[j + 1][0]]
-                    nxt = [
-                        child
-                        for k in self._text_keys(words[j + 1])
-                        if (child := node.get(gap + k)) is not None
-                    ]
-                    stack.extend((child, j + 1) for child in reversed(nxt))
-            if longest and best_j >= 0 and (not found or best_j > found[0][1]):
-                found = [(plen, best_j, best_entry)]
-        return found
+    def _first_nodes(self, root: dict[str, Any], word: str, flags: int) -> tuple[_Start, ...]:
+        """Trie nodes reached by the readings of a text token that starts a term: proclitics
+        and suffixes stripped, shortest prefix first.  Cached: the trie does not change."""
+        cache = self._caches[(id(root), flags)]
+        nodes = cache.get(word)
+        if nodes is None:
+            nodes = tuple(
+                (a[0], node, a[2], a[3])
+                for a in (word_analyses(word, flags, True, self._stems) if self.arabic else _plain(word))
+                if (node := root.get(a[1])) is not None
+            )
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            cache[word] = nodes
+        return nodes
 
-    def _match(
-        self,
-        text: str,
-        norm: Normalised,
-        spans: list[tuple[int, int]],
-        plen: int,
-        j: int,
-        i: int,
-        entry: int,
-    ) -> TermMatch:
-        start, end = norm.span(spans[i][0] + plen, spans[j][1])
-        source, target, term_id = self._entries[entry]
-        return TermMatch(source, target, start, end, text[start:end], term_id)
+    def _inner(self, word: str, flags: int) -> tuple[tuple[str, str, bool, bool, bool], ...]:
+        """(key, number, last_ok, fem, alef) of a text token after the first word of a term,
+        only the keys some term word has (cached)."""
+        cache = self._inner_caches[flags]
+        got = cache.get(word)
+        if got is None:
+            keys = self._inner_keys
+            got = tuple(
+                (a[1], a[2], a[3], a[4], a[5])
+                for a in (word_analyses(word, flags, False, self._stems) if self.arabic else _plain(word))
+                if a[1] in keys
+            )
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            cache[word] = got
+        return got
 
-    def find(self, text: str) -> list[TermMatch]:
-        """Leftmost-longest, non-overlapping matches, offsets into ``text``, in text order."""
+    def _analyse(self, text: str) -> _Text:
         norm = normalise(text, self.lang)
         nt = norm.text
         spans = token_spans(nt)
         words = [nt[s:e] for s, e in spans]
+        flags = [0] * len(words)
+        if self.arabic:
+            origin = norm.origin
+            for k in [k for k, (_, e) in enumerate(spans) if nt[e - 1] == "\u0647"]:
+                if text[origin(spans[k][1] - 1)] in _TA_MARBUTA:
+                    flags[k] = FINAL_TA_MARBUTA
+            if "\u064b" in text:  # fathatan: the tanween alif may be marked
+                for k in [k for k, (s, e) in enumerate(spans) if nt[e - 1] == "\u0627" and e - s > 1]:
+                    s, e = spans[k]
+                    if "\u064b" in text[origin(e - 2) : norm.span(s, e)[1]]:
+                        flags[k] = TANWEEN
+        return _Text(text, norm, spans, words, flags)
+
+    def _walk(
+        self, t: _Text, i: int, starts: tuple[_Start, ...]
+    ) -> list[tuple[int, int, int, str]]:
+        """Every term starting at token ``i`` (from its ``starts``, see :meth:`_first_nodes`):
+        (prefix length, last token, entry, number), in preference order (shorter prefix first,
+        then trie order)."""
+        found: list[tuple[int, int, int, str]] = []
+        spans = t.spans
+        nxt = self._inner(t.words[i + 1], t.flags[i + 1]) if i + 1 < len(spans) else ()
+        for plen, node0, num0, last0 in starts:
+            end = node0.get(_END)
+            if end is not None:
+                if last0:
+                    found.append((plen, i, end[0], end[1] or _NUMBERS[num0]))
+                if len(node0) == 1:
+                    continue  # a leaf: the common case
+            if nxt:
+                self._descend(t, i, plen, [(node0, i, num0)], found)
+        return found
+
+    def _descend(
+        self,
+        t: _Text,
+        i: int,
+        plen: int,
+        stack: list[tuple[dict[str, Any], int, str]],
+        found: list[tuple[int, int, int, str]],
+    ) -> None:
+        """Depth-first over the tokens after the first word of a term (``stack``: trie node,
+        its last token, the number so far); matches are appended to ``found``, the first
+        analysis of a word first."""
+        spans, words, flags, nt = t.spans, t.words, t.flags, t.norm.text
+        n = len(spans)
+        inner = self._inner
+        while stack:
+            node, j, num = stack.pop()
+            gap = nt[spans[j][1] : spans[j + 1][0]]
+            gap = "" if gap == " " else _gap_key(gap)
+            deeper = []
+            for key, _, last, fem, alef in inner(words[j + 1], flags[j + 1]):
+                child = node.get(gap + key if gap else key)
+                if child is None:
+                    continue
+                n2 = num
+                if j == i and num == "a":  # tanween alif if the next word agrees
+                    n2 = "s" if alef else "d"
+                if fem and n2 not in ("d", "p"):
+                    continue
+                end = child.get(_END)
+                if end is not None:
+                    if last:
+                        found.append((plen, j + 1, end[0], end[1] or _NUMBERS[n2]))
+                    if len(child) == 1:
+                        continue
+                if j + 2 < n:
+                    deeper.append((child, j + 1, n2))
+            if deeper:
+                stack.extend(reversed(deeper))
+
+    def _blocked(self, t: _Text, entry: int, i: int, j: int) -> bool:
+        """True when a blocking context of ``entry`` covers tokens ``i..j``."""
+        for k in range(max(0, i - self._block_words + 1), i + 1):
+            starts = self._first_nodes(self._block_root, t.words[k], t.flags[k])
+            for _, jj, e, _ in self._walk(t, k, starts) if starts else ():
+                if e == entry and jj >= j:
+                    return True
+        return False
+
+    def _candidates(
+        self, t: _Text, i: int, starts: tuple[_Start, ...]
+    ) -> list[tuple[int, int, int, str]]:
+        found = self._walk(t, i, starts)
+        if found and self._block_words:
+            found = [
+                c for c in found if not (self._entries[c[2]].blocked and self._blocked(t, c[2], i, c[1]))
+            ]
+        return found
+
+    def _match(self, t: _Text, i: int, plen: int, j: int, entry: int, number: str) -> TermMatch:
+        start, end = t.norm.span(t.spans[i][0] + plen, t.spans[j][1])
+        if end < len(t.text) and t.text[end] in _CLOSERS:
+            end = _balance_end(t.text, start, end)
+        e = self._entries[entry]
+        target, form = e.target, "approved"
+        if number != "singular":
+            target, form = self._plural(entry)
+        return TermMatch(e.source, target, start, end, t.text[start:end], e.term_id, number, form)
+
+    def _plural(self, entry: int) -> tuple[str, str]:
+        """The entry's plural target and where it comes from (cached)."""
+        got = self._plurals.get(entry)
+        if got is None:
+            e = self._entries[entry]
+            got = (e.target_plural, "plural") if e.target_plural else (
+                derive_plural(e.target), "derived-plural"
+            )
+            self._plurals[entry] = got
+        return got
+
+    def find(self, text: str) -> list[TermMatch]:
+        """Leftmost-longest, non-overlapping matches, offsets into ``text``, in text order."""
+        t = self._analyse(text)
         matches: list[TermMatch] = []
-        first_nodes = self._first_nodes
-        i, n = 0, len(spans)
+        root, words, flags = self._root, t.words, t.flags
+        caches = [self._caches[(id(root), f)] for f in range(4)]
+        i, n = 0, len(t.spans)
         while i < n:
-            if not first_nodes(words[i]):
+            starts = caches[flags[i]].get(words[i])
+            if starts is None:
+                starts = self._first_nodes(root, words[i], flags[i])
+            if not starts:
                 i += 1
                 continue
-            found = self._candidates(nt, spans, words, i, longest=True)
+            found = self._candidates(t, i, starts)
             if found:
-                plen, j, entry = found[0]
-                matches.append(self._match(text, norm, spans, plen, j, i, entry))
+                best = found[0] if len(found) == 1 else max(found, key=lambda c: c[1])  # first longest
+                plen, j, entry, number = best
+                matches.append(self._match(t, i, plen, j, entry, number))
                 i = j + 1
             else:
                 i += 1
@@ -253,17 +432,98 @@ class Matcher:
 
     def find_all(self, text: str) -> list[TermMatch]:
         """Every match, overlapping ones included, sorted by (start, -end); for analysis/lint."""
-        norm = normalise(text, self.lang)
-        nt = norm.text
-        spans = token_spans(nt)
-        words = [nt[s:e] for s, e in spans]
+        t = self._analyse(text)
         out: dict[tuple[int, int, int], TermMatch] = {}
-        for i in range(len(spans)):
+        for i in range(len(t.spans)):
             # readings come shortest prefix first: keep that one per (first, last token, term)
-            for plen, j, entry in self._candidates(nt, spans, words, i, longest=False):
+            starts = self._first_nodes(self._root, t.words[i], t.flags[i])
+            for plen, j, entry, number in self._candidates(t, i, starts) if starts else ():
                 if (i, j, entry) not in out:
-                    out[(i, j, entry)] = self._match(text, norm, spans, plen, j, i, entry)
+                    out[(i, j, entry)] = self._match(t, i, plen, j, entry, number)
         return sorted(out.values(), key=lambda m: (m.start, -m.end, m.source))
+
+
+# (prefix length, trie node, number, may end a term)
+_Start = tuple[int, dict[str, Any], str, bool]
+
+
+class _Text(NamedTuple):
+    text: str
+    norm: Normalised
+    spans: list[tuple[int, int]]
+    words: list[str]
+    flags: list[int]
+
+
+def _plain(word: str) -> tuple[Analysis, ...]:
+    analysis: Analysis = (0, word, "s", True, False, False)
+    return (analysis,)
+
+
+@lru_cache(maxsize=1 << 14)
+def derive_plural(target: str) -> str:
+    """English plural of a target phrase with ``inflect`` (its head noun pluralised:
+    "de-escalation zone" -> "de-escalation zones", "round of talks" -> "rounds of talks").
+
+    A target that is already plural ("de-escalation zones") is kept; a trailing number stays
+    after the pluralised words ("resolution 2254" -> "resolutions 2254")."""
+    words = target.split(" ")
+    tail: list[str] = []
+    while len(words) > 1 and not any(c.isalpha() for c in words[-1]):
+        tail.insert(0, words.pop())
+    head = " ".join(words)
+    if not head or _is_plural(head):
+        return target
+    return " ".join([_inflect().plural_noun(head) or head, *tail])
+
+
+def _is_plural(phrase: str) -> bool:
+    """True when inflect reads ``phrase`` as the plural of another form ("zones", "rounds of
+    talks"); words in -is/-ss/-us ("crisis", "press", "consensus") are singular."""
+    engine = _inflect()
+    head = phrase.split(" of ", 1)[0]
+    if head.endswith(("is", "ss", "us")):
+        return False
+    singular = engine.singular_noun(phrase)
+    return bool(singular) and singular != phrase and engine.plural_noun(singular) == phrase
+
+
+def plural_is_uncertain(target: str) -> bool:
+    """True when the English plural of ``target`` is not a plain -s/-es/-ies form or inflect's
+    classical and modern plurals differ ("memorandum": memoranda or memorandums)."""
+    words = [w for w in target.split(" ") if any(c.isalpha() for c in w)]
+    if not words or _is_plural(" ".join(words)):
+        return False
+    head = " ".join(words)
+    derived = derive_plural(head)
+    classical = _classical().plural_noun(head) or head
+    before, sep, after = head.partition(" of ")
+    last = before
+    if re.search(r"(s|x|z|ch|sh)$", last):
+        regular = last + "es"
+    elif re.search(r"[^aeiou]y$", last):
+        regular = last[:-1] + "ies"
+    else:
+        regular = last + "s"
+    return derived != classical or derived != regular + sep + after
+
+
+@lru_cache(maxsize=1)
+def _inflect() -> Any:
+    # lazily: only needed for a dual/plural match without a target_plural (the import takes
+    # seconds: inflect's typeguard decorators re-parse its source)
+    import inflect
+
+    return inflect.engine()
+
+
+@lru_cache(maxsize=1)
+def _classical() -> Any:
+    import inflect
+
+    engine = inflect.engine()
+    engine.classical(all=True)
+    return engine
 
 
 @dataclass(frozen=True)
@@ -299,7 +559,9 @@ def entry_problem(term: Term) -> str:
     field; notes may hold line breaks and tabs), or ``""``.  Import, ``add`` and ``translate --glossary``
     refuse such entries; lint reports them in databases that already hold some."""
     fields = [("source", term.source), ("target", term.target), ("context", term.context), ("domain", term.domain)]
-    fields += [("variant", v) for v in term.variants] + [("note", term.note)]
+    fields += [("variant", v) for v in term.variants] + [("target plural", term.target_plural)]
+    fields += [("source plural", v) for v in term.source_plurals] + [("blocking context", v) for v in term.blocked_in]
+    fields += [("note", term.note)]
     for name, value in fields:
         bad = unsafe_characters(value, line_breaks=name == "note")
         if bad:
@@ -453,7 +715,8 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
                 )
             )
 
-    # Shorter terms inside longer ones whose translation does not carry theirs.
+    # Shorter terms inside longer ones whose translation does not carry theirs, unless a
+    # blocking context keeps the shorter one out (then the matcher does not find it here).
     matcher = Matcher(((i, t) for i, t in enumerate(active) if t.source.strip()), lang)
     for ib, b in enumerate(active):
         if not b.source.strip():
@@ -477,9 +740,43 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
                             b.source,
                             f"It contains the term {a.source!r} ({a.target!r}) but its target "
                             f"{b.target!r} does not contain {a.target!r}; check that the two "
-                            "translations agree, or add a note explaining the difference.",
+                            f"translations agree, give {a.source!r} a blocking context "
+                            f"({b.source!r}) if it must not match there, or add a note "
+                            "explaining the difference.",
                         )
                     )
+    if arabic:
+        issues.extend(_plural_issues(active))
+    return issues
+
+
+_NUMBER_NOTE = re.compile(r"plural|singular|uncountable|mass noun|\u062c\u0645\u0639", re.IGNORECASE)
+
+
+def _plural_issues(terms: Sequence[Term]) -> list[LintIssue]:
+    """Noun terms whose plural is probably missing: a lower-case (common noun) target with no
+    target plural and no source plural, whose English plural is irregular or disputed
+    (:func:`plural_is_uncertain`), and no note saying anything about number.  (Regular plurals
+    are derived safely, so a missing plural is only reported where derivation is a guess.)"""
+    issues: list[LintIssue] = []
+    for t in terms:
+        target = t.target.strip()
+        if t.target_plural or t.source_plurals or not target[:1].islower():
+            continue
+        if _is_plural(target) or derive_plural(target) == target:
+            continue  # already plural, or no plural to give
+        if not plural_is_uncertain(target) or _NUMBER_NOTE.search(t.note):
+            continue
+        why = f"its English plural is irregular or disputed (inflect gives {derive_plural(target)!r})"
+        issues.append(
+            LintIssue(
+                "warning",
+                "plural-missing",
+                t.source,
+                f"No plural form, and {why}; add target_plural (and source_plurals for a broken "
+                "plural of the source), or a note saying how the term is used in the plural.",
+            )
+        )
     return issues
 
 

@@ -37,12 +37,14 @@ from .records import (
     SegmentTranslation,
     StoredTranslation,
     TermFinder,
+    TermMatch,
     TermOutcome,
     WorkItem,
 )
 from .records import Constrainer as ConstrainerProtocol
 from .segment import iter_for_model
 from .store import Store
+from .tm import Reuse, TranslationMemory, copy_translation, plan_reuse
 
 Progress = Callable[[int, int], None]
 EngineLoader = Callable[[str, str], Engine]  # (from_code, to_code) -> a loaded engine
@@ -62,6 +64,7 @@ class TranslateSettings:
     glossary_version: int | None = None
     soft: bool = False
     allow_failures: bool = False
+    translation_memory: bool = False  # reuse exact translation-memory matches (tm.py)
     align: str = "predict"  # word alignment method: "predict" | "attention" (see align.py)
 
     def as_dict(self) -> dict[str, object]:
@@ -450,6 +453,9 @@ def _run(
         store.claim_run(run_id, reopen=True)
         document_ids = store.register_run_documents(run_id, registered)  # finds them again
     try:
+        # translation memory and repeats (tm.py): segments in ``plan`` are not decoded
+        again: list[Sequence[Segment]] = [_Again(source) for source in sources]  # type: ignore[misc]
+        plan = _reuse_plan(store, again, settings, matcher, pkg.from_code, pkg.to_code)
         counts = [sum(1 for _ in source()) for source in sources]
         total = sum(counts)
         done = skipped = store.segments_done(run_id) if resume_run is not None else 0
@@ -457,8 +463,9 @@ def _run(
             progress(done, total)
         first_failure = ""
         for chunk in _chunks(sources, engine, settings.chunk_segments, matcher, skip=skipped):
+            translated = _chunk_results(store, run_id, engine, chunk, plan, document_ids, settings, constrainer)
             items = []
-            for w, (st, alts) in zip(chunk, _translate_chunk(engine, chunk, settings.decode, constrainer, settings.align)):
+            for w, (st, alts) in zip(chunk, translated):
                 items.append((document_ids[w.doc_index], st, alts))
                 if not first_failure:
                     first_failure = next(
@@ -504,6 +511,49 @@ def _run(
 
 def _stored(store: Store, run_id: int, document_id: int) -> StoredResults:
     return lambda: store.iter_translations(run_id, document_id)
+
+
+class _Again:
+    """The segments of a document, iterable any number of times (for tm.plan_reuse)."""
+
+    def __init__(self, source: SegmentSource) -> None:
+        self.source = source
+
+    def __iter__(self) -> Iterator[Segment]:
+        return self.source()
+
+
+def _chunk_results(
+    store: Store,
+    run_id: int,
+    engine: Engine,
+    chunk: Sequence[WorkItem],
+    plan: dict[tuple[int, int], Reuse],
+    document_ids: Sequence[int],
+    settings: TranslateSettings,
+    constrainer: ConstrainerProtocol | None,
+) -> list[tuple[SegmentTranslation, Sequence[str]]]:
+    """Translations of a chunk: decoded, from the translation memory, or copies of an earlier
+    identical segment of the run (this chunk's, or one already stored)."""
+    to_decode = [w for w in chunk if (w.doc_index, w.segment.index) not in plan]
+    decoded: dict[tuple[int, int], tuple[SegmentTranslation, Sequence[str]]] = {}
+    if to_decode:
+        translated = _translate_chunk(engine, to_decode, settings.decode, constrainer, settings.align)
+        decoded = {(w.doc_index, w.segment.index): r for w, r in zip(to_decode, translated)}
+    out: list[tuple[SegmentTranslation, Sequence[str]]] = []
+    for w in chunk:
+        key = (w.doc_index, w.segment.index)
+        reuse = plan.get(key)
+        if reuse is None:
+            out.append(decoded[key])
+        elif reuse.origin == "tm" and reuse.translation is not None:
+            out.append((reuse.translation, ()))
+        elif reuse.of is not None:
+            original = decoded.get(reuse.of) or store.run_translation(run_id, document_ids[reuse.of[0]], reuse.of[1])
+            out.append((copy_translation(original[0], w.segment), original[1]))
+        else:
+            raise RuntimeError(f"no translation planned for segment {key}")
+    return out
 
 
 def _chunks(
@@ -586,3 +636,46 @@ def _translate_chunk(
         )
         out.append((translation, tuple(a.text for a in alts[1 : options.num_hypotheses])))
     return out
+
+
+# -- in-memory segments (the service and documents; issue 13) ----------------------------------
+def match_segment(matcher: TermFinder | None, segment: Segment) -> tuple[TermMatch, ...]:
+    """Glossary matches of a segment, with offsets in the segment's document."""
+    if matcher is None:
+        return ()
+    return tuple(replace(m, start=m.start + segment.start, end=m.end + segment.start) for m in matcher.find(segment.text))
+
+
+def translate_segments(
+    engine: Engine,
+    items: Sequence[tuple[Segment, Sequence[TermMatch]]],
+    options: DecodeOptions,
+    constrainer: ConstrainerProtocol | None = None,
+    align_method: str = "predict",
+) -> list[tuple[SegmentTranslation, tuple[str, ...]]]:
+    """Translate segments held in memory (any documents, any glossaries: each item carries its
+    own matches) in ONE decoding pass: the same enforcement and alignment as :func:`translate`,
+    nothing stored.  Returns (translation, alternatives) per item."""
+    work = [WorkItem(0, seg, engine.tokenize(seg.text), tuple(matches)) for seg, matches in items]
+    return _translate_chunk(engine, work, options, constrainer, align_method) if work else []
+
+# -- translation memory and repeats (issue 12, tm.py) ------------------------------------------
+def _reuse_plan(
+    store: Store,
+    segmented: Sequence[Sequence[Segment]],
+    settings: TranslateSettings,
+    matcher: TermFinder | None,
+    source_lang: str,
+    target_lang: str,
+) -> dict[tuple[int, int], Reuse]:
+    """Segments not to decode: repeats inside the run, and exact translation-memory matches
+    when ``settings.translation_memory`` (see tm.py)."""
+    memory = TranslationMemory(store, source_lang, target_lang) if settings.translation_memory else None
+    matches: dict[tuple[int, int], list[TermMatch]] = {}
+    if matcher is not None and memory is not None:
+        for d, segs in enumerate(segmented):
+            for seg in segs:
+                matches[(d, seg.index)] = [
+                    replace(m, start=m.start + seg.start, end=m.end + seg.start) for m in matcher.find(seg.text)
+                ]
+    return plan_reuse(segmented, memory, matches)

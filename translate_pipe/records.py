@@ -51,18 +51,28 @@ class Term:
     domain: str = ""
     status: str = "approved"  # "approved" | "deprecated"
     context: str = ""  # disambiguation (PO msgctxt)
+    target_plural: str = ""  # the target's plural ("" = derive it with inflect, marked derived)
+    source_plurals: tuple[str, ...] = ()  # irregular (broken) plurals of the source
+    blocked_in: tuple[str, ...] = ()  # longer phrases inside which the term must not match
 
 
 @dataclass(frozen=True)
 class TermMatch:
-    """A glossary term found in a text; offsets index the original text."""
+    """A glossary term found in a text; offsets index the original text.
+
+    ``target`` is the form to enforce: the approved target for a singular match, its plural for
+    a dual or plural one (``target_form`` says where that plural came from: ``"plural"``, the
+    entry's own ``target_plural``; ``"derived-plural"``, derived with ``inflect`` for review).
+    """
 
     source: str  # canonical source term
-    target: str  # approved target
+    target: str  # the target form to enforce (see above)
     start: int
     end: int
     text: str  # surface form as it appears in the text (text[start:end])
     term_id: int | None = None
+    number: str = "singular"  # "singular" | "dual" | "plural", as found in the text
+    target_form: str = "approved"  # "approved" | "plural" | "derived-plural"
 
 
 @dataclass(frozen=True)
@@ -147,6 +157,10 @@ class SegmentTranslation:
     terms: tuple[TermOutcome, ...] = field(default_factory=tuple)
     score: float | None = None
     truncated: bool = False  # the translation reached the output length bound (--max-length): probably cut
+    # where the target came from: "mt" (decoded), "tm" (translation memory, exact match) or
+    # "repeat" (copy of an identical segment decoded earlier in the same run)
+    origin: str = "mt"
+    tm_unit_id: int | None = None
 
 
 # -- what the store returns ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from .api import GlossarySummary, LogEntry, RunDetail, RunSummary, ScoreResult
@@ -17,6 +18,7 @@ from .glossary import LintIssue, TermChange
 from .models import PackageInfo
 from .pipeline import RetranslateResult, RunResult
 from .records import RefSetInfo, RunInfo, SegmentTranslation, StoredTerm, Term, TermMatch, TermOutcome
+from .review import ImportResult, Suggestion
 from .score import Comparison, round_score
 
 JSON = Any  # a value json.dumps accepts
@@ -36,6 +38,7 @@ def _segment_json(st: SegmentTranslation, alts: tuple[str, ...]) -> dict[str, JS
         "source_start": st.segment.start,
         "source_end": st.segment.end,
         "alignment": [list(link) for link in st.alignment],
+        "status": st.origin,  # "mt" | "tm" | "repeat" (tm.py)
         "terms": [
             {
                 "source": o.match.source,
@@ -47,6 +50,8 @@ def _segment_json(st: SegmentTranslation, alts: tuple[str, ...]) -> dict[str, JS
                 "status": o.status,
                 "method": o.method,
                 **({"reason": o.reason} if o.reason else {}),
+                "number": o.match.number,
+                "target_form": o.match.target_form,
             }
             for o in st.terms
         ],
@@ -115,8 +120,14 @@ def run_term_summary(result: RunResult) -> str | None:
 
 def run_summary(result: RunResult) -> str:
     total = sum(d.count for d in result.documents)
+    reused = dict.fromkeys(("tm", "repeat"), 0)
+    for d in result.documents:
+        for st, _ in d.iter_segments():
+            if st.origin in reused:
+                reused[st.origin] += 1
+    extra = f" ({reused['tm']} from translation memory, {reused['repeat']} repeated)" if any(reused.values()) else ""
     resumed = f" ({result.resumed_from} were done before it was resumed)" if result.resumed_from else ""
-    return f"run {result.run_id}: {total} segments{resumed}"
+    return f"run {result.run_id}: {total} segments{extra}{resumed}"
 
 
 def retranslate_json(result: RetranslateResult) -> dict[str, JSON]:
@@ -185,6 +196,9 @@ def term_json(term: Term) -> dict[str, JSON]:
         "domain": term.domain,
         "status": term.status,
         "context": term.context,
+        "target_plural": term.target_plural,
+        "source_plurals": list(term.source_plurals),
+        "blocked_in": list(term.blocked_in),
     }
 
 
@@ -218,6 +232,12 @@ def term_show_lines(history: Sequence[StoredTerm]) -> list[str]:
     ]
     if t.context:
         lines.append(f"context:  {t.context}")
+    if t.target_plural:
+        lines.append(f"target plural:  {t.target_plural}")
+    if t.source_plurals:
+        lines.append(f"source plurals: {' | '.join(t.source_plurals)}")
+    if t.blocked_in:
+        lines.append(f"not inside:     {' | '.join(t.blocked_in)}")
     lines.append("history:")
     previous: Term | None = None
     for h in history:
@@ -264,7 +284,10 @@ def log_lines(entries: Sequence[LogEntry]) -> list[str]:
 
 def diff_json(changes: Sequence[TermChange]) -> list[JSON]:
     def side(t: Term | None) -> JSON:
-        return None if t is None else {**t.__dict__, "variants": list(t.variants)}
+        if t is None:
+            return None
+        lists = {"variants": list(t.variants), "source_plurals": list(t.source_plurals)}
+        return {**t.__dict__, **lists, "blocked_in": list(t.blocked_in)}
 
     return [
         {
@@ -313,11 +336,26 @@ def diff_lines(changes: Sequence[TermChange]) -> list[str]:
 
 
 def matches_json(matches: Sequence[TermMatch]) -> list[JSON]:
-    return [{"source": m.source, "target": m.target, "start": m.start, "end": m.end, "text": m.text} for m in matches]
+    return [
+        {
+            "source": m.source,
+            "target": m.target,
+            "start": m.start,
+            "end": m.end,
+            "text": m.text,
+            "number": m.number,
+            "target_form": m.target_form,
+        }
+        for m in matches
+    ]
 
 
 def matches_lines(matches: Sequence[TermMatch]) -> list[str]:
-    return [f"{m.start}-{m.end}\t{m.text}\t{m.source}\t{m.target}" for m in matches]
+    return [
+        f"{m.start}-{m.end}\t{m.text}\t{m.source}\t{m.target}"
+        + ("" if m.number == "singular" else f"\t[{m.number}, {m.target_form}]")
+        for m in matches
+    ]
 
 
 # -- runs ---------------------------------------------------------------------------------------
@@ -432,6 +470,9 @@ def scores_json(s: ScoreResult) -> dict[str, JSON]:
     out["segments"] = s.segments
     if s.terms is not None:
         out["terms"] = s.terms
+        out["term_presence"] = out["term_success"]  # what the success rate measures (termscore.py)
+    if s.terms_wmt is not None:
+        out["terms_wmt"] = s.terms_wmt
     return out
 
 
@@ -445,8 +486,15 @@ def scores_lines(out: dict[str, JSON]) -> list[str]:
         ts = out.get("term_success")
         terms = out.get("terms", {})
         lines.append(
-            f"term success: {'n/a' if ts is None else f'{ts:.1%}'} ({terms.get('hits', 0)}/{terms.get('occurrences', 0)})"
+            f"term presence (success rate): {'n/a' if ts is None else f'{ts:.1%}'} "
+            f"({terms.get('hits', 0)}/{terms.get('occurrences', 0)})"
         )
+        for m, label in (("term_exact_match", "exact-match term accuracy"), ("term_window_overlap", "window overlap"),
+                         ("term_ter", "terminology-aware TER")):
+            v = out.get("terms_wmt", {}).get(m)
+            if v is not None:
+                shown = "n/a" if v["value"] is None else (f"{v['value']:.1f}" if m == "term_ter" else f"{v['value']:.1%}")
+                lines.append(f"{label}: {shown}  {v['signature']}")
         lines.extend(f"  miss: segment {m['segment']}: {m['source']} -> {m['target']}" for m in terms.get("misses", []))
         if terms.get("consistency") is not None:
             lines.append(f"consistency: {terms['consistency']:.1%}")
@@ -489,4 +537,46 @@ def compare_lines(cmp: Comparison, run_a: int, run_b: int) -> list[str]:
     lines.append(
         f"segments (by {cmp.segment_metric}): run {run_b} better in {cmp.wins}, worse in {cmp.losses}, tied in {cmp.ties}"
     )
+    return lines
+
+
+# -- review loop (issue 12) ---------------------------------------------------------------------
+def review_import_json(res: ImportResult) -> dict[str, JSON]:
+    return {
+        "run_id": res.run_id,
+        "import_id": res.import_id,
+        "units": res.units,
+        "post_edits": [{"unit": p.key, "hter": round(p.hter, 2), "approved": p.approved} for p in res.post_edits],
+        "hter": None if res.hter is None else round(res.hter, 2),
+        "signature": res.signature,
+        "tm_units": res.tm_units,
+        "glossary_breaks": [asdict(b) for b in res.glossary_breaks],
+    }
+
+
+def review_import_warnings(res: ImportResult) -> list[str]:
+    return [
+        f"warning: unit {b.key}: the post-edit drops the approved target {b.target!r} of {b.source_term}"
+        for b in res.glossary_breaks
+    ]
+
+
+def review_import_lines(res: ImportResult) -> list[str]:
+    hter = "n/a" if res.hter is None else f"{res.hter:.1f}"
+    return [
+        f"run {res.run_id}: {len(res.post_edits)} post-edit(s) of {res.units} unit(s), "
+        f"{res.tm_units} added to the translation memory; run HTER {hter} ({res.signature})"
+    ]
+
+
+def suggestions_json(found: Sequence[Suggestion]) -> list[JSON]:
+    return [{**asdict(s), "segments": list(s.segments)} for s in found]
+
+
+def suggestions_lines(found: Sequence[Suggestion], glossary: str) -> list[str]:
+    lines = []
+    for s in found:
+        now = f" (glossary now: {s.current_target})" if s.current_target else ""
+        lines.append(f"{s.source}\t{s.mt} -> {s.post_edit}\t{s.count} segment(s){now}")
+        lines.append(f"  accept: translate-pipe glossary add {glossary} '{s.source}' '{s.post_edit}'")
     return lines

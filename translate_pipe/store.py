@@ -24,13 +24,19 @@ Schema overview (see ``MIGRATIONS``)::
     alignments       word links of a translation, as character spans on both sides
     term_alignments  which glossary term produced which target span, and how
     glossaries, glossary_versions, glossary_terms, term_revisions   versioned glossaries
-    refsets, references_   reference translations tied to documents (one row per line)
+    refsets, reference_lines   reference translations tied to documents (one row per line;
+                     ``references_`` before schema 5)
     scores           stored metric values with their signatures
+    score_references which reference sets a stored score used (schema 5)
+    review_imports, post_edits, tm_units   the review loop and translation memory (schema 5)
+
+Schema 5 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 import datetime as _dt
 import hashlib
 import json
@@ -73,7 +79,7 @@ __all__ = [
 
 Row = dict[str, Any]  # a row as sqlite-utils returns it
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -246,6 +252,12 @@ DROP TABLE term_alignments;
 ALTER TABLE term_alignments_v3 RENAME TO term_alignments;
 CREATE INDEX term_alignments_translation ON term_alignments(translation_id);
 """,
+    # 4: glossary number and blocking contexts (issue 9): defaults keep older revisions valid
+    4: """
+ALTER TABLE term_revisions ADD COLUMN target_plural TEXT NOT NULL DEFAULT '';
+ALTER TABLE term_revisions ADD COLUMN source_plurals TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE term_revisions ADD COLUMN blocked_in TEXT NOT NULL DEFAULT '[]';
+""",
 }
 
 
@@ -318,13 +330,35 @@ class Store:
                 f"database {self.path} has schema version {current}, newer than this "
                 f"translate-pipe understands ({SCHEMA_VERSION}); upgrade translate-pipe"
             )
-        if 0 < current < SCHEMA_VERSION:
-            self.backup_before_migration(current)
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            with self.transaction():
-                for statement in _split_sql(MIGRATIONS[version]):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {version}")
+        if current == SCHEMA_VERSION:
+            return
+        if current > 0:
+            self.backup_before_migration(current)  # issue 14: a copy before the schema changes
+        # Schema 5 rebuilds a table (SQLite's documented 12-step ALTER): foreign keys are off
+        # while migrating, and checked before each step commits.  The browsing views and the
+        # foreign-key indexes (BROWSING) are dropped before each step and made again after the
+        # last one, so a step may rebuild any table they read.
+        self.conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                with self.transaction():
+                    for view in BROWSING_VIEWS:
+                        self.conn.execute(f"DROP VIEW IF EXISTS {view}")
+                    for statement in _split_sql(MIGRATIONS[version]):
+                        self.conn.execute(statement)
+                    if version == SCHEMA_VERSION and version >= REVIEW_SCHEMA:
+                        for statement in _split_sql(BROWSING):
+                            self.conn.execute(statement)
+                    broken = self.conn.execute("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(
+                            f"cannot migrate {self.path} to schema {version}: {len(broken)} row(s) "
+                            f"break a foreign key (first: table {broken[0][0]}, row {broken[0][1]}); "
+                            "nothing was changed"
+                        )
+                    self.conn.execute(f"PRAGMA user_version = {version}")
+        finally:
+            self.conn.execute("PRAGMA foreign_keys = ON")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -486,6 +520,8 @@ class Store:
                     "target": st.target,
                     "score": st.score,
                     "truncated": int(st.truncated),
+                    "origin": st.origin,  # schema 5: mt | tm | repeat
+                    "tm_unit_id": st.tm_unit_id,
                 }
                 for segment_id, st in zip(segment_ids, results)
             )
@@ -689,6 +725,10 @@ class Store:
                         "note": term.note,
                         "domain": term.domain,
                         "status": term.status,
+                        # issue 9 (number, blocking contexts)
+                        "target_plural": term.target_plural,
+                        "source_plurals": json.dumps(list(term.source_plurals), ensure_ascii=False),
+                        "blocked_in": json.dumps(list(term.blocked_in), ensure_ascii=False),
                     },
                     pk=("term_id", "version"),
                 )
@@ -776,7 +816,7 @@ class Store:
             refset_id = self._insert(
                 "refsets", {"document_id": document_id, "name": name, "path": path, "created_at": _now()}
             )
-            self.db.table("references_").insert_all(
+            self.db.table("reference_lines").insert_all(
                 {"refset_id": refset_id, "line": i, "text": line} for i, line in enumerate(lines)
             )
         return replaced
@@ -785,7 +825,7 @@ class Store:
         """(name, lines) of every reference set of a document, by name."""
         out: dict[str, list[str]] = {}
         for r in self.db.query(
-            "SELECT s.name, l.text FROM refsets s JOIN references_ l ON l.refset_id = s.id "
+            "SELECT s.name, l.text FROM refsets s JOIN reference_lines l ON l.refset_id = s.id "
             "WHERE s.document_id = ? ORDER BY s.name, l.line",
             (document_id,),
         ):
@@ -798,7 +838,7 @@ class Store:
             RefSetInfo(**r)
             for r in self.db.query(
                 "SELECT s.document_id, d.path AS document_path, s.name, s.path, "
-                "(SELECT count(*) FROM references_ l WHERE l.refset_id = s.id) AS lines, s.created_at "
+                "(SELECT count(*) FROM reference_lines l WHERE l.refset_id = s.id) AS lines, s.created_at "
                 "FROM refsets s JOIN documents d ON d.id = s.document_id ORDER BY s.document_id, s.name"
             )
         ]
@@ -815,6 +855,7 @@ class Store:
                     "details = excluded.details, created_at = excluded.created_at",
                     (run_id, metric, value, signature, refset, level, json.dumps(details, ensure_ascii=False), _now()),
                 )
+            self.link_score_refsets(run_id, refset.split("+"))  # schema 5: scores -> refsets
 
     def scores(self, run_id: int, refset: str | None = None) -> list[Row]:
         """Stored scores of a run as rows (``details`` decoded)."""
@@ -827,6 +868,134 @@ class Store:
         for r in rows:
             r["details"] = json.loads(r["details"])
         return rows
+
+    # == review loop, translation memory, browsing (schema 5, issue 12) ======================
+    # Everything below belongs to the review loop: post-edits with HTER, the translation memory,
+    # translation origins ('mt' | 'tm' | 'repeat') and the links of scores to reference sets.
+    def translation_origins(self, run_id: int) -> dict[int, tuple[str, int | None]]:
+        """translation id -> (origin, tm unit id) for a run."""
+        return {
+            r["id"]: (r["origin"], r["tm_unit_id"])
+            for r in self.db.query("SELECT id, origin, tm_unit_id FROM translations WHERE run_id = ?", [run_id])
+        }
+
+    def add_review_import(
+        self,
+        *,
+        run_id: int,
+        path: str,
+        fmt: str,
+        sha256: str,
+        reviewer: str,
+        units: int,
+        post_edits: Sequence[dict[str, Any]],
+        hter: float | None,
+        hter_signature: str,
+        tm_units: Sequence[dict[str, Any]],
+    ) -> int:
+        """Store one review file in ONE transaction: the import, its post-edits (each dict has
+        translation_id, target, state, approved, hter) and the translation-memory units of the
+        approved ones (dicts with source_lang, target_lang, source, source_norm, target and the
+        ``post_edit`` index into ``post_edits``)."""
+        now = _now()
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO review_imports (run_id, path, format, sha256, reviewer, imported_at, units, edited, "
+                "hter, hter_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, path, fmt, sha256, reviewer, now, units, len(post_edits), hter, hter_signature),
+            )
+            import_id = int(cur.lastrowid or 0)
+            ids = []
+            for pe in post_edits:
+                cur = self.conn.execute(
+                    "INSERT INTO post_edits (translation_id, import_id, target, reviewer, state, approved, "
+                    "created_at, hter, hter_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (pe["translation_id"], import_id, pe["target"], reviewer, pe["state"], int(pe["approved"]),
+                     now, pe["hter"], hter_signature),
+                )
+                ids.append(int(cur.lastrowid or 0))
+            self.add_tm_units(
+                [{**u, "post_edit_id": ids[u["post_edit"]], "author": reviewer, "origin": "review"} for u in tm_units]
+            )
+        return import_id
+
+    def post_edits(self, run_id: int, latest: bool = True) -> list[dict[str, Any]]:
+        """Post-edits of a run's translations (the latest per translation unless ``latest=False``)."""
+        sql = (
+            "SELECT p.id, p.translation_id, p.import_id, p.target, p.reviewer, p.state, p.approved, p.created_at, "
+            "p.hter, p.hter_signature, t.target AS mt, t.segment_index, s.document_id, s.text AS source, "
+            "s.start AS source_start FROM post_edits p JOIN translations t ON t.id = p.translation_id "
+            "JOIN segments s ON s.id = t.segment_id WHERE t.run_id = ?"
+        )
+        if latest:
+            sql += " AND p.id = (SELECT max(p2.id) FROM post_edits p2 WHERE p2.translation_id = p.translation_id)"
+        return list(self.db.query(sql + " ORDER BY s.document_id, t.segment_index, p.id", [run_id]))
+
+    def glossary_post_edits(self, glossary_id: int) -> list[dict[str, Any]]:
+        """The latest post-edit of every translation made by a run with this glossary."""
+        return list(
+            self.db.query(
+                "SELECT p.id, p.translation_id, p.target, t.target AS mt, t.run_id, t.segment_index, "
+                "s.document_id, s.start AS source_start, s.text AS source FROM post_edits p "
+                "JOIN translations t ON t.id = p.translation_id JOIN segments s ON s.id = t.segment_id "
+                "JOIN runs r ON r.id = t.run_id WHERE r.glossary_id = ? AND p.id = (SELECT max(p2.id) FROM "
+                "post_edits p2 WHERE p2.translation_id = p.translation_id) ORDER BY p.id",
+                [glossary_id],
+            )
+        )
+
+    def review_imports(self, run_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM review_imports WHERE run_id = ? ORDER BY id", [run_id]))
+
+    def add_tm_units(self, units: Sequence[dict[str, Any]]) -> int:
+        """Insert or refresh translation-memory units (same source and target: one unit, newest
+        author/time/origin kept); returns how many were written."""
+        now = _now()
+        with self.transaction():
+            for u in units:
+                self.conn.execute(
+                    "INSERT INTO tm_units (source_lang, target_lang, source, source_norm, target, origin, "
+                    "post_edit_id, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (source_lang, target_lang, source, target) DO UPDATE SET "
+                    "source_norm = excluded.source_norm, origin = excluded.origin, "
+                    "post_edit_id = excluded.post_edit_id, author = excluded.author, created_at = excluded.created_at",
+                    (u["source_lang"], u["target_lang"], u["source"], u["source_norm"], u["target"], u["origin"],
+                     u.get("post_edit_id"), u.get("author", ""), u.get("created_at") or now),
+                )
+        return len(units)
+
+    def tm_units(self, source_lang: str, target_lang: str) -> list[dict[str, Any]]:
+        """Every unit of a language pair, newest first (the first one of a source wins)."""
+        return list(
+            self.db.query(
+                "SELECT id, source, source_norm, target, origin, author, created_at FROM tm_units "
+                "WHERE source_lang = ? AND target_lang = ? ORDER BY created_at DESC, id DESC",
+                [source_lang, target_lang],
+            )
+        )
+
+    def tm_exact(self, source_lang: str, target_lang: str, source_norm: str) -> list[dict[str, Any]]:
+        """Units whose normalised source is ``source_norm``, newest first."""
+        return list(
+            self.db.query(
+                "SELECT id, source, source_norm, target, origin, author, created_at FROM tm_units "
+                "WHERE source_lang = ? AND target_lang = ? AND source_norm = ? ORDER BY created_at DESC, id DESC",
+                [source_lang, target_lang, source_norm],
+            )
+        )
+
+    def link_score_refsets(self, run_id: int, refset_names: Sequence[str]) -> None:
+        """Tie a run's stored scores to the reference sets (by name, per document) they used."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR IGNORE INTO score_references (score_id, refset_id) SELECT sc.id, rs.id FROM scores sc "
+                "JOIN run_documents rd ON rd.run_id = sc.run_id JOIN refsets rs ON rs.document_id = rd.document_id "
+                f"WHERE sc.run_id = ? AND rs.name IN ({', '.join('?' for _ in refset_names)})",
+                [run_id, *refset_names],
+            )
+
+    def view_names(self) -> list[str]:
+        return sorted(self.db.view_names())
 
     # -- the model's own renderings of glossary terms (a cache for the constrainer) -----------
     # A cache, not a record: the table is made on first write, so reading never changes a
@@ -859,7 +1028,8 @@ class Store:
     # Two tables of run bookkeeping, made on the first run that needs them (like the renderings
     # cache above), so read-only commands never change a database:
     #   run_processes             the process (pid, host) running a run and its last heartbeat
-    #   translation_alternatives  the other hypotheses of a translation (--n-best)
+    #   translation_extras        what term_alignments/translations have no column for: the other
+    #                             hypotheses (--n-best) and each term's number and target form
     OPS_TABLES = """
 CREATE TABLE IF NOT EXISTS run_processes (
     run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
@@ -868,9 +1038,9 @@ CREATE TABLE IF NOT EXISTS run_processes (
     heartbeat_at TEXT NOT NULL,
     done INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS translation_alternatives (
+CREATE TABLE IF NOT EXISTS translation_extras (
     translation_id INTEGER PRIMARY KEY REFERENCES translations(id) ON DELETE CASCADE,
-    alternatives TEXT NOT NULL
+    data TEXT NOT NULL
 )
 """
     STALE_HEARTBEAT_SECONDS = 600  # a run on another host without a heartbeat this long is interrupted
@@ -962,7 +1132,7 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
             stored = 0
             links: list[tuple[int, int, int, int, int]] = []
             terms: list[tuple[object, ...]] = []
-            alternatives: list[tuple[int, str]] = []
+            extras: list[tuple[int, str]] = []
             by_doc: dict[int, list[tuple[SegmentTranslation, Sequence[str]]]] = {}
             for document_id, st, alts in items:
                 by_doc.setdefault(document_id, []).append((st, alts))
@@ -970,9 +1140,12 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
                 segment_ids = self.add_segments(document_id, [st.segment for st, _ in results])
                 for segment_id, (st, alts) in zip(segment_ids, results):
                     cursor = self.conn.execute(
-                        "INSERT OR IGNORE INTO translations (run_id, segment_id, segment_index, target, score, truncated) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (run_id, segment_id, st.segment.index, st.target, st.score, int(st.truncated)),
+                        "INSERT OR IGNORE INTO translations (run_id, segment_id, segment_index, target, score, truncated, "
+                        "origin, tm_unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            run_id, segment_id, st.segment.index, st.target, st.score, int(st.truncated),
+                            st.origin, st.tm_unit_id,
+                        ),
                     )
                     if cursor.rowcount == 0:
                         continue  # already stored by this run
@@ -986,8 +1159,14 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
                         )
                         for o in st.terms
                     )
+                    forms = [[o.match.number, o.match.target_form] for o in st.terms]
+                    extra: dict[str, object] = {}
                     if alts:
-                        alternatives.append((translation_id, json.dumps(list(alts), ensure_ascii=False)))
+                        extra["alternatives"] = list(alts)
+                    if any(f != ["singular", "approved"] for f in forms):
+                        extra["forms"] = forms
+                    if extra:
+                        extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
             self.conn.executemany(
                 "INSERT INTO alignments (translation_id, src_start, src_end, tgt_start, tgt_end) VALUES (?, ?, ?, ?, ?)",
                 links,
@@ -998,10 +1177,8 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 terms,
             )
-            if alternatives:
-                self.conn.executemany(
-                    "INSERT INTO translation_alternatives (translation_id, alternatives) VALUES (?, ?)", alternatives
-                )
+            if extras:
+                self.conn.executemany("INSERT INTO translation_extras (translation_id, data) VALUES (?, ?)", extras)
             self.conn.execute(
                 "UPDATE run_processes SET heartbeat_at = ?, done = coalesce(?, done) WHERE run_id = ?",
                 (_now(), done, run_id),
@@ -1014,18 +1191,32 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
             return 0
         return int(self._value("SELECT coalesce(max(done), 0) FROM run_processes WHERE run_id = ?", (run_id,)) or 0)
 
+    def run_translation(
+        self, run_id: int, document_id: int, segment_index: int
+    ) -> tuple[SegmentTranslation, tuple[str, ...]]:
+        """One stored translation of a run, by document and segment index."""
+        start = self._value(
+            "SELECT s.start FROM translations t JOIN segments s ON s.id = t.segment_id "
+            "WHERE t.run_id = ? AND s.document_id = ? AND t.segment_index = ?",
+            (run_id, document_id, segment_index),
+        )
+        found = None if start is None else next(self.iter_translations(run_id, document_id, 1, int(start) - 1), None)
+        if found is None:
+            raise StoreError(f"run {run_id} has no translation of segment {segment_index} of document {document_id}")
+        return found
+
     def iter_translations(
-        self, run_id: int, document_id: int, page: int = 500
+        self, run_id: int, document_id: int, page: int = 500, after: int = -1
     ) -> Iterator[tuple[SegmentTranslation, tuple[str, ...]]]:
-        """The stored translations of one document of a run, in document order, with their
-        word links, term outcomes and alternatives, read ``page`` segments at a time."""
-        has_alternatives = self.db["translation_alternatives"].exists()
-        after = -1
+        """The stored translations of one document of a run, in document order (segments
+        starting after character ``after``), with their word links, term outcomes and
+        alternatives, read ``page`` segments at a time."""
+        has_extras = self.db["translation_extras"].exists()
         while True:
             rows = self._rows(
                 # CROSS JOIN: walk the document's segments in order (their index), so that each
                 # page costs its own rows, not the whole run
-                f"SELECT {_TRANSLATION_COLUMNS}, t.score FROM segments s CROSS JOIN translations t "
+                f"SELECT {_TRANSLATION_COLUMNS}, t.score, t.origin, t.tm_unit_id FROM segments s CROSS JOIN translations t "
                 "ON t.segment_id = s.id AND t.run_id = ? "
                 "WHERE s.document_id = ? AND s.start > ? ORDER BY s.start LIMIT ?",
                 (run_id, document_id, after, page),
@@ -1056,28 +1247,36 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
                 outcomes.setdefault(o["translation_id"], []).append(
                     TermOutcome(match, o["tgt_start"], o["tgt_end"], o["status"], o["method"], o["reason"])
                 )
-            alternatives: dict[int, tuple[str, ...]] = {}
-            if has_alternatives:
-                alternatives = {
-                    int(a[0]): tuple(json.loads(a[1]))
+            extras: dict[int, dict[str, Any]] = {}
+            if has_extras:
+                extras = {
+                    int(a[0]): json.loads(a[1])
                     for a in self.conn.execute(
-                        f"SELECT translation_id, alternatives FROM translation_alternatives WHERE translation_id IN ({marks})",
-                        ids,
+                        f"SELECT translation_id, data FROM translation_extras WHERE translation_id IN ({marks})", ids
                     )
                 }
             for r in rows:
                 tid = int(r["translation_id"])
                 st = _stored_translation(r)
+                extra = extras.get(tid, {})
+                terms = tuple(outcomes.get(tid, ()))
+                if "forms" in extra:
+                    terms = tuple(
+                        replace(o, match=replace(o.match, number=f[0], target_form=f[1]))
+                        for o, f in zip(terms, extra["forms"])
+                    )
                 yield (
                     SegmentTranslation(
                         segment=st.segment,
                         target=st.target,
                         alignment=tuple(links.get(tid, ())),
-                        terms=tuple(outcomes.get(tid, ())),
+                        terms=terms,
                         score=r["score"],
                         truncated=st.truncated,
+                        origin=r["origin"],
+                        tm_unit_id=r["tm_unit_id"],
                     ),
-                    alternatives.get(tid, ()),
+                    tuple(extra.get("alternatives", ())),
                 )
             after = int(rows[-1]["start"])
 
@@ -1141,7 +1340,10 @@ CREATE TABLE IF NOT EXISTS translation_alternatives (
         return problems
 
 
-_TERM_COLUMNS = "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status"
+_TERM_COLUMNS = (
+    "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status, "
+    "r.target_plural, r.source_plurals, r.blocked_in"
+)
 _TRANSLATION_COLUMNS = (
     't.id AS translation_id, t.run_id, s.document_id, t.segment_index, s.start, s."end" AS "end", '
     "s.text, s.paragraph, t.target, t.truncated"
@@ -1181,6 +1383,9 @@ def _stored_term(r: Row) -> StoredTerm:
             note=r["note"],
             domain=r["domain"],
             status=r["status"],
+            target_plural=r["target_plural"],
+            source_plurals=tuple(json.loads(r["source_plurals"])),
+            blocked_in=tuple(json.loads(r["blocked_in"])),
         ),
     )
 
@@ -1208,3 +1413,136 @@ def _is_zombie(pid: int) -> bool:
 
 def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+# == schema 5 (issue 12): review loop, translation memory, browsable database ==================
+# Additive, except two steps SQLite can only do by rebuilding: ``runs`` gets its glossary
+# version declared as a foreign key (12-step rebuild, foreign keys off while migrating), and
+# ``references_`` is renamed ``reference_lines``.  Documented in docs/database.md.
+REVIEW_SCHEMA = 5  # the step that adds the review loop; BROWSING exists from it on
+_REVIEW_SQL = """
+CREATE TABLE runs_v2 (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL DEFAULT 'translate',
+    parent_run_id INTEGER REFERENCES runs(id),
+    model_name TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    model_checksum TEXT NOT NULL,
+    source_lang TEXT NOT NULL,
+    target_lang TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    glossary_id INTEGER REFERENCES glossaries(id),
+    glossary_version INTEGER,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
+    error TEXT,
+    FOREIGN KEY (glossary_id, glossary_version) REFERENCES glossary_versions(glossary_id, version)
+);
+INSERT INTO runs_v2 (id, kind, parent_run_id, model_name, model_version, model_checksum, source_lang,
+    target_lang, settings, glossary_id, glossary_version, started_at, finished_at, status, error)
+    SELECT id, kind, parent_run_id, model_name, model_version, model_checksum, source_lang, target_lang,
+    settings, glossary_id, glossary_version, started_at, finished_at, status, error FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v2 RENAME TO runs;
+ALTER TABLE references_ RENAME TO reference_lines;
+CREATE TABLE score_references (
+    score_id INTEGER NOT NULL REFERENCES scores(id) ON DELETE CASCADE,
+    refset_id INTEGER NOT NULL REFERENCES refsets(id) ON DELETE CASCADE,
+    PRIMARY KEY (score_id, refset_id)
+);
+INSERT OR IGNORE INTO score_references (score_id, refset_id)
+    SELECT sc.id, rs.id FROM scores sc JOIN run_documents rd ON rd.run_id = sc.run_id
+    JOIN refsets rs ON rs.document_id = rd.document_id
+    WHERE '+' || sc.refset || '+' LIKE '%+' || rs.name || '+%';
+CREATE TABLE review_imports (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    format TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    units INTEGER NOT NULL,
+    edited INTEGER NOT NULL,
+    hter REAL,
+    hter_signature TEXT NOT NULL
+);
+CREATE TABLE post_edits (
+    id INTEGER PRIMARY KEY,
+    translation_id INTEGER NOT NULL REFERENCES translations(id) ON DELETE CASCADE,
+    import_id INTEGER NOT NULL REFERENCES review_imports(id) ON DELETE CASCADE,
+    target TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    state TEXT NOT NULL,
+    approved INTEGER NOT NULL CHECK (approved IN (0, 1)),
+    created_at TEXT NOT NULL,
+    hter REAL NOT NULL,
+    hter_signature TEXT NOT NULL
+);
+CREATE TABLE tm_units (
+    id INTEGER PRIMARY KEY,
+    source_lang TEXT NOT NULL,
+    target_lang TEXT NOT NULL,
+    source TEXT NOT NULL,
+    source_norm TEXT NOT NULL,
+    target TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    post_edit_id INTEGER REFERENCES post_edits(id) ON DELETE SET NULL,
+    author TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    UNIQUE (source_lang, target_lang, source, target)
+);
+ALTER TABLE translations ADD COLUMN origin TEXT NOT NULL DEFAULT 'mt' CHECK (origin IN ('mt', 'tm', 'repeat'));
+ALTER TABLE translations ADD COLUMN tm_unit_id INTEGER REFERENCES tm_units(id) ON DELETE SET NULL;
+"""
+
+if MIGRATIONS.setdefault(REVIEW_SCHEMA, _REVIEW_SQL) is not _REVIEW_SQL:  # a merge gave two steps one number
+    raise StoreError(f"schema step {REVIEW_SCHEMA} is defined twice; renumber the review loop's step (store.py)")
+
+# Indexes on every foreign key and the views people browse (docs/database.md): made after
+# the last migration step (see Store._migrate), so later steps may rebuild the tables.
+BROWSING_VIEWS = ("translations_with_source", "current_glossary", "term_applications", "post_edits_with_hter")
+BROWSING = """
+CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run_id);
+CREATE INDEX IF NOT EXISTS runs_glossary_version ON runs(glossary_id, glossary_version);
+CREATE INDEX IF NOT EXISTS run_documents_document ON run_documents(document_id);
+CREATE INDEX IF NOT EXISTS translations_segment ON translations(segment_id);
+CREATE INDEX IF NOT EXISTS translations_tm_unit ON translations(tm_unit_id);
+CREATE INDEX IF NOT EXISTS term_alignments_term ON term_alignments(term_id);
+CREATE INDEX IF NOT EXISTS score_references_refset ON score_references(refset_id);
+CREATE INDEX IF NOT EXISTS review_imports_run ON review_imports(run_id);
+CREATE INDEX IF NOT EXISTS post_edits_translation ON post_edits(translation_id);
+CREATE INDEX IF NOT EXISTS post_edits_import ON post_edits(import_id);
+CREATE INDEX IF NOT EXISTS tm_units_lookup ON tm_units(source_lang, target_lang, source_norm);
+CREATE INDEX IF NOT EXISTS tm_units_post_edit ON tm_units(post_edit_id);
+CREATE VIEW translations_with_source AS
+    SELECT t.id AS translation_id, t.run_id, r.status AS run_status, r.started_at AS run_started_at,
+        s.document_id, d.path AS document_path, t.segment_index, s.paragraph, s.start AS source_start,
+        s."end" AS source_end, s.text AS source, t.target, t.origin, t.tm_unit_id, t.truncated,
+        t.score AS model_score
+    FROM translations t JOIN segments s ON s.id = t.segment_id JOIN documents d ON d.id = s.document_id
+    JOIN runs r ON r.id = t.run_id;
+CREATE VIEW current_glossary AS
+    SELECT g.name AS glossary, gt.id AS term_id, gt.source, gt.context, tr.target, tr.variants, tr.note,
+        tr.domain, tr.status, tr.version AS changed_in_version,
+        (SELECT max(v.version) FROM glossary_versions v WHERE v.glossary_id = g.id) AS glossary_version
+    FROM glossary_terms gt JOIN glossaries g ON g.id = gt.glossary_id
+    JOIN term_revisions tr ON tr.term_id = gt.id
+    WHERE tr.version = (SELECT max(version) FROM term_revisions WHERE term_id = gt.id);
+CREATE VIEW term_applications AS
+    SELECT ta.rowid AS id, t.run_id, ta.translation_id, s.document_id, d.path AS document_path,
+        t.segment_index, ta.term_id, ta.glossary_version, ta.source_term, ta.target_term AS approved_target,
+        substr(d.text, ta.src_start + 1, ta.src_end - ta.src_start) AS source_text,
+        CASE WHEN ta.tgt_start IS NULL THEN NULL
+            ELSE substr(t.target, ta.tgt_start + 1, ta.tgt_end - ta.tgt_start) END AS target_text,
+        ta.status, ta.method, ta.reason, t.target AS translation
+    FROM term_alignments ta JOIN translations t ON t.id = ta.translation_id
+    JOIN segments s ON s.id = t.segment_id JOIN documents d ON d.id = s.document_id;
+CREATE VIEW post_edits_with_hter AS
+    SELECT p.id AS post_edit_id, t.run_id, p.translation_id, s.document_id, d.path AS document_path,
+        t.segment_index, s.text AS source, t.target AS mt, p.target AS post_edit, p.hter, p.hter_signature,
+        p.reviewer, p.state, p.approved, p.created_at, p.import_id, ri.path AS review_file
+    FROM post_edits p JOIN translations t ON t.id = p.translation_id JOIN segments s ON s.id = t.segment_id
+    JOIN documents d ON d.id = s.document_id JOIN review_imports ri ON ri.id = p.import_id
+"""

@@ -96,12 +96,14 @@ def _dumps_delimited(delimiter: str) -> Writer:
 
 def _delimited_problem() -> Callable[[Term], str]:
     def problem(term: Term) -> str:
-        for variant in term.variants:
-            if "|" in variant:
-                return (
-                    f"variant {variant!r} of {term.source!r} contains '|', the variant separator; "
-                    "export as PO or TBX instead"
-                )
+        lists = (("variant", term.variants), ("source plural", term.source_plurals))
+        for name, values in (*lists, ("blocking context", term.blocked_in)):
+            for variant in values:
+                if "|" in variant:
+                    return (
+                        f"{name} {variant!r} of {term.source!r} contains '|', the variant separator; "
+                        "export as PO or TBX instead"
+                    )
         return ""
 
     return problem

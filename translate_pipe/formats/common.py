@@ -8,7 +8,8 @@ Rules shared by all formats (checked on read and on write):
 * ``source`` and ``target`` must not be empty or blank;
 * ``(source, context)`` is unique in a file;
 * ``status`` is ``"approved"`` or ``"deprecated"``;
-* variants are non-empty, trimmed, single-line strings (readers trim and drop empty ones);
+* variants, source plurals and blocking contexts are non-empty, trimmed, single-line strings
+  (readers trim and drop empty ones); a target plural is trimmed and single-line (or empty);
 * no NUL characters anywhere.
 """
 
@@ -84,12 +85,28 @@ def term_problem(term: Term) -> str:
             f"unknown status {term.status!r} for source term {term.source!r}; "
             f"use one of {', '.join(STATUSES)}"
         )
-    for variant in term.variants:
-        if not variant.strip():
-            return f"empty variant for source term {term.source!r}"
-        if variant != variant.strip() or "\n" in variant or "\r" in variant:
-            return f"variant {variant!r} of {term.source!r} has surrounding spaces or line breaks"
-    fields = (term.source, term.target, term.note, term.domain, term.context, *term.variants)
+    lists = (("variant", term.variants), ("source plural", term.source_plurals))
+    for name, values in (*lists, ("blocking context", term.blocked_in)):
+        for variant in values:
+            if not variant.strip():
+                return f"empty {name} for source term {term.source!r}"
+            if variant != variant.strip() or "\n" in variant or "\r" in variant:
+                return f"{name} {variant!r} of {term.source!r} has surrounding spaces or line breaks"
+    if term.source in term.source_plurals:
+        return f"the source {term.source!r} is listed as its own plural"
+    if term.target_plural != term.target_plural.strip() or "\n" in term.target_plural:
+        return f"target plural {term.target_plural!r} of {term.source!r} has surrounding spaces or line breaks"
+    fields = (
+        term.source,
+        term.target,
+        term.note,
+        term.domain,
+        term.context,
+        term.target_plural,
+        *term.variants,
+        *term.source_plurals,
+        *term.blocked_in,
+    )
     if any("\x00" in value for value in fields):
         return f"NUL character in the entry for source term {term.source!r}"
     return ""

@@ -5,7 +5,10 @@ Layout: a header row, then one term per row.  Columns (any order, names case-ins
 * required: ``source``, ``target``;
 * optional: ``variants`` (separated by ``|``; spaces around the separators and empty items
   are dropped), ``note``, ``domain``, ``status`` (``approved`` when empty, or ``deprecated``),
-  ``context`` (disambiguation, like PO ``msgctxt``).
+  ``context`` (disambiguation, like PO ``msgctxt``), ``target_plural`` (the target's plural,
+  used for a dual or plural match), ``source_plurals`` (irregular plurals of the source, ``|``
+  separated, matched as the plural) and ``blocked_in`` (longer phrases in which the term must
+  not match, ``|`` separated).
 
 Excel-style quoting (fields with the delimiter, quotes or line breaks are quoted, quotes
 doubled); UTF-8 with or without BOM.  Empty rows are skipped.  Values other than variants are
@@ -13,8 +16,9 @@ kept exactly as written (lint reports untrimmed fields).  An unknown column, a m
 required column, a row with the wrong number of fields, an empty source or target and a
 duplicate ``(source, context)`` are errors naming the file and the line.
 
-The writer emits ``source,target,variants,note,domain`` and adds ``status`` and ``context``
-only when some term has a non-default value for them; no BOM, ``\\n`` line ends.
+The writer emits ``source,target,variants,note,domain`` and adds ``status``, ``context``,
+``target_plural``, ``source_plurals`` and ``blocked_in`` only when some term has a non-default
+value for them; no BOM, ``\\n`` line ends.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from translate_pipe.formats.common import Located
 from translate_pipe.records import Term
 
 BASE_COLUMNS: tuple[str, ...] = ("source", "target", "variants", "note", "domain")
-EXTRA_COLUMNS: tuple[str, ...] = ("status", "context")
+EXTRA_COLUMNS: tuple[str, ...] = ("status", "context", "target_plural", "source_plurals", "blocked_in")
 REQUIRED_COLUMNS: tuple[str, ...] = ("source", "target")
 VARIANT_SEPARATOR = "|"
 
@@ -83,8 +87,8 @@ def read_csv(path: Path, text: str, *, delimiter: str = ",") -> list[Located]:
             )
         cell = dict(zip(columns, row))
         status = cell.get("status", "").strip().lower() or "approved"
-        variants = tuple(
-            v.strip() for v in cell.get("variants", "").split(VARIANT_SEPARATOR) if v.strip()
+        variants, plurals, blocked = (
+            _split_list(cell.get(name, "")) for name in ("variants", "source_plurals", "blocked_in")
         )
         term = Term(
             source=cell["source"],
@@ -94,9 +98,16 @@ def read_csv(path: Path, text: str, *, delimiter: str = ",") -> list[Located]:
             domain=cell.get("domain", ""),
             status=status,
             context=cell.get("context", ""),
+            target_plural=cell.get("target_plural", ""),
+            source_plurals=plurals,
+            blocked_in=blocked,
         )
         items.append(Located(term, f"line {line}"))
     return items
+
+
+def _split_list(cell: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in cell.split(VARIANT_SEPARATOR) if v.strip())
 
 
 def dumps_csv(terms: Sequence[Term], *, delimiter: str = ",") -> str:
@@ -106,6 +117,12 @@ def dumps_csv(terms: Sequence[Term], *, delimiter: str = ",") -> str:
         columns.append("status")
     if any(t.context for t in terms):
         columns.append("context")
+    if any(t.target_plural for t in terms):
+        columns.append("target_plural")
+    if any(t.source_plurals for t in terms):
+        columns.append("source_plurals")
+    if any(t.blocked_in for t in terms):
+        columns.append("blocked_in")
     out = io.StringIO(newline="")
     writer = csv.writer(out, dialect=_dialect(delimiter), lineterminator="\n")
     writer.writerow(columns)
@@ -118,6 +135,9 @@ def dumps_csv(terms: Sequence[Term], *, delimiter: str = ",") -> str:
             "domain": t.domain,
             "status": t.status,
             "context": t.context,
+            "target_plural": t.target_plural,
+            "source_plurals": VARIANT_SEPARATOR.join(t.source_plurals),
+            "blocked_in": VARIANT_SEPARATOR.join(t.blocked_in),
         }
         writer.writerow([values[c] for c in columns])
     return out.getvalue()

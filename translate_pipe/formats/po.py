@@ -8,6 +8,14 @@ fields are extracted comments (``#.``), one line per non-empty field, in this or
     #. note: first line\\nsecond line
     #. domain: diplomacy
     #. status: deprecated
+    #. plurals: مذكرات تفاهم
+    #. blocked_in: مجلس الأمن القومي | ...
+
+Number (PO's own plural forms, in the target language, English: ``nplurals=2``): a term with
+a ``target_plural`` is a plural entry, ``msgid_plural`` = its first source plural (or the
+``msgid`` again when it has none), ``msgstr[0]`` = target, ``msgstr[1]`` = target plural; any
+further source plurals, and all of them for a term without a target plural, are in
+``#. plurals:``.  The header then has ``Plural-Forms: nplurals=2; plural=(n != 1);``.
 
 Values are escaped so that each stays on one line and survives polib/gettext untouched:
 ``\\\\`` for a backslash, ``\\n``, ``\\r``, ``\\t``, ``\\uXXXX`` (``\\UXXXXXXXX``) for any other
@@ -19,7 +27,8 @@ comments survive (gettext tools drop ``#.`` comments on obsolete ``#~`` entries)
 Reading also accepts PO files from other tools: obsolete (``#~``) entries are deprecated
 terms; extracted comments without one of the keys above and translator comments (``#``)
 become the note (after a ``note:`` value, one per line); ``fuzzy`` flags are ignored.
-Plural entries, empty ``msgstr``, a header charset other than UTF-8 and syntax errors are errors naming the line.
+Plural entries with other than two forms, empty ``msgstr``, a header charset other than UTF-8
+and syntax errors are errors naming the line.
 
 The header has ``Project-Id-Version`` (the glossary name), ``Language`` (target),
 ``X-Source-Language`` (source), ``MIME-Version``, ``Content-Type`` (UTF-8) and
@@ -39,8 +48,10 @@ from translate_pipe.errors import FormatError
 from translate_pipe.formats.common import Located
 from translate_pipe.records import Term
 
-COMMENT_KEYS: tuple[str, ...] = ("variants", "note", "domain", "status")
-_KEYED = re.compile(r"^(variants|note|domain|status):(?: (.*))?$", re.DOTALL)
+COMMENT_KEYS: tuple[str, ...] = ("variants", "note", "domain", "status", "plurals", "blocked_in")
+_KEYED = re.compile(r"^(variants|note|domain|status|plurals|blocked_in):(?: (.*))?$", re.DOTALL)
+_LIST_KEYS = ("variants", "plurals", "blocked_in")
+PLURAL_FORMS = "nplurals=2; plural=(n != 1);"
 _UNESCAPE = re.compile(r"\\(?:(n)|(r)|(t)|(\\)|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))")
 _SIMPLE_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _LINE_IN_POLIB_ERROR = re.compile(r"\(line (\d+)\)")
@@ -113,21 +124,31 @@ def read_po(
     items: list[Located] = []
     for entry in catalog:
         where = f"line {entry.linenum}"
-        if entry.msgid_plural:
-            raise FormatError(
-                f"{path}: {where}: plural entry {entry.msgid!r}; glossary entries have no plurals"
-            )
         comments = _parse_comments(path, where, entry.comment)
+        target, target_plural, plurals = entry.msgstr, "", comments.lists["plurals"]
+        if entry.msgid_plural:
+            forms = [entry.msgstr_plural.get(k, "") for k in sorted(entry.msgstr_plural)]
+            if len(forms) != 2:
+                raise FormatError(
+                    f"{path}: {where}: plural entry {entry.msgid!r} has {len(forms)} forms; "
+                    "a glossary entry has two (msgstr[0] the target, msgstr[1] its plural)"
+                )
+            target, target_plural = forms
+            if entry.msgid_plural != entry.msgid:
+                plurals = (entry.msgid_plural, *plurals)
         note_parts = comments.note_parts + ([entry.tcomment] if entry.tcomment else [])
         status = comments.status or ("deprecated" if entry.obsolete else "approved")
         term = Term(
             source=entry.msgid,
-            target=entry.msgstr,
-            variants=comments.variants,
+            target=target,
+            variants=comments.lists["variants"],
             note="\n".join(note_parts),
             domain=comments.domain,
             status=status.strip().lower(),
             context=entry.msgctxt or "",
+            target_plural=target_plural,
+            source_plurals=plurals,
+            blocked_in=comments.lists["blocked_in"],
         )
         items.append(Located(term, where))
     return items, src, tgt
@@ -146,7 +167,7 @@ def _check_strings(path: Path, data: bytes) -> None:
 
 
 class _Comments(NamedTuple):
-    variants: tuple[str, ...]
+    lists: dict[str, tuple[str, ...]]  # variants, plurals, blocked_in
     note_parts: list[str]
     domain: str
     status: str | None
@@ -154,7 +175,7 @@ class _Comments(NamedTuple):
 
 def _parse_comments(path: Path, where: str, comment: str) -> _Comments:
     values: dict[str, str] = {}
-    variants: tuple[str, ...] = ()
+    lists: dict[str, tuple[str, ...]] = dict.fromkeys(_LIST_KEYS, ())
     free: list[str] = []
     for line in comment.split("\n") if comment else ():
         m = _KEYED.match(line)
@@ -165,11 +186,11 @@ def _parse_comments(path: Path, where: str, comment: str) -> _Comments:
         if key in values:
             raise FormatError(f"{path}: {where}: repeated '#. {key}:' comment")
         values[key] = raw
-        if key == "variants":
-            variants = tuple(unescape_value(v.strip()) for v in raw.split("|") if v.strip())
+        if key in _LIST_KEYS:
+            lists[key] = tuple(unescape_value(v.strip()) for v in raw.split("|") if v.strip())
     keyed_note = [unescape_value(values["note"])] if "note" in values else []
     return _Comments(
-        variants=variants,
+        lists=lists,
         note_parts=keyed_note + free,
         domain=unescape_value(values.get("domain", "")),
         status=unescape_value(values["status"]) if "status" in values else None,
@@ -213,6 +234,8 @@ def dumps_po(
         stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M%z")
         metadata["POT-Creation-Date"] = stamp
         metadata["PO-Revision-Date"] = stamp
+    if any(t.target_plural for t in terms):
+        metadata["Plural-Forms"] = PLURAL_FORMS
     catalog.metadata = metadata
     for t in terms:
         lines: list[str] = []
@@ -224,13 +247,22 @@ def dumps_po(
             lines.append("domain: " + escape_value(t.domain))
         if t.status != "approved":
             lines.append("status: " + escape_value(t.status))
-        catalog.append(
-            polib.POEntry(
+        in_comment = t.source_plurals[1:] if t.target_plural else t.source_plurals
+        for key, values in (("plurals", in_comment), ("blocked_in", t.blocked_in)):
+            if values:
+                lines.append(f"{key}: " + " | ".join(escape_value(v, pipe=True) for v in values))
+        if t.target_plural:
+            entry = polib.POEntry(
                 msgid=t.source,
-                msgstr=t.target,
+                msgid_plural=t.source_plurals[0] if t.source_plurals else t.source,
+                msgstr_plural={0: t.target, 1: t.target_plural},
                 msgctxt=t.context or None,
                 comment="\n".join(lines),
             )
-        )
+        else:
+            entry = polib.POEntry(
+                msgid=t.source, msgstr=t.target, msgctxt=t.context or None, comment="\n".join(lines)
+            )
+        catalog.append(entry)
     text = str(catalog)
     return text if text.endswith("\n") else text + "\n"

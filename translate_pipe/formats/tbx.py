@@ -17,7 +17,11 @@ Per entry:
 * note: every ``<note>`` and ``<descrip type="definition">`` of the entry, of its source and
   target language sections and of their terms, in document order, joined by line breaks;
 * domain: ``<descrip type="subjectField">`` (several are joined with ``"; "``);
-* context (disambiguation): ``<descrip type="context">`` of the source term.
+* context (disambiguation): ``<descrip type="context">`` of the source term;
+* number: a term with ``<termNote type="grammaticalNumber">plural</termNote>`` is never the
+  main term; in the source language it is a source plural (matched as the plural), in the
+  target language the first one is the target plural (enforced for a dual or plural match);
+* blocking contexts: ``<descrip type="x-blockedContext">`` of the source term, one per phrase.
 
 Languages come from ``xml:lang``.  If the file has the requested ``source_lang`` and
 ``target_lang`` (compared by primary subtag: ``ar-SA`` is ``ar``), those are read; otherwise
@@ -36,8 +40,9 @@ id is a hash of source and context so it is stable across exports), TBX v3 with
 ``conceptEntry``/``langSec``/``termSec``).  Each entry: ``descrip subjectField`` (domain),
 ``note``, then the source language section with the source term first
 (``preferredTerm-admn-sts``, plus ``descrip context``) and one term per variant
-(``admittedTerm-admn-sts``), then the target section with one term
-(``preferredTerm-admn-sts``).  In a deprecated entry every term is ``deprecatedTerm-admn-sts``.
+(``admittedTerm-admn-sts``) and per source plural (also ``grammaticalNumber`` plural), then
+the target section with one term (``preferredTerm-admn-sts``) and the target plural if any
+(``admittedTerm-admn-sts``, ``grammaticalNumber`` plural).  In a deprecated entry every term is ``deprecatedTerm-admn-sts``.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ GROUP_TAGS = frozenset({"tig", "ntig", "termSec"})
 PREFERRED = "preferredTerm-admn-sts"
 ADMITTED = "admittedTerm-admn-sts"
 DEPRECATED = "deprecatedTerm-admn-sts"
+BLOCKED = "x-blockedContext"  # our data category: a longer phrase the term must not match in
 
 _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ENCODING_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
@@ -86,7 +92,17 @@ def _primary(lang: str) -> str:
 
 def xml_invalid_char(term: Term) -> str:
     """Return the first character of ``term`` that XML 1.0 cannot carry, or ``""``."""
-    for value in (term.source, term.target, term.note, term.domain, term.context, *term.variants):
+    for value in (
+        term.source,
+        term.target,
+        term.note,
+        term.domain,
+        term.context,
+        term.target_plural,
+        *term.variants,
+        *term.source_plurals,
+        *term.blocked_in,
+    ):
         m = _XML_INVALID.search(value)
         if m:
             return m.group(0)
@@ -188,6 +204,8 @@ class _TermInfo(NamedTuple):
     text: str
     status: str  # "preferred" | "deprecated" | ""
     context: str
+    plural: bool  # termNote grammaticalNumber = plural
+    blocked: tuple[str, ...]  # descrip x-blockedContext
 
 
 def _text(el: Element) -> str:
@@ -207,6 +225,9 @@ def _admin_status(group: Element) -> str:
 
 
 def _pick(terms: Sequence[_TermInfo]) -> int:
+    singular = [i for i, t in enumerate(terms) if not t.plural]
+    if singular and len(singular) < len(terms):  # the plural forms are never the main term
+        return singular[_pick([terms[i] for i in singular])]
     for i, t in enumerate(terms):
         if t.status == "preferred":
             return i
@@ -318,7 +339,13 @@ def _entry_term(
                 domain = _text(el)
                 if domain not in domains:
                     domains.append(domain)
-    others = [x for i, x in enumerate(tgt_terms) if i != t and x.text.strip()]
+    plural_targets = [x for i, x in enumerate(tgt_terms) if i != t and x.plural and x.text.strip()]
+    target_plural = plural_targets[0].text.strip() if plural_targets else ""
+    others = [
+        x
+        for i, x in enumerate(tgt_terms)
+        if i != t and x.text.strip() and not (plural_targets and x is plural_targets[0])
+    ]
     if others:
         listed = " | ".join(
             x.text.strip() + (" (deprecated)" if x.status == "deprecated" else "") for x in others
@@ -331,8 +358,15 @@ def _entry_term(
         source=src_terms[s].text,
         target=tgt_terms[t].text,
         variants=tuple(
-            x.text.strip() for i, x in enumerate(src_terms) if i != s and x.text.strip()
+            x.text.strip()
+            for i, x in enumerate(src_terms)
+            if i != s and x.text.strip() and not x.plural
         ),
+        source_plurals=tuple(
+            x.text.strip() for i, x in enumerate(src_terms) if i != s and x.text.strip() and x.plural
+        ),
+        target_plural=target_plural,
+        blocked_in=src_terms[s].blocked,
         note="\n".join(notes),
         domain="; ".join(domains),
         status="deprecated" if deprecated else "approved",
@@ -352,7 +386,18 @@ def _term_info(path: Path, where: str, group: Element) -> _TermInfo:
         ),
         "",
     )
-    return _TermInfo(_text(term), _admin_status(group), context)
+    plural = any(
+        _local(el.tag) == "termNote"
+        and el.get("type") == "grammaticalNumber"
+        and _text(el).strip().lower() == "plural"
+        for el in group.iter()
+    )
+    blocked = tuple(
+        _text(el).strip()
+        for el in group.iter()
+        if _local(el.tag) == "descrip" and el.get("type") == BLOCKED and _text(el).strip()
+    )
+    return _TermInfo(_text(term), _admin_status(group), context, plural, blocked)
 
 
 # --------------------------------------------------------------------------- writing
@@ -448,25 +493,36 @@ def dumps_tbx(
         if term.note:
             out.append(f"        <note>{_esc(term.note)}</note>")
         out.append(f'        <{lang_tag} xml:lang="{_attr(source_lang)}">')
-        out += _group(group_tag, term.source, DEPRECATED if dep else PREFERRED, term.context)
+        out += _group(
+            group_tag, term.source, DEPRECATED if dep else PREFERRED, term.context, blocked=term.blocked_in
+        )
         for variant in term.variants:
             out += _group(group_tag, variant, DEPRECATED if dep else ADMITTED, "")
+        for plural in term.source_plurals:
+            out += _group(group_tag, plural, DEPRECATED if dep else ADMITTED, "", plural=True)
         out.append(f"        </{lang_tag}>")
         out.append(f'        <{lang_tag} xml:lang="{_attr(target_lang)}">')
         out += _group(group_tag, term.target, DEPRECATED if dep else PREFERRED, "")
+        if term.target_plural:
+            out += _group(group_tag, term.target_plural, DEPRECATED if dep else ADMITTED, "", plural=True)
         out.append(f"        </{lang_tag}>")
         out.append(f"      </{entry_tag}>")
     out += ["    </body>", "  </text>", f"</{root}>"]
     return "\n".join(out) + "\n"
 
 
-def _group(tag: str, text: str, status: str, context: str) -> list[str]:
+def _group(
+    tag: str, text: str, status: str, context: str, *, plural: bool = False, blocked: Sequence[str] = ()
+) -> list[str]:
     lines = [
         f"          <{tag}>",
         f"            <term>{_esc(text)}</term>",
         f'            <termNote type="administrativeStatus">{status}</termNote>',
     ]
+    if plural:
+        lines.append('            <termNote type="grammaticalNumber">plural</termNote>')
     if context:
         lines.append(f'            <descrip type="context">{_esc(context)}</descrip>')
+    lines += [f'            <descrip type="{BLOCKED}">{_esc(b)}</descrip>' for b in blocked]
     lines.append(f"          </{tag}>")
     return lines
