@@ -342,6 +342,8 @@ class Store:
         try:
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 with self.transaction():
+                    if self._value("PRAGMA user_version") >= version:
+                        continue  # another process (started at the same time) made this step
                     for view in BROWSING_VIEWS:
                         self.conn.execute(f"DROP VIEW IF EXISTS {view}")
                     for statement in _split_sql(MIGRATIONS[version]):
@@ -1312,6 +1314,8 @@ CREATE TABLE IF NOT EXISTS translation_extras (
         if self.path in (":memory:", "(injected)"):
             return None
         target = Path(f"{self.path}.schema-{current}.bak")
+        if target.exists():  # an earlier copy (or another process's) is kept
+            target = Path(f"{self.path}.schema-{current}.{_now().replace(':', '')}.bak")
         self.backup(target)
         return target
 
