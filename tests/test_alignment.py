@@ -43,7 +43,7 @@ def _strip_punct(link: tuple[int, int, int, int], doc: str, target: str) -> tupl
 
 def _translate(tmp: Path, package: Path, lines: list[str], **kw: Any) -> Any:
     packages = tmp / "packages"
-    install_from_file(package, packages)
+    install_from_file(package, packages, force=True)  # called twice per test directory
     doc = tmp / "heldout.ar.txt"
     doc.write_text("\n".join(lines) + "\n", encoding="utf-8")
     api._ENGINES.clear()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 
 from translate_pipe.arabic import (
     Reading,
-    Token,
     article_keys,
     has_arabic_letter,
     is_arabic,
@@ -15,9 +16,21 @@ from translate_pipe.arabic import (
     proclitic_readings,
     reading_keys,
     text_word_keys,
-    tokenize,
+    token_spans,
     word_key,
 )
+
+
+class Token(NamedTuple):
+    text: str
+    start: int
+    end: int
+
+
+def tokenize(text: str, lang: str) -> list[Token]:
+    """Tokens of the normalised text with their offsets mapped back to the original text."""
+    norm = normalise(text, lang)
+    return [Token(norm.text[s:e], *norm.span(s, e)) for s, e in token_spans(norm.text)]
 
 # (id, input, expected normalised text, expected origin of every normalised character)
 NORMALISE_AR = [

@@ -267,6 +267,17 @@ class _NoEvidenceEngine:
     def encode_target(self, text: str) -> list[str]:
         return ["▁" + w for w in text.split()]
 
+    def literal(self, text: str) -> list[str]:
+        return self.encode_target(text)
+
+    def decode(self, pieces: Any) -> tuple[str, list[tuple[int, int]]]:
+        from translate_pipe.engine import detokenize
+
+        return detokenize(pieces)
+
+    def word_starts(self, pieces: Any, spans: Any) -> list[bool]:
+        return [i == 0 or p.startswith("▁") for i, p in enumerate(pieces)]
+
 
 @dataclass(frozen=True)
 class _Item:

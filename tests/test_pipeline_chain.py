@@ -51,6 +51,14 @@ class FakeEngine:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
+    def decode(self, pieces: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
+        from translate_pipe.engine import detokenize
+
+        return detokenize(pieces)
+
+    def word_starts(self, pieces: Sequence[str], spans: Sequence[tuple[int, int]]) -> list[bool]:
+        return [i == 0 or p.startswith(SPACE) for i, p in enumerate(pieces)]
+
     def _hypothesis(self, source: Sequence[str], bound: int) -> Hypothesis:
         if self.fail_on is not None and any(p.lstrip(SPACE).strip(".،") == self.fail_on for p in source):
             raise RuntimeError(f"cannot translate {self.fail_on}")

@@ -26,7 +26,7 @@ from .errors import GlossaryError, InputError, PackageError, ReferenceFileError,
 from .files import DEFAULT_MAX_INPUT_BYTES, read_input
 from .formats import dumps_glossary, read_glossary, write_glossary
 from .glossary import LintIssue, Matcher, TermChange, diff_terms, entry_problem, lint
-from .models import PackageInfo, find_package
+from .models import Installed, PackageInfo, find_package
 from .pipeline import RetranslateResult, RunResult, TranslateSettings, materialize
 from .pipeline import resume as _resume
 from .pipeline import glossary_matcher as _glossary_matcher
@@ -253,12 +253,14 @@ def models_install(
     to_code: str | None = None,
     index_url: str | None = None,
     progress: Callable[[int, int | None], None] | None = None,
-) -> PackageInfo:
-    """Install a package from a file, or from the package index (``index_url`` or argostranslate's)."""
+    force: bool = False,
+) -> Installed:
+    """Install a package from a file, or from the package index (``index_url`` or argostranslate's);
+    replacing an installed package of the same name needs ``force``."""
     from . import models
 
     if from_file is not None:
-        return models.install_from_file(from_file, packages_dir)
+        return models.Installed(models.install_from_file(from_file, packages_dir, force=force), str(from_file))
     if not (from_code and to_code):
         raise PackageError("give the source and target language codes (e.g. ar en), or a package file")
     return models.install_from_index(
@@ -268,6 +270,7 @@ def models_install(
         index_url=index_url or models.default_index_url(),
         downloads_dir=models.default_downloads_dir(),
         progress=progress,
+        force=force,
     )
 
 

@@ -24,8 +24,8 @@ original character it came from, so that spans found in the normalised text can 
 against the real text (:meth:`Normalised.span`).  A span's end is extended over diacritics and
 tatweel that follow its last letter, so ``المتحدةُ`` is reported with its final damma.
 
-:func:`tokenize` gives tokens (runs of letters and digits, Arabic or Latin; punctuation is never
-part of a token) with their normalised form and original offsets.
+:func:`token_spans` gives the tokens of a normalised text (runs of letters and digits, Arabic or
+Latin; punctuation is never part of a token); :meth:`Normalised.span` maps them back.
 
 Proclitics (:func:`proclitic_readings`)
 ---------------------------------------
@@ -56,7 +56,6 @@ import re
 import unicodedata
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -71,7 +70,6 @@ __all__ = [
     "TANWEEN",
     "Inflection",
     "Reading",
-    "Token",
     "article_keys",
     "has_arabic_letter",
     "is_arabic",
@@ -81,7 +79,6 @@ __all__ = [
     "reading_keys",
     "suffix_readings",
     "text_word_keys",
-    "tokenize",
     "word_analyses",
     "word_key",
 ]
@@ -326,29 +323,9 @@ def normalise_text(text: str, lang: str = "ar") -> str:
     return re.sub(r"\s+", " ", out)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A token: its normalised form and its ``[start, end)`` offsets in the original text."""
-
-    text: str
-    start: int
-    end: int
-
-
 def token_spans(normalised_text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each token in an already normalised text."""
     return [m.span() for m in _token_re().finditer(normalised_text)]
-
-
-def tokenize(text: str, lang: str = "ar") -> list[Token]:
-    """Tokens of ``text``: runs of letters/digits, normalised, with original offsets."""
-    norm = normalise(text, lang)
-    nt = norm.text
-    tokens = []
-    for s, e in token_spans(nt):
-        o_s, o_e = norm.span(s, e)
-        tokens.append(Token(nt[s:e], o_s, o_e))
-    return tokens
 
 
 class Reading(NamedTuple):

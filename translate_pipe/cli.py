@@ -266,21 +266,27 @@ def models_install(
         str | None,
         typer.Option("--index-url", envvar="ARGOS_PACKAGE_INDEX", help="Package index [default: argostranslate's]"),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an installed package of the same name (after the new one loads)")
+    ] = False,
 ) -> None:
     """Install a model from the online package index, or from a file with --from-file."""
     paths = _paths(ctx)
     if from_file is not None:
         if from_code or to_code:
             raise typer.BadParameter("give either FROM TO or --from-file, not both")
-        info = api.models_install(paths.packages_dir, from_file=from_file)
+        done = api.models_install(paths.packages_dir, from_file=from_file, force=force)
     else:
         if not (from_code and to_code):
             raise typer.BadParameter("give FROM and TO language codes (e.g. `ar en`) or --from-file FILE")
         with _progress(f"Downloading {from_code}->{to_code}") as bar:
-            info = api.models_install(
-                paths.packages_dir, from_code=from_code, to_code=to_code, index_url=index_url, progress=bar
+            done = api.models_install(
+                paths.packages_dir, from_code=from_code, to_code=to_code, index_url=index_url, progress=bar, force=force
             )
-    typer.echo(f"installed {info.name} ({info.pair}, version {info.package_version}) in {paths.packages_dir}")
+    info = done.package
+    typer.echo(
+        f"installed {info.name} ({info.pair}, version {info.package_version}) in {paths.packages_dir} from {done.source}"
+    )
 
 
 @models_app.command("list")

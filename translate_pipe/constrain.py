@@ -48,8 +48,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .align import SPACE, UNK, is_punct, words
-from .engine import detokenize
+from .align import UNK, is_punct, words
+from .engine import mark_words
 from .records import DecodeOptions, Engine, Hypothesis, TermMatch, TermOutcome, WorkItem
 
 _SENTENCE_END = re.compile(r"[.!?؟:;\"“”«»]\s*$")
@@ -228,15 +228,12 @@ class Constrainer:
 
     # -- steps 3 to 6 -----------------------------------------------------------------------
     def _enforce(self, engine: Engine, seg: _Segment, renderings: Mapping[str, list[str]]) -> tuple[Hypothesis, list[TermOutcome]]:
-        hyp = seg.hyp
-        tokens = list(hyp.tokens)
-        seg.words = [(a, b) for a, b in words(tokens) if not all(is_punct(tokens[k]) for k in range(a, b))]
-        seg.texts = [detokenize(tokens[a:b])[0].strip() for a, b in seg.words]
+        seg.words, seg.texts = _word_ranges(engine, list(seg.hyp.tokens))
         seg.stems = [(_norm_words(t) or [""])[0] for t in seg.texts]
         drops = self._ablation(engine, seg)
         # spans already taken: targets of terms that are present
         taken: list[tuple[int, int]] = []
-        present_words = self._present_word_spans(seg)
+        present_words = self._present_word_spans(engine, seg)
         taken.extend(present_words)
         plans: list[_Plan] = []
         order = sorted(range(len(seg.missing)), key=lambda k: -max(drops[k], default=0.0))
@@ -252,11 +249,10 @@ class Constrainer:
                 plans.append(self._insertion(seg, m, taken))
         return self._build(engine, seg, sorted(plans, key=lambda p: (p.start, p.end)))
 
-    def _present_word_spans(self, seg: _Segment) -> list[tuple[int, int]]:
+    def _present_word_spans(self, engine: Engine, seg: _Segment) -> list[tuple[int, int]]:
         """Word ranges covered by approved targets already in the hypothesis."""
-        text = seg.hyp.text
-        _, spans = detokenize(list(seg.hyp.tokens))
-        word_chars = [(spans[a][0], spans[b - 1][1]) for a, b in seg.words]
+        text, spans = engine.decode(list(seg.hyp.tokens))
+        word_chars = [_chars(spans, a, b) for a, b in seg.words]
         out = []
         for m in seg.item.matches:
             for s, e in find_target(text, m.target):
@@ -436,26 +432,24 @@ class Constrainer:
             out.extend(tokens[pos:a])
             target = plan.match.target
             if target.split(" ", 1)[0].casefold() in ARTICLES:
-                _drop_trailing_article(out)
-            prev = detokenize(out)[0]
+                _drop_trailing_article(engine, out)
+            prev = engine.decode(out)[0]
             text = target
             if (not prev.strip() or _SENTENCE_END.search(prev)) and text[:1].islower():
                 text = text[:1].upper() + text[1:]
             pieces = engine.encode_target(text)
-            if detokenize(pieces)[0] != text:  # the vocabulary cannot spell it: one literal piece
-                pieces = [SPACE + text.replace(" ", SPACE)]
-            if not pieces[0].startswith(SPACE):
-                pieces[0] = SPACE + pieces[0]
+            if engine.decode(pieces)[0] != text:  # the vocabulary cannot spell it: literal pieces
+                pieces = engine.literal(text)
             start = len(out)
             out.extend(pieces)
             placed.append((plan.match, start, len(out), plan.method))
             pos = b
         out.extend(tokens[pos:])
-        text, spans = detokenize(out)
+        text, spans = engine.decode(out)
         outcomes: dict[int, TermOutcome] = {}
         used: list[tuple[int, int]] = []
         for match, a, b, method in placed:
-            s, e = spans[a][0], spans[b - 1][1]
+            s, e = _chars(spans, a, b)
             status = "inserted" if method == "insert" else "enforced"
             reason = "the model's own rendering was not located; it may remain beside the term" if method == "insert" else ""
             outcomes[id(match)] = TermOutcome(match, s, e, status, method, reason)
@@ -500,10 +494,29 @@ def _present(
     return out
 
 
-def _drop_trailing_article(tokens: list[str]) -> None:
+def _chars(spans: Sequence[tuple[int, int]], a: int, b: int) -> tuple[int, int]:
+    """Character span of the pieces a..b (pieces that stand for no character are skipped)."""
+    real = [spans[k] for k in range(a, b) if spans[k][1] > spans[k][0]] or [spans[a]]
+    return min(s for s, _ in real), max(e for _, e in real)
+
+
+def _word_ranges(engine: Engine, tokens: list[str]) -> tuple[list[tuple[int, int]], list[str]]:
+    """Token ranges and texts of the words of a hypothesis (punctuation-only words left out),
+    by the package tokenizer's own word starts (SentencePiece ``▁`` or BPE ``@@`` joiners)."""
+    text, spans = engine.decode(tokens)
+    marked = mark_words(tokens, engine.word_starts(tokens, spans))
+    ranges = [(a, b) for a, b in words(marked) if not all(is_punct(marked[k]) for k in range(a, b))]
+    texts = []
+    for a, b in ranges:
+        s, e = _chars(spans, a, b)
+        texts.append(text[s:e].strip())
+    return ranges, texts
+
+
+def _drop_trailing_article(engine: Engine, tokens: list[str]) -> None:
     """Remove a final article word from the tokens built so far; its casing moves to the term."""
-    ws = words(tokens)
-    if ws:
-        a, b = ws[-1]
-        if detokenize(tokens[a:b])[0].strip().casefold() in ARTICLES:
-            del tokens[a:b]
+    if not tokens:
+        return
+    ranges, texts = _word_ranges(engine, tokens)
+    if ranges and ranges[-1][1] == len(tokens) and texts[-1].casefold() in ARTICLES:
+        del tokens[ranges[-1][0] :]

@@ -1,9 +1,26 @@
 """Inference: an installed Argos package's CTranslate2 model and SentencePiece model, used directly.
 
 Not through :mod:`argostranslate.translate`: its sentence splitters download models at run
-time, and it exposes neither attention nor target prefixes.  Tokenisation mirrors
-argostranslate's (SentencePiece pieces, no ``</s>`` appended to the source) and keeps the
-character span of every piece, which alignment needs.
+time, and it exposes neither attention nor target prefixes.
+
+Tokenisation (:class:`Tokenizer`) gives exactly the pieces argostranslate gives (no ``</s>``
+appended to the source) and, beside them, the character span of every piece, which
+alignment and terminology enforcement need:
+
+* :class:`SentencePieceTokenizer` (``sentencepiece.model``): pieces and byte offsets come from
+  ``encode(out_type="serialized_proto")``, decoded here (the two fields of the
+  ``SentencePieceText`` message that are needed), because that is the one output that is the
+  same on every sentencepiece release from 0.1.99 to 0.2.x (``out_type="proto"`` returns
+  bytes on 0.1.99-0.2.1, and the ``sentencepiece_pb2`` module shipped with 0.1.99 cannot be
+  imported with protobuf 4 or later).  Byte offsets are turned into character offsets.
+* :class:`BPETokenizer` (``bpe.model``): argostranslate's ``BPETokenizer`` exactly, i.e.
+  sacremoses punctuation normalisation and tokenisation (XML-escaped) of the source language,
+  subword-nmt BPE with ``@@`` joiners, and for decoding the joiners removed and sacremoses
+  detokenisation of the target language.  Character spans are found by aligning the pieces'
+  characters with the text (normalisation changes quotes, dashes and ellipses).
+
+A package with separate vocabularies carries the target side's model too (``target.spm`` or
+``target.bpe``); :meth:`Tokenizer.encode_target` uses it.
 
 All segments handed to :meth:`Engine.translate` are decoded together: sorted by length and
 cut into batches of at most ``max_batch_tokens`` source tokens, so short and long segments
@@ -16,8 +33,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
+from .align import SPACE
 from .errors import ModelError
 from .models import PackageInfo
 from .records import DecodeOptions, Hypothesis, Tokens
@@ -28,7 +47,122 @@ on the 2-core CI machine, 1 thread with OMP_WAIT_POLICY=PASSIVE is the fastest a
 with two processes at once; 0 (all cores, spinning) collapses when two processes run."""
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
-SPACE = "\u2581"
+BPE_JOINER = "@@"
+
+Span = tuple[int, int]
+
+
+class Tokenizer(Protocol):
+    """The tokenizer of a package, as the pipeline, alignment and enforcement use it.
+
+    ``kind`` is ``"sentencepiece"`` or ``"bpe"``.  Spans are ``(start, end)`` Python string
+    indices (end exclusive) into the text that was encoded, or into the text ``decode``
+    returned; a piece that stands for no character of the text (e.g. a lone ``▁``, or a
+    byte-fallback piece before the last one of its character) has an empty span.
+    """
+
+    kind: str
+
+    def encode(self, text: str) -> Tokens:
+        """Source-side pieces of ``text`` (exactly argostranslate's) with their spans."""
+        ...
+
+    def count(self, text: str) -> int:
+        """Number of source-side pieces of ``text`` (cheaper than :meth:`encode`)."""
+        ...
+
+    def encode_target(self, text: str) -> list[str]:
+        """Pieces of a target-language text, as the model would produce them (the target
+        side's own model when the package has one)."""
+        ...
+
+    def decode(self, pieces: Sequence[str]) -> tuple[str, list[Span]]:
+        """Target pieces -> (text, each piece's span in that text).
+
+        BPE: exactly argostranslate's decoding.  SentencePiece: SentencePiece's own
+        ``decode_pieces`` (argostranslate also turns every ``_`` into a space; we keep it)."""
+        ...
+
+    def literal(self, text: str) -> list[str]:
+        """Pieces that :meth:`decode` turns back into exactly ``text`` (one piece per word,
+        whatever the vocabulary), for a target the vocabulary cannot spell."""
+        ...
+
+    def word_starts(self, pieces: Sequence[str], spans: Sequence[Span]) -> list[bool]:
+        """For each piece, whether it starts a word (the first piece always does).
+
+        SentencePiece: the piece starts with ``▁``.  BPE: the previous piece does not end
+        with the ``@@`` joiner and the piece is separated from it by white space in the text
+        (``spans``), so punctuation Moses split off stays with its word, as with
+        SentencePiece.
+        """
+        ...
+
+
+# -- SentencePiece ------------------------------------------------------------------------------
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ValueError("truncated varint")
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value, pos
+        shift += 7
+
+
+def sentencepiece_text_pieces(serialized: bytes) -> list[tuple[str, int, int]]:
+    """(piece, begin byte, end byte) of a serialized ``sentencepiece.SentencePieceText``
+    (field 2: repeated ``SentencePiece`` with piece=1, begin=4, end=5).
+
+    Written for speed (tokenising is on the path of every segment): the tags of the fields
+    read here are single bytes, and so are most lengths and offsets."""
+    out = []
+    buf = serialized
+    n = len(buf)
+    pos = 0
+    while pos < n:
+        tag, pos = (buf[pos], pos + 1) if buf[pos] < 0x80 else _varint(buf, pos)
+        if tag != 0x12:  # not a SentencePiece: skip the field
+            pos = _skip(buf, pos, tag)
+            continue
+        size, pos = (buf[pos], pos + 1) if buf[pos] < 0x80 else _varint(buf, pos)
+        stop = pos + size
+        if stop > n:
+            raise ValueError("truncated field")
+        piece, begin, end = "", 0, 0
+        while pos < stop:
+            t, pos = (buf[pos], pos + 1) if buf[pos] < 0x80 else _varint(buf, pos)
+            if t == 0x0A:  # piece
+                size, pos = (buf[pos], pos + 1) if buf[pos] < 0x80 else _varint(buf, pos)
+                piece = buf[pos : pos + size].decode("utf-8")
+                pos += size
+            elif t == 0x20:  # begin
+                begin, pos = (buf[pos], pos + 1) if buf[pos] < 0x80 else _varint(buf, pos)
+            elif t == 0x28:  # end
+                end, pos = (buf[pos], pos + 1) if buf[pos] < 0x80 else _varint(buf, pos)
+            else:
+                pos = _skip(buf, pos, t)
+        out.append((piece, begin, end))
+    return out
+
+
+def _skip(buf: bytes, pos: int, tag: int) -> int:
+    wire = tag & 7
+    if wire == 0:
+        return _varint(buf, pos)[1]
+    if wire == 2:
+        size, pos = _varint(buf, pos)
+        if pos + size > len(buf):
+            raise ValueError("truncated field")
+        return pos + size
+    if wire == 5:
+        return pos + 4
+    if wire == 1:
+        return pos + 8
+    raise ValueError(f"unsupported wire type {wire}")
 
 
 def _byte_to_char(text: str) -> list[int]:
@@ -40,15 +174,15 @@ def _byte_to_char(text: str) -> list[int]:
     return out
 
 
-def detokenize(pieces: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
-    """Pieces -> text, with each piece's character span in that text.
+def detokenize(pieces: Sequence[str]) -> tuple[str, list[Span]]:
+    """SentencePiece pieces -> text, with each piece's character span in that text.
 
     ``▁`` becomes a space, byte-fallback pieces are joined and decoded as UTF-8 (the span
     of the decoded character is given to the last byte piece, earlier ones are empty),
     and the leading space of the first word is dropped.
     """
     parts: list[str] = []
-    spans: list[tuple[int, int]] = []
+    spans: list[Span] = []
     pos = 0
     pending: list[int] = []  # indices of byte pieces waiting to be decoded
     pending_bytes = bytearray()
@@ -89,6 +223,245 @@ def detokenize(pieces: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
     return text, spans
 
 
+def _load_sentencepiece(path: Path) -> Any:
+    import sentencepiece
+
+    try:
+        return sentencepiece.SentencePieceProcessor(model_file=str(path))
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ModelError(f"cannot load the SentencePiece model {path}: {exc}") from exc
+
+
+class SentencePieceTokenizer:
+    """argostranslate's ``SentencePieceTokenizer`` pieces, with character spans."""
+
+    kind = "sentencepiece"
+
+    def __init__(self, model: Path, target_model: Path | None = None) -> None:
+        self.sp = _load_sentencepiece(model)
+        self.target_sp = _load_sentencepiece(target_model) if target_model is not None else self.sp
+
+    def encode(self, text: str) -> Tokens:
+        b2c = _byte_to_char(text)
+        pieces = []
+        spans = []
+        for piece, begin, end in sentencepiece_text_pieces(self.sp.encode(text, out_type="serialized_proto")):
+            start, stop = b2c[min(begin, len(b2c) - 1)], b2c[min(end, len(b2c) - 1)]
+            while start < stop and text[start].isspace():  # the space a word-initial piece covers
+                start += 1
+            pieces.append(piece)
+            spans.append((start, stop))
+        return Tokens(tuple(pieces), tuple(spans))
+
+    def count(self, text: str) -> int:
+        return len(self.sp.encode(text, out_type=int))
+
+    def encode_target(self, text: str) -> list[str]:
+        return list(self.target_sp.encode(text, out_type=str))
+
+    def decode(self, pieces: Sequence[str]) -> tuple[str, list[Span]]:
+        return detokenize(pieces)
+
+    def literal(self, text: str) -> list[str]:
+        return [SPACE + word for word in text.split(" ")]
+
+    def word_starts(self, pieces: Sequence[str], spans: Sequence[Span]) -> list[bool]:
+        return [i == 0 or p.startswith(SPACE) for i, p in enumerate(pieces)]
+
+
+# -- BPE (Moses + subword-nmt) ---------------------------------------------------------------
+_XML_ENTITIES = {"&amp;": "&", "&#124;": "|", "&lt;": "<", "&gt;": ">", "&apos;": "'", "&quot;": '"', "&#91;": "[", "&#93;": "]"}
+_ENTITY = re.compile("|".join(re.escape(e) for e in _XML_ENTITIES))
+
+
+def _unescape_map(escaped: str) -> tuple[str, list[int]]:
+    """Moses-unescaped text, and for every character of ``escaped`` the index of the
+    unescaped character it belongs to (all characters of an entity map to one)."""
+    out: list[str] = []
+    owner: list[int] = []
+    pos = 0
+    for m in _ENTITY.finditer(escaped):
+        for ch in escaped[pos : m.start()]:
+            owner.append(len(out))
+            out.append(ch)
+        owner.extend([len(out)] * (m.end() - m.start()))
+        out.append(_XML_ENTITIES[m.group()])
+        pos = m.end()
+    for ch in escaped[pos:]:
+        owner.append(len(out))
+        out.append(ch)
+    return "".join(out), owner
+
+
+def project_spans(text: str, units: Sequence[str]) -> list[Span]:
+    """The span in ``text`` of each unit, where ``text`` is the units' characters re-spaced
+    and perhaps normalised (quotes, dashes, ellipses): white space is ignored on both sides and
+    the rest is aligned with :class:`difflib.SequenceMatcher`.  A unit none of whose
+    characters is found gets an empty span where it would be."""
+    import difflib
+
+    positions = [i for i, ch in enumerate(text) if not ch.isspace()]
+    a = "".join(text[i] for i in positions)
+    owner: list[int] = []
+    b_chars: list[str] = []
+    for k, unit in enumerate(units):
+        for ch in unit:
+            if not ch.isspace():
+                b_chars.append(ch)
+                owner.append(k)
+    hits: list[list[int]] = [[] for _ in units]
+    matcher = difflib.SequenceMatcher(None, a, "".join(b_chars), autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for d in range(i2 - i1):
+                hits[owner[j1 + d]].append(positions[i1 + d])
+        elif tag == "replace":
+            for j in range(j1, j2):
+                hits[owner[j]].append(positions[i1 + (j - j1) * (i2 - i1) // (j2 - j1)])
+            last = owner[j2 - 1]  # text characters past the proportional share go to the last unit
+            hits[last].extend(positions[i] for i in range(i1, i2) if positions[i] > max(hits[last]))
+    spans: list[Span] = []
+    prev_end = 0
+    for h in hits:
+        if h:
+            start, end = max(min(h), prev_end), max(h) + 1
+            spans.append((start, max(start, end)))
+            prev_end = max(prev_end, end)
+        else:
+            spans.append((prev_end, prev_end))
+    return spans
+
+
+class BPETokenizer:
+    """argostranslate's ``BPETokenizer`` (sacremoses + subword-nmt), with character spans."""
+
+    kind = "bpe"
+
+    def __init__(self, codes: Path, from_code: str, to_code: str, target_codes: Path | None = None) -> None:
+        from sacremoses import MosesDetokenizer, MosesPunctNormalizer, MosesTokenizer
+
+        self.from_code, self.to_code = from_code, to_code
+        self.normalizer = MosesPunctNormalizer(from_code)
+        self.tokenizer = MosesTokenizer(from_code)
+        self.detokenizer = MosesDetokenizer(to_code)
+        self.bpe = self._load_codes(codes)
+        self.target_normalizer = MosesPunctNormalizer(to_code)
+        self.target_tokenizer = MosesTokenizer(to_code)
+        self.target_bpe = self._load_codes(target_codes) if target_codes is not None else self.bpe
+
+    @staticmethod
+    def _load_codes(path: Path) -> Any:
+        """subword-nmt's ``BPE`` over a checked codes file (subword-nmt itself calls
+        ``sys.exit`` on a bad line)."""
+        from subword_nmt.apply_bpe import BPE
+
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ModelError(f"cannot read the BPE codes {path}: {exc}") from exc
+        lines = text.rstrip("\n").split("\n")
+        first = 0
+        if lines and lines[0].startswith("#version:"):
+            if lines[0].split()[-1] not in {"0.1", "0.2"}:
+                raise ModelError(f"{path}: unsupported BPE codes version {lines[0]!r}")
+            first = 1
+        for n, line in enumerate(lines[first:], start=first + 1):
+            if len(line.strip("\r\n ").split(" ")) != 2:
+                raise ModelError(f"{path}: line {n} is not a BPE merge (two symbols separated by a space)")
+        import io
+
+        return BPE(io.StringIO(text))
+
+    def _pieces(self, text: str, normalizer: Any, tokenizer: Any, bpe: Any) -> list[str]:
+        # argostranslate: normalize, tokenize (XML-escaped), join, strip, split(" "), segment
+        normalized = normalizer.normalize(text)
+        tokenized = " ".join(tokenizer.tokenize(normalized))
+        return list(bpe.segment_tokens(tokenized.strip("\r\n ").split(" ")))
+
+    def _surfaces(self, pieces: Sequence[str]) -> list[str]:
+        """Each piece's characters in the unescaped text (joiners removed; an XML entity split
+        across pieces is given to the piece holding its first character)."""
+        out = ["" for _ in pieces]
+        i = 0
+        while i < len(pieces):
+            j = i  # the pieces i..j form one Moses token
+            while j < len(pieces) - 1 and pieces[j].endswith(BPE_JOINER):
+                j += 1
+            parts = [p[: -len(BPE_JOINER)] if p.endswith(BPE_JOINER) else p for p in pieces[i : j + 1]]
+            escaped = "".join(parts)
+            unescaped, owner = _unescape_map(escaped)
+            piece_of_char = [k for k, part in enumerate(parts) for _ in part]
+            given: set[int] = set()
+            for c, u in enumerate(owner):
+                if u not in given:
+                    given.add(u)
+                    out[i + piece_of_char[c]] += unescaped[u]
+            i = j + 1
+        return out
+
+    def encode(self, text: str) -> Tokens:
+        pieces = self._pieces(text, self.normalizer, self.tokenizer, self.bpe)
+        return Tokens(tuple(pieces), tuple(project_spans(text, self._surfaces(pieces))))
+
+    def count(self, text: str) -> int:
+        return len(self._pieces(text, self.normalizer, self.tokenizer, self.bpe))
+
+    def encode_target(self, text: str) -> list[str]:
+        return self._pieces(text, self.target_normalizer, self.target_tokenizer, self.target_bpe)
+
+    def decode(self, pieces: Sequence[str]) -> tuple[str, list[Span]]:
+        text = self.detokenizer.detokenize(" ".join(pieces).replace(BPE_JOINER + " ", "").split(" "))
+        return text, project_spans(text, self._surfaces(pieces))
+
+    def literal(self, text: str) -> list[str]:
+        return text.split(" ")
+
+    def word_starts(self, pieces: Sequence[str], spans: Sequence[Span]) -> list[bool]:
+        return [
+            i == 0 or (not pieces[i - 1].endswith(BPE_JOINER) and spans[i][0] > spans[i - 1][1])
+            for i in range(len(pieces))
+        ]
+
+
+def load_tokenizer(package: PackageInfo) -> Tokenizer:
+    """The tokenizer of a package (ModelError when it cannot be loaded)."""
+    files = package.tokenizer
+    if files.kind == "bpe":
+        try:
+            return BPETokenizer(files.source, package.from_code, package.to_code, files.target)
+        except ImportError as exc:
+            raise ModelError(f"package {package.name} uses BPE, which needs sacremoses and subword-nmt: {exc}") from exc
+    return SentencePieceTokenizer(files.source, files.target)
+
+
+def mark_words(pieces: Sequence[str], starts: Sequence[bool]) -> list[str]:
+    """``pieces`` in SentencePiece's word convention (a word-initial piece starts with ``▁``,
+    no other does), for code that groups words by ``▁``."""
+    return [(SPACE + p.lstrip(SPACE)) if s else p.lstrip(SPACE) for p, s in zip(pieces, starts)]
+
+
+PROBE = "test"
+
+
+def check_loads(package: PackageInfo) -> None:
+    """Load test: the tokenizer loads and encodes, and the model loads and translates a probe;
+    ModelError otherwise."""
+    import ctranslate2
+
+    tokenizer = load_tokenizer(package)
+    try:
+        pieces = tokenizer.encode(PROBE).pieces
+        tokenizer.decode(list(pieces))
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise ModelError(f"the tokenizer of {package.name} fails: {exc}") from exc
+    try:
+        translator = ctranslate2.Translator(str(package.model_dir), device="cpu", intra_threads=1)
+        prefix = [[package.target_prefix]] if package.target_prefix else None
+        translator.translate_batch([list(pieces)], beam_size=1, max_decoding_length=4, target_prefix=prefix)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ModelError(f"cannot load the model in {package.model_dir}: {exc}") from exc
+
+
 class Engine:
     """A loaded model.  Create it once per process; it is not cheap."""
 
@@ -107,13 +480,9 @@ class Engine:
         # (README "Operations: threads"); read when ctranslate2 loads, so set before the import.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import ctranslate2
-        import sentencepiece
 
         self.package = package
-        try:
-            self.sp = sentencepiece.SentencePieceProcessor(model_file=str(package.sp_model))
-        except (OSError, RuntimeError) as exc:
-            raise ModelError(f"cannot load {package.sp_model}: {exc}") from exc
+        self.tokenizer: Tokenizer = load_tokenizer(package)
         try:
             self.translator = ctranslate2.Translator(
                 str(package.model_dir),
@@ -124,33 +493,26 @@ class Engine:
             )
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"cannot load the model in {package.model_dir}: {exc}") from exc
-        self.target_prefix_token: str = ""
-        try:
-            import json
+        self.target_prefix_token: str = package.target_prefix
 
-            meta = json.loads((package.path / "metadata.json").read_text(encoding="utf-8"))
-            self.target_prefix_token = str(meta.get("target_prefix", "") or "")
-        except (OSError, ValueError):
-            self.target_prefix_token = ""
-
-    # -- tokenisation -----------------------------------------------------------------------
+    # -- tokenisation (the package's Tokenizer) ---------------------------------------------
     def tokenize(self, text: str) -> Tokens:
-        """Pieces exactly as argostranslate's SentencePieceTokenizer.encode, plus char spans."""
-        proto = self.sp.encode(text, out_type="proto")
-        b2c = _byte_to_char(text)
-        pieces = []
-        spans = []
-        for p in proto.pieces:
-            start, end = b2c[p.begin], b2c[p.end]
-            # skip the space a word-initial piece's surface covers
-            while start < end and text[start].isspace():
-                start += 1
-            pieces.append(p.piece)
-            spans.append((start, end))
-        return Tokens(tuple(pieces), tuple(spans))
+        """Source pieces exactly as argostranslate's tokenizer gives them, plus char spans."""
+        return self.tokenizer.encode(text)
 
     def count_tokens(self, text: str) -> int:
-        return len(self.sp.encode(text, out_type=int))
+        return self.tokenizer.count(text)
+
+    def decode(self, pieces: Sequence[str]) -> tuple[str, list[Span]]:
+        """Target pieces -> (text, span of each piece in it)."""
+        return self.tokenizer.decode(pieces)
+
+    def word_starts(self, pieces: Sequence[str], spans: Sequence[Span]) -> list[bool]:
+        return self.tokenizer.word_starts(pieces, spans)
+
+    def literal(self, text: str) -> list[str]:
+        """Pieces that decode to exactly ``text`` (one per word) when the vocabulary cannot spell it."""
+        return self.tokenizer.literal(text)
 
     # -- decoding ---------------------------------------------------------------------------
     def _prefixes(
@@ -221,7 +583,7 @@ class Engine:
             hyps = []
             for k, tokens in enumerate(res.hypotheses):
                 tokens = list(tokens)[skip:]
-                text, _ = detokenize(tokens)
+                text, _ = self.tokenizer.decode(tokens)
                 attention: Sequence[Sequence[float]] = ()
                 if options.return_attention and res.attention:
                     attention = res.attention[k][skip : skip + len(tokens)]
@@ -280,5 +642,5 @@ class Engine:
         return [[list(r) for r in res.attention[0][skip : skip + len(t)]] for res, t in zip(out, targets)]
 
     def encode_target(self, text: str) -> list[str]:
-        """Pieces of a target-language text (the vocabulary is shared with the source)."""
-        return list(self.sp.encode(text, out_type=str))
+        """Pieces of a target-language text (the target side's model when the package has one)."""
+        return self.tokenizer.encode_target(text)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .align import AlignItem, align
 from .constrain import Constrainer
-from .engine import DEFAULT_THREADS, detokenize
+from .engine import DEFAULT_THREADS, mark_words
 from .errors import ConstraintError, GlossaryError, InputError
 from .files import InputDoc, atomic_write
 from .glossary import Matcher, entry_problem, stale_reasons
@@ -585,6 +585,20 @@ def _chunks(
         yield chunk
 
 
+def _own_pieces(
+    engine: Engine, source: Sequence[str], marked: Sequence[str], target: Sequence[str]
+) -> Callable[[Sequence[Sequence[str]], Sequence[Sequence[str]]], list[list[float]]]:
+    """A scorer for :func:`align.align` on word-marked pieces: every source row it scores is
+    the marked source with some pieces replaced (by ``<unk>``), so the model gets its own
+    pieces back, position by position, and the segment's own target."""
+
+    def score(sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]]) -> list[list[float]]:
+        rows = [[own if piece == mark else piece for piece, mark, own in zip(row, marked, source)] for row in sources]
+        return engine.score_tokens(rows, [list(target)] * len(targets))
+
+    return score
+
+
 def _translate_chunk(
     engine: Engine,
     work: Sequence[WorkItem],
@@ -619,10 +633,16 @@ def _translate_chunk(
             for i, att in zip(redo, forced):
                 best[i] = replace(best[i], attention=att)
     items = []
+    links = []
     for w, hyp in zip(work, best):
-        text, tspans = detokenize(hyp.tokens)
-        items.append(AlignItem(w.tokens.pieces, w.tokens.spans, hyp.tokens, tspans, text, w.segment.start, hyp.attention))
-    links = align(items, align_method, engine.score_tokens)
+        text, tspans = engine.decode(hyp.tokens)
+        # align groups pieces into words by SentencePiece's ▁; give it the package tokenizer's
+        # word starts (▁ or BPE @@ joiners) in that form, and the model its own pieces
+        src = mark_words(w.tokens.pieces, engine.word_starts(w.tokens.pieces, w.tokens.spans))
+        tgt = mark_words(hyp.tokens, engine.word_starts(hyp.tokens, tspans))
+        item = AlignItem(src, w.tokens.spans, tgt, tspans, text, w.segment.start, hyp.attention)
+        items.append(item)
+        links.append(align([item], align_method, _own_pieces(engine, w.tokens.pieces, src, hyp.tokens))[0])
     out = []
     for w, hyp, alts, terms, item, seg_links in zip(work, best, hyps, outcomes, items, links):
         translation = SegmentTranslation(

@@ -284,6 +284,15 @@ class Engine(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
+    def decode(self, pieces: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
+        """Target pieces -> (text, each piece's character span in it), as the package's tokenizer decodes."""
+
+    def word_starts(self, pieces: Sequence[str], spans: Sequence[tuple[int, int]]) -> list[bool]:
+        """Whether each piece starts a word (SentencePiece ``▁``; BPE: no ``@@`` joiner before it)."""
+
+    def literal(self, text: str) -> list[str]:
+        """Pieces that decode to exactly ``text``, for a target the vocabulary cannot spell."""
+
     def translate(
         self,
         sources: Sequence[Sequence[str]],
