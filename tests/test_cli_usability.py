@@ -133,11 +133,11 @@ def test_runs_shows_mode_and_inputs(tmp_path: Path) -> None:
     lines = cli_db(db, "runs").output.splitlines()
     assert [line.split("\t")[:3] + line.split("\t")[5:] for line in lines] == [
         ["1", "translate", "completed", "plain", "a.ar.txt, <stdin>"],
-        ["2", "translate", "failed", "hard glossary v1", "a.ar.txt"],
+        ["2", "translate", "failed", "hard glossary v1", "a.ar.txt, c.ar.txt"],  # inputs registered at the start
     ]
     (one, two) = json.loads(cli_db(db, "runs", "--json").output)
     assert (one["mode"], one["inputs"], one["documents"]) == ("plain", ["a.ar.txt", "<stdin>"], 2)
-    assert (two["mode"], two["inputs"]) == ("hard", ["a.ar.txt"])  # c.ar.txt failed: not stored
+    assert (two["mode"], two["inputs"]) == ("hard", ["a.ar.txt", "c.ar.txt"])  # registered when the run started
 
 
 def test_runs_show(tmp_path: Path) -> None:

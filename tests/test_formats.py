@@ -43,7 +43,7 @@ TRICKY: tuple[Term, ...] = (
         target="Security Council <UNSC> & co",
         variants=("مجلس الامن & co",),
         note='domain: not a field\\n literal backslash-n, "]]>" and #. and \\u0041',
-        domain="\u200fRLM\u00a0NBSP\u200cZWNJ 🇸🇾",
+        domain="NBSP\u00a0here 🇸🇾",  # invisible controls are refused on import (test_hygiene.py)
     ),
     Term(source="خفض التصعيد", target="de-escalation", note="\n"),
     # number and blocking contexts: both plurals, a target plural only, source plurals only

@@ -310,10 +310,17 @@ def test_interrupted_run_leaves_no_half_document(env: dict[str, Any], monkeypatc
     with Store(env["db"]) as store:
         (run,) = store.runs()
         assert run.status == "failed"
-        # the first document (3 segments, chunk 1) is complete; the second is absent
-        assert [d for d, _, _ in store.run_documents(run.id)] == [1]
+        # both documents are registered (a resumed run needs their texts); only the first
+        # chunk (3 segments) is committed, nothing of the interrupted second chunk
+        assert [d for d, _, _ in store.run_documents(run.id)] == [1, 2]
         assert len(store.translations(run.id)) == 3
-        assert store.count("documents") == 1
+        assert store.count("documents") == 2
+    monkeypatch.setattr(Engine, "translate", real)
+    r = cli(env, "translate", "--resume", str(run.id))
+    assert r.exit_code == 0, r.output
+    with Store(env["db"]) as store:
+        assert store.run(run.id).status == "completed"
+        assert len(store.translations(run.id)) == 5
 
 
 def test_engine_loaded_once_per_process(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -146,13 +146,16 @@ def test_chunks_bound_the_engine_calls(store: Store) -> None:
     assert engine.calls == 3
 
 
-def test_failure_marks_the_run_failed_and_keeps_finished_documents(store: Store) -> None:
+def test_failure_marks_the_run_failed_and_keeps_finished_chunks(store: Store) -> None:
     with pytest.raises(RuntimeError, match="cannot translate"):
         run(store, FakeEngine(WORDS, fail_on="سوريا"), [InputDoc("b.txt", DOC_B), InputDoc("a.txt", DOC_A)], chunk_segments=1)
     (info,) = store.runs()
     assert (info.status, info.error) == ("failed", "cannot translate سوريا")
-    assert [d.path for d in store.run_documents(info.id)] == ["b.txt"]  # a.txt was not half-written
-    assert store.count("translations") == 1
+    # both documents are registered (a resume needs them); the chunks before the failure
+    # are committed (b.txt's segment, a.txt's first), the failing chunk is not
+    assert [d.path for d in store.run_documents(info.id)] == ["b.txt", "a.txt"]
+    assert store.count("translations") == 2
+    assert store.segments_done(info.id) == 2
 
 
 def glossary(store: Store, *terms: tuple[str, str]) -> None:

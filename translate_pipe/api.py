@@ -13,20 +13,22 @@ to :mod:`.pipeline`, the only module that chains the stages.  Nothing here print
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import score
-from .engine import Engine
+from .engine import DEFAULT_THREADS, Engine
 from .errors import GlossaryError, InputError, PackageError, ReferenceFileError, ScoreError
-from .files import read_input
+from .files import DEFAULT_MAX_INPUT_BYTES, read_input
 from .formats import dumps_glossary, read_glossary, write_glossary
-from .glossary import LintIssue, Matcher, TermChange, diff_terms, lint
+from .glossary import LintIssue, Matcher, TermChange, diff_terms, entry_problem, lint
 from .models import Installed, PackageInfo, find_package
-from .pipeline import RetranslateResult, RunResult, TranslateSettings
+from .pipeline import RetranslateResult, RunResult, TranslateSettings, materialize
+from .pipeline import resume as _resume
 from .pipeline import glossary_matcher as _glossary_matcher
 from .pipeline import retranslate as _retranslate
 from .pipeline import translate as _translate
@@ -48,7 +50,7 @@ from .store import Store
 _ENGINES: dict[tuple[str, str, str, str, int, str], Engine] = {}
 
 
-def load_engine(package: PackageInfo, *, device: str = "cpu", threads: int = 0, compute_type: str = "default") -> Engine:
+def load_engine(package: PackageInfo, *, device: str = "cpu", threads: int = DEFAULT_THREADS, compute_type: str = "default") -> Engine:
     """One Engine per (package, device, threads, compute type) per process."""
     key = (str(package.path), package.package_version, package.name, device, threads, compute_type)
     if key not in _ENGINES:
@@ -56,12 +58,23 @@ def load_engine(package: PackageInfo, *, device: str = "cpu", threads: int = 0, 
     return _ENGINES[key]
 
 
-def open_store(db: Path, *, create: bool = True) -> Store:
+def open_store(db: Path, *, create: bool = True, init: bool = False) -> Store:
     """The database at ``db``: created, with its folder, when missing, unless ``create`` is
-    false (read-only commands); then a missing database is an error saying where we looked."""
+    false (read-only commands); then a missing database is an error saying where we looked.
+    A database holding other tables is refused unless ``init``."""
     if create:
-        return Store(db)
-    return Store.open_existing(db, hint=_NO_DATABASE_HINT)
+        return Store(db, init=init)
+    return Store.open_existing(db, hint=_NO_DATABASE_HINT, init=init)
+
+
+def db_check(store: Store) -> list[str]:
+    """Integrity and foreign-key problems of the database (empty: sound)."""
+    return store.check()
+
+
+def db_backup(store: Store, target: Path) -> None:
+    """A consistent copy of the database at ``target`` (SQLite's online backup)."""
+    store.backup(target)
 
 
 _NO_DATABASE_HINT = (
@@ -106,20 +119,25 @@ def translate(
     batch_tokens: int = 1024,
     chunk_segments: int = 512,
     device: str = "cpu",
-    threads: int = 0,
+    threads: int = DEFAULT_THREADS,
     compute_type: str = "default",
     glossary: str | None = None,
     soft: bool = False,
     allow_failures: bool = False,
     translation_memory: bool = True,
     align: str = "predict",
-    stdin: Callable[[], bytes] | None = None,
+    stdin: Callable[[], BinaryIO | bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
+    store: Store | None = None,
 ) -> TranslateResult:
     """Translate files (``"-"`` is standard input) as one run, stored in ``db``.
 
     Everything cheap is checked before the model is loaded or the database touched: inputs,
-    outputs, the installed package, then the glossary.
+    outputs, the installed package, then the glossary.  Each input is read up to
+    ``max_input_bytes``.  With an open ``store`` (then ``db`` is not opened), the result's
+    translations are read from it when asked (streaming; keep it open meanwhile); without
+    one they are read before the database is closed.
     """
     from .files import plan_outputs
 
@@ -129,7 +147,7 @@ def translate(
         raise InputError("standard input (-) can be given only once")
     from . import documents  # issue 13: .html/.docx/.odt/.pdf inputs, written back after the run
 
-    docs, formatted = documents.read_inputs(inputs, stdin)
+    docs, formatted = documents.read_inputs(inputs, stdin, max_input_bytes)
     outputs = plan_outputs([d.name for d in docs], output_dir, from_code, to_code)
     outputs, doc_outputs = documents.plan_outputs(inputs, outputs, formatted, from_code, to_code)
     package = find_package(packages_dir, from_code, to_code)
@@ -151,9 +169,9 @@ def translate(
         translation_memory=translation_memory,
         align=align,
     )
-    with Store(db) as store:
+    with _store_for(db, store) as opened:
         run = _translate(
-            store,
+            opened,
             _engine_loader(packages_dir, device, threads, compute_type, package),
             docs,
             from_code=package.from_code,
@@ -162,7 +180,40 @@ def translate(
             outputs=outputs,
             progress=progress,
         )
-    return TranslateResult(documents.write_outputs(run, formatted, doc_outputs))  # issue 13
+        run = documents.write_outputs(run, formatted, doc_outputs)  # issue 13
+        return TranslateResult(run if store is not None else materialize(run))
+
+
+def resume(
+    run_id: int,
+    *,
+    db: Path,
+    packages_dir: Path,
+    progress: Callable[[int, int], None] | None = None,
+    store: Store | None = None,
+) -> TranslateResult:
+    """Continue an interrupted translate run from its last committed chunk (see
+    :func:`pipeline.resume`); ``store`` as in :func:`translate`."""
+    with _store_for(db, store, create=False) as opened:
+        info = opened.run(run_id)
+        saved = TranslateSettings.from_stored(info.settings)
+        run = _resume(
+            opened,
+            _engine_loader(packages_dir, saved.device, saved.intra_threads, saved.compute_type),
+            run_id,
+            progress=progress,
+        )
+        return TranslateResult(run if store is not None else materialize(run))
+
+
+@contextmanager
+def _store_for(db: Path, store: Store | None, create: bool = True) -> Iterator[Store]:
+    """``store`` when given (left open), else the database at ``db`` (closed afterwards)."""
+    if store is not None:
+        yield store
+        return
+    with open_store(db, create=create) as opened:
+        yield opened
 
 
 def retranslate(
@@ -171,7 +222,7 @@ def retranslate(
     db: Path,
     packages_dir: Path,
     device: str = "cpu",
-    threads: int = 0,
+    threads: int = DEFAULT_THREADS,
     compute_type: str = "default",
     allow_failures: bool = False,
     overwrite: bool = False,
@@ -179,7 +230,7 @@ def retranslate(
 ) -> RetranslateResult:
     """Re-run only the segments whose matched glossary terms changed (see :func:`pipeline.retranslate`)."""
     with open_store(db, create=False) as store:
-        return _retranslate(
+        result = _retranslate(
             store,
             _engine_loader(packages_dir, device, threads, compute_type),
             glossary,
@@ -190,6 +241,7 @@ def retranslate(
             overwrite=overwrite,
             progress=progress,
         )
+        return dc_replace(result, run=materialize(result.run)) if result.run is not None else result
 
 
 # -- models -------------------------------------------------------------------------------------
@@ -264,6 +316,7 @@ def glossary_import(
     source_lang: str = "ar",
     target_lang: str = "en",
     replace: bool = False,
+    max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
 ) -> tuple[int | None, int]:
     """Import a CSV/TSV/PO/TBX file into glossary ``name`` as one new version (all or nothing).
 
@@ -271,7 +324,7 @@ def glossary_import(
     file does not contain are deprecated.  Returns (new version or None if nothing changed,
     number of terms read).
     """
-    data = read_glossary(path, fmt, source_lang=source_lang, target_lang=target_lang)
+    data = read_glossary(path, fmt, source_lang=source_lang, target_lang=target_lang, max_bytes=max_input_bytes)
     with store.transaction():
         info = store.ensure_glossary(name, _primary(data.source_lang), _primary(data.target_lang))
         terms = list(data.terms)
@@ -339,6 +392,9 @@ def glossary_add(
             source_plurals=tuple(source_plurals) if source_plurals is not None else base.source_plurals,
             blocked_in=tuple(blocked_in) if blocked_in is not None else base.blocked_in,
         )
+        problem = entry_problem(term)
+        if problem:
+            raise GlossaryError(problem)
         action = "add" if old is None else "update"
         version = store.apply_glossary_changes(
             info.id, [term], author=author, action=action, summary=f"{action} {source!r} -> {term.target!r}"
@@ -542,7 +598,13 @@ def _paragraph_lines(text: str) -> list[str]:
 
 
 def refs_import(
-    store: Store, source: Path, reference: Path, *, name: str | None = None, source_lang: str = "ar"
+    store: Store,
+    source: Path,
+    reference: Path,
+    *,
+    name: str | None = None,
+    source_lang: str = "ar",
+    max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
 ) -> tuple[int, str, int, bool]:
     """Tie a reference translation (one paragraph per line) to a source document.
 
@@ -550,8 +612,8 @@ def refs_import(
     set of that name; the stored scores of runs over the document are then dropped).  The
     source's non-empty lines (paragraphs) and the reference's lines must correspond one to one.
     """
-    doc = read_input(str(source))
-    lines = score.read_lines(reference)
+    doc = read_input(str(source), limit=max_input_bytes)
+    lines = score.read_lines(reference, limit=max_input_bytes)
     paragraphs = _paragraph_lines(doc.text)
     if len(lines) != len(paragraphs):
         raise ReferenceFileError(

@@ -121,6 +121,8 @@ runs_app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(runs_app, name="runs")
+db_app = _typer("Look after the database: check it, back it up.")
+app.add_typer(db_app, name="db")
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")]
@@ -132,6 +134,7 @@ class Paths:
 
     db: Path
     packages_option: Path | None  # --packages-dir / ARGOS_PACKAGES_DIR, if given
+    init: bool = False  # --init: add our tables to a database that holds other tables
 
     @property
     def packages_dir(self) -> Path:
@@ -172,18 +175,22 @@ def _root(
             help="Argos packages directory [default: argostranslate's own setting]",
         ),
     ] = None,
+    init: Annotated[
+        bool,
+        typer.Option("--init", help="Add translate-pipe's tables to a --db that already holds other tables"),
+    ] = False,
 ) -> None:
-    ctx.obj = Paths(db=db or DEFAULT_DB, packages_option=packages_dir)
+    ctx.obj = Paths(db=db or DEFAULT_DB, packages_option=packages_dir, init=init)
 
 
 def _open_store(paths: Paths) -> api.Store:
     """The database, created when missing (commands that store something)."""
-    return api.open_store(paths.db)
+    return api.open_store(paths.db, init=paths.init)
 
 
 def _read_store(paths: Paths) -> api.Store:
     """The database, which must exist: read-only commands never create one."""
-    return api.open_store(paths.db, create=False)
+    return api.open_store(paths.db, create=False, init=paths.init)
 
 
 def _print_json(data: object) -> None:
@@ -216,6 +223,22 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[int, Any],
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
+
+
+DEFAULT_MAX_INPUT_SIZE = "256M"
+MaxSizeOpt = Annotated[
+    str, typer.Option("--max-input-size", metavar="SIZE", help="Largest file or stream read, e.g. 512M or 2G")
+]
+
+
+def _size(value: str) -> int:
+    """A --max-input-size value in bytes."""
+    from .files import parse_size
+
+    try:
+        return parse_size(value)
+    except PipeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--max-input-size") from None
 
 
 def _check_align(value: str) -> str:
@@ -296,7 +319,13 @@ def models_remove(
 @app.command("translate")
 def translate(
     ctx: typer.Context,
-    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Files to translate (.txt, .html, .docx, .odt; .pdf in, .txt out); - reads standard input")],
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="INPUTS",
+            help="Files to translate (.txt, .html, .docx, .odt; .pdf in, .txt out); - reads standard input",
+        ),
+    ] = None,
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
     to_code: Annotated[str, typer.Option("--to", help="Target language")] = "en",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")] = False,
@@ -317,7 +346,9 @@ def translate(
         int, typer.Option("--chunk-segments", min=1, help="Segments decoded per chunk (bounds memory)")
     ] = 512,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto", callback=_check_device)] = "cpu",
-    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads (0: CTranslate2's default)")] = 0,
+    threads: Annotated[
+        int, typer.Option("--threads", min=0, help="CPU threads per process (0: all cores, CTranslate2's default)")
+    ] = 1,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
     glossary: Annotated[
         str | None, typer.Option("--glossary", help="Enforce this glossary's terms")
@@ -339,12 +370,33 @@ def translate(
             callback=_check_align,
         ),
     ] = "predict",
+    resume: Annotated[
+        int | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="Continue the interrupted run RUN from its last committed chunk (no INPUTS; "
+            "its settings and documents are the stored ones)",
+        ),
+    ] = None,
+    max_input_size: MaxSizeOpt = DEFAULT_MAX_INPUT_SIZE,
 ) -> None:
     """Translate files (or - for stdin); store segments, translations and alignments."""
+    inputs = inputs or []
     if inputs.count("-") > 1:
         raise typer.BadParameter("standard input (-) can be given only once", param_hint="INPUTS")
+    if resume is not None and inputs:
+        raise typer.BadParameter("--resume continues a stored run: give no INPUTS", param_hint="INPUTS")
+    if resume is None and not inputs:
+        raise typer.BadParameter("give files to translate, - for standard input, or --resume RUN", param_hint="INPUTS")
+    limit = _size(max_input_size)
     paths = _paths(ctx)
-    with _progress("Translating", enabled=True) as bar:
+    if resume is not None:
+        with _read_store(paths) as store, _progress("Segments", enabled=True) as bar:
+            result = api.resume(resume, db=paths.db, packages_dir=paths.packages_dir, progress=bar, store=store)
+            _report_run(result, as_json)
+        return
+    with _open_store(paths) as store, _progress("Segments", enabled=True) as bar:
         result = api.translate(
             inputs,
             db=paths.db,
@@ -366,10 +418,12 @@ def translate(
             allow_failures=allow_failures,
             translation_memory=tm,
             align=align,
-            stdin=lambda: sys.stdin.buffer.read(),
+            stdin=lambda: sys.stdin.buffer,
             progress=bar,
+            max_input_bytes=limit,
+            store=store,
         )
-    _report_run(result, as_json)
+        _report_run(result, as_json)
 
 
 @app.command("retranslate")
@@ -378,7 +432,9 @@ def retranslate(
     glossary: Annotated[str, typer.Option("--glossary", help="The glossary whose edits to apply")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the re-run segments as JSON")] = False,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto", callback=_check_device)] = "cpu",
-    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads")] = 0,
+    threads: Annotated[
+        int, typer.Option("--threads", min=0, help="CPU threads per process (0: all cores, CTranslate2's default)")
+    ] = 1,
     compute_type: Annotated[str, typer.Option("--compute-type", help="CTranslate2 compute type")] = "default",
     allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Accept unenforceable terms")] = False,
     overwrite: Annotated[
@@ -419,11 +475,14 @@ def _report_run(result: api.TranslateResult, as_json: bool) -> None:
     if terms is not None:
         typer.echo(terms, err=True)
     if as_json:
-        _print_json(report.run_json(result.run))
+        for piece in report.iter_run_json(result.run):
+            sys.stdout.write(piece)
+        sys.stdout.write("\n")
         return
     for doc in result.run.documents:
         if doc.output_path is None:
-            typer.echo(doc.text, nl=False)
+            for piece in doc.iter_text():
+                sys.stdout.write(piece)
         else:
             typer.echo(f"{doc.name} -> {doc.output_path}", err=True)
     typer.echo(report.run_summary(result.run), err=True)
@@ -451,11 +510,14 @@ def glossary_import(
     from_code: Annotated[str, typer.Option("--from", help="Source language of CSV/TSV files")] = "ar",
     to_code: Annotated[str, typer.Option("--to", help="Target language of CSV/TSV files")] = "en",
     author: AuthorOpt = None,
+    max_input_size: MaxSizeOpt = "256M",
 ) -> None:
     """Import a glossary file as one new version (all or nothing)."""
+    limit = _size(max_input_size)
     with _open_store(_paths(ctx)) as store:
         version, n = api.glossary_import(
-            store, name, path, fmt=fmt, author=_author(author), source_lang=from_code, target_lang=to_code, replace=replace
+            store, name, path, fmt=fmt, author=_author(author), source_lang=from_code, target_lang=to_code,
+            replace=replace, max_input_bytes=limit,
         )
     if version is None:
         typer.echo(f"{name}: {n} terms read, nothing changed")
@@ -710,11 +772,13 @@ def refs_import(
     reference: Annotated[Path, typer.Argument(metavar="REFERENCE", help="Reference translation, one paragraph per line")],
     name: Annotated[str | None, typer.Option("--name", help="Reference set name [default: file name]")] = None,
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
+    max_input_size: MaxSizeOpt = "256M",
 ) -> None:
     """Store a reference translation for a document."""
+    limit = _size(max_input_size)
     with _open_store(_paths(ctx)) as store:
         document_id, refset, n, replaced = api.refs_import(
-            store, source, reference, name=name, source_lang=from_code
+            store, source, reference, name=name, source_lang=from_code, max_input_bytes=limit
         )
     what = "replaced; stored scores of its runs dropped" if replaced else "stored"
     typer.echo(f"reference {refset!r} {what}: {n} lines for document {document_id} ({source})")
@@ -786,6 +850,31 @@ def score_compare(
         _print_lines(report.compare_lines(cmp, run_a, run_b))
 
 
+# -- database -----------------------------------------------------------------------------------
+@db_app.command("check")
+def db_check(ctx: typer.Context) -> None:
+    """Run SQLite's integrity check and foreign-key check; exit 1 when anything is wrong."""
+    paths = _paths(ctx)
+    with _read_store(paths) as store:
+        problems = api.db_check(store)
+    if problems:
+        _print_lines([f"{paths.db}: {p}" for p in problems], err=True)
+        raise _fail(f"{paths.db}: {len(problems)} problem(s) found; restore a backup (`db backup` makes one)")
+    typer.echo(f"{paths.db}: ok (integrity and foreign keys)")
+
+
+@db_app.command("backup")
+def db_backup(
+    ctx: typer.Context,
+    target: Annotated[Path, typer.Argument(metavar="FILE", help="The copy to write (must not exist)")],
+) -> None:
+    """Copy the database to FILE with SQLite's online backup (safe while translations run)."""
+    paths = _paths(ctx)
+    with _read_store(paths) as store:
+        api.db_backup(store, target)
+    typer.echo(f"{paths.db} backed up to {target}")
+
+
 # -- serve (issue 13) ---------------------------------------------------------------------------
 @app.command("serve")
 def serve(
@@ -808,7 +897,9 @@ def serve(
     files_dir: Annotated[
         Path | None, typer.Option("--files-dir", help="Where translated files wait for download [default: a temporary folder]")
     ] = None,
-    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads (0: CTranslate2's default)")] = 0,
+    threads: Annotated[
+        int, typer.Option("--threads", min=0, help="CPU threads per process (0: all cores, CTranslate2's default)")
+    ] = 1,
     align: Annotated[
         str,
         typer.Option("--align", metavar="METHOD", help="Word alignment: predict or attention (as translate --align)",

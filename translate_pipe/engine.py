@@ -41,6 +41,11 @@ from .errors import ModelError
 from .models import PackageInfo
 from .records import DecodeOptions, Hypothesis, Tokens
 
+DEFAULT_THREADS = 1
+"""CTranslate2 intra_threads per process (``--threads``): measured by bench/bench_threads.py
+on the 2-core CI machine, 1 thread with OMP_WAIT_POLICY=PASSIVE is the fastest alone and
+with two processes at once; 0 (all cores, spinning) collapses when two processes run."""
+
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 BPE_JOINER = "@@"
 
@@ -465,10 +470,15 @@ class Engine:
         package: PackageInfo,
         *,
         device: str = "cpu",
-        intra_threads: int = 0,
+        intra_threads: int = DEFAULT_THREADS,
         inter_threads: int = 1,
         compute_type: str = "default",
     ) -> None:
+        import os
+
+        # OpenMP threads that spin while waiting starve every other process on a shared machine
+        # (README "Operations: threads"); read when ctranslate2 loads, so set before the import.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import ctranslate2
 
         self.package = package

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import io
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import InputError, PipeError
 
@@ -49,10 +51,58 @@ class InputDoc:
 
 
 # -- reading ----------------------------------------------------------------------------------
-def read_bytes(path: Path, what: str = "file") -> bytes:
-    """The bytes of ``path``, or an :class:`InputError` saying why not."""
+DEFAULT_MAX_INPUT_BYTES = 256 * 1024 * 1024
+"""Largest file or stream read (``--max-input-size``): an endless stream (``/dev/zero``, a
+pipe that never closes) is refused once this many bytes were read, instead of filling memory."""
+
+_READ_BLOCK = 1 << 20
+
+
+def read_limited(
+    handle: BinaryIO, name: object, limit: int | None, error: type[PipeError] = InputError
+) -> bytes:
+    """All bytes of an open stream, but no more than ``limit`` (None: no limit)."""
+    if limit is None:
+        return handle.read()
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        block = handle.read(min(_READ_BLOCK, limit + 1 - size))
+        if not block:
+            return b"".join(parts)
+        parts.append(block)
+        size += len(block)
+        if size > limit:
+            raise error(
+                f"{name}: larger than the input size limit of {format_size(limit)}; "
+                "raise it with --max-input-size (e.g. --max-input-size 1G)"
+            )
+
+
+def format_size(n: int) -> str:
+    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    return f"{n} bytes"
+
+
+def parse_size(text: str) -> int:
+    """``"64M"`` -> 67108864 (suffixes K, M, G; plain bytes otherwise)."""
+    value = text.strip().upper().removesuffix("B")
+    factor = 1
+    if value[-1:] in ("K", "M", "G"):
+        factor = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[value[-1]]
+        value = value[:-1]
+    if not value.isdigit() or int(value) < 1:
+        raise InputError(f"{text!r} is not a size; give bytes or a number with K, M or G (e.g. 512M)")
+    return int(value) * factor
+
+
+def read_bytes(path: Path, what: str = "file", limit: int | None = DEFAULT_MAX_INPUT_BYTES) -> bytes:
+    """The bytes of ``path`` (at most ``limit``), or an :class:`InputError` saying why not."""
     try:
-        return Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            return read_limited(handle, path, limit)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -61,8 +111,19 @@ def read_bytes(path: Path, what: str = "file") -> bytes:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
+def _utf16(data: bytes) -> str | None:
+    """Text of UTF-16 data with a byte order mark; None when there is no BOM."""
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    try:
+        return data.decode("utf-16")  # the BOM chooses the byte order and is removed
+    except UnicodeDecodeError:
+        return None
+
+
 def decode_utf8(name: object, data: bytes, error: type[PipeError] = InputError, hint: str = "") -> str:
-    """UTF-8 (with or without BOM) -> text; else ``error`` naming the line of the bad byte.
+    """UTF-8 (with or without BOM) -> text; else ``error`` naming the line of the bad byte,
+    or naming UTF-16 for a file with a UTF-16 byte order mark.
 
     ``hint`` is what the user should do (default: save the file as UTF-8 and try again).
     """
@@ -78,9 +139,16 @@ def decode_utf8(name: object, data: bytes, error: type[PipeError] = InputError, 
 
 
 def decode_input(name: str, data: bytes) -> str:
-    """Bytes of an input document -> text, or an InputError saying what is wrong."""
+    """Bytes of an input document -> text, or an InputError saying what is wrong.
+
+    UTF-8 (a BOM is removed) and UTF-16 with a BOM are decoded."""
     if not data.strip():
         raise InputError(f"{name}: empty input; nothing to translate")
+    utf16 = _utf16(data)
+    if utf16 is not None:
+        if not utf16.strip():
+            raise InputError(f"{name}: empty input; nothing to translate")
+        return utf16
     if b"\x00" in data:
         raise InputError(f"{name}: looks like a binary file (contains NUL bytes); expected UTF-8 text")
     try:
@@ -97,19 +165,25 @@ def decode_input(name: str, data: bytes) -> str:
     return text
 
 
-def read_input(name: str, stdin: Callable[[], bytes] | None = None) -> InputDoc:
-    """A document to translate: ``name`` is a path, or ``-`` for ``stdin()``."""
+def read_input(
+    name: str, stdin: Callable[[], BinaryIO | bytes] | None = None, limit: int | None = DEFAULT_MAX_INPUT_BYTES
+) -> InputDoc:
+    """A document to translate: ``name`` is a path, or ``-`` for the stream (or bytes)
+    ``stdin()`` returns; at most ``limit`` bytes are read."""
     if name == STDIN:
         if stdin is None:
             raise InputError("standard input is not available")
-        return InputDoc(STDIN, decode_input("<stdin>", stdin()))
+        source = stdin()
+        data = read_limited(io.BytesIO(source) if isinstance(source, bytes) else source, "<stdin>", limit)
+        return InputDoc(STDIN, decode_input("<stdin>", data))
     path = Path(name)
     if not path.exists():
         raise InputError(f"{name}: no such file")
     if path.is_dir():
         raise InputError(f"{name}: is a directory; pass the files inside it (e.g. {name}/*.txt)")
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = read_limited(handle, name, limit)
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
     return InputDoc(name, decode_input(name, data))
@@ -169,12 +243,19 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write ``data`` (text is UTF-8) to a temporary file next to ``path``, fsync it and rename
-    it over ``path``.  An existing file keeps its mode; a new one gets ``0o666 & ~umask``.
+def atomic_write(path: Path, data: bytes | str | Iterable[str]) -> None:
+    """Write ``data`` (text is UTF-8; an iterable of strings is written piece by piece, so a
+    long translation is never held whole) to a temporary file next to ``path``, fsync it and
+    rename it over ``path``.  An existing file keeps its mode; a new one gets ``0o666 & ~umask``.
     Nothing is left behind on failure.  The parent directory is created when missing."""
     path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    pieces: Iterable[bytes] = (
+        [data.encode("utf-8")]
+        if isinstance(data, str)
+        else [data]
+        if isinstance(data, bytes)
+        else (p.encode("utf-8") for p in data)
+    )
     directory = path.parent if str(path.parent) else Path(".")
     try:
         mode = path.stat().st_mode & 0o7777
@@ -189,7 +270,8 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            for piece in pieces:
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp_name, mode)

@@ -539,6 +539,36 @@ class LintIssue:
 _WS_RUN = re.compile(r"\s{2,}|[^\S ]")
 
 
+def unsafe_characters(value: str, *, line_breaks: bool = False) -> list[str]:
+    """The characters of ``value`` that must not reach a translation: bidi controls,
+    zero-width and other invisible characters, line breaks and tabs (unless ``line_breaks``)
+    and other control characters; as ``U+202E RIGHT-TO-LEFT OVERRIDE``."""
+    import unicodedata
+
+    found: dict[str, None] = {}
+    for ch in value:
+        if ch in "\n\r\t" and line_breaks:
+            continue
+        if ch in INVISIBLE or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            found[f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"] = None
+    return list(found)
+
+
+def entry_problem(term: Term) -> str:
+    """Why an entry would spoof or break the output (invisible or control characters in any
+    field; notes may hold line breaks and tabs), or ``""``.  Import, ``add`` and ``translate --glossary``
+    refuse such entries; lint reports them in databases that already hold some."""
+    fields = [("source", term.source), ("target", term.target), ("context", term.context), ("domain", term.domain)]
+    fields += [("variant", v) for v in term.variants] + [("target plural", term.target_plural)]
+    fields += [("source plural", v) for v in term.source_plurals] + [("blocking context", v) for v in term.blocked_in]
+    fields += [("note", term.note)]
+    for name, value in fields:
+        bad = unsafe_characters(value, line_breaks=name == "note")
+        if bad:
+            return f"the {name} of {term.source!r} contains {', '.join(bad)}; remove it"
+    return ""
+
+
 def _field_issues(term: Term, arabic: bool) -> list[LintIssue]:
     issues: list[LintIssue] = []
     src = term.source
@@ -565,14 +595,15 @@ def _field_issues(term: Term, arabic: bool) -> list[LintIssue]:
                     "repeated spaces; trim it to single spaces.",
                 )
             )
-        bad = sorted({f"U+{ord(c):04X}" for c in value if c in INVISIBLE})
+        # line breaks in source/target/variant are reported as "untrimmed" above
+        bad = unsafe_characters(value, line_breaks=name not in {"domain", "context"})
         if bad:
             issues.append(
                 LintIssue(
                     "error",
                     "control-character",
                     src,
-                    f"The {name} {value!r} contains invisible bidi/zero-width characters "
+                    f"The {name} {value!r} contains invisible bidi/zero-width or control characters "
                     f"({', '.join(bad)}); delete them.",
                 )
             )

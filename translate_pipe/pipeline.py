@@ -18,17 +18,16 @@ Nothing here reads a user's file, prints or knows the ``--json`` shape (:mod:`.r
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .align import AlignItem, align
 from .constrain import Constrainer
-from .engine import mark_words
+from .engine import DEFAULT_THREADS, mark_words
 from .errors import ConstraintError, GlossaryError, InputError
 from .files import InputDoc, atomic_write
-from .glossary import Matcher, stale_reasons
+from .glossary import Matcher, entry_problem, stale_reasons
 from .records import (
     DecodeOptions,
     Engine,
@@ -43,9 +42,9 @@ from .records import (
     WorkItem,
 )
 from .records import Constrainer as ConstrainerProtocol
-from .segment import split_for_model
+from .segment import iter_for_model
 from .store import Store
-from .tm import Reuse, TranslationMemory, assemble, plan_reuse
+from .tm import Reuse, TranslationMemory, copy_translation, plan_reuse
 
 Progress = Callable[[int, int], None]
 EngineLoader = Callable[[str, str], Engine]  # (from_code, to_code) -> a loaded engine
@@ -59,7 +58,7 @@ class TranslateSettings:
     max_source_tokens: int = 200  # longer segments are split further (never cut)
     chunk_segments: int = 512
     device: str = "cpu"
-    intra_threads: int = 0
+    intra_threads: int = DEFAULT_THREADS
     compute_type: str = "default"
     glossary: str | None = None
     glossary_version: int | None = None
@@ -81,16 +80,45 @@ class TranslateSettings:
         return replace(cls(decode=decode), **{**kept, **overrides})  # type: ignore[arg-type]
 
 
+SegmentSource = Callable[[], Iterator[Segment]]  # the segments of one document, afresh at each call
+StoredResults = Callable[[], Iterator[tuple[SegmentTranslation, tuple[str, ...]]]]
+
+
 @dataclass(frozen=True)
 class DocumentResult:
-    """One translated document of a run."""
+    """One translated document of a run.
+
+    Its translations are read back from the store when asked (``iter_segments``), so a run of
+    any size is never held in memory; ``segments``, ``alternatives`` and ``text`` gather them
+    (fine for small runs and tests)."""
 
     name: str  # path as given, or "-"
     output_path: str | None
     document_id: int
-    segments: tuple[SegmentTranslation, ...]
-    alternatives: tuple[tuple[str, ...], ...]  # per segment, the other hypotheses (--n-best)
-    text: str  # the rendered translation of the whole document
+    source_text: str = field(repr=False)
+    count: int  # number of segments
+    load: StoredResults = field(repr=False, compare=False)
+
+    def iter_segments(self) -> Iterator[tuple[SegmentTranslation, tuple[str, ...]]]:
+        """(translation, other hypotheses) of each segment, in document order."""
+        return self.load()
+
+    @property
+    def segments(self) -> tuple[SegmentTranslation, ...]:
+        return tuple(st for st, _ in self.load())
+
+    @property
+    def alternatives(self) -> tuple[tuple[str, ...], ...]:
+        """Per segment, the other hypotheses (--n-best)."""
+        return tuple(alts for _, alts in self.load())
+
+    def iter_text(self) -> Iterator[str]:
+        """The rendered translation of the whole document, piece by piece."""
+        return iter_render(self.source_text, (st for st, _ in self.load()))
+
+    @property
+    def text(self) -> str:
+        return "".join(self.iter_text())
 
 
 @dataclass(frozen=True)
@@ -100,19 +128,7 @@ class RunResult:
     model_version: str
     documents: tuple[DocumentResult, ...]
     glossary: str | None = None  # the glossary enforced, if any
-
-
-@dataclass
-class _Doc:
-    """A document being translated (internal, mutable while the run goes)."""
-
-    doc: InputDoc
-    output: Path | None
-    expected: int
-    segments: list[SegmentTranslation] = field(default_factory=list)
-    alternatives: list[tuple[str, ...]] = field(default_factory=list)
-    document_id: int = 0
-    stored: bool = False
+    resumed_from: int = 0  # segments already done when this process took the run over
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -122,15 +138,25 @@ _BIDI_CONTROLS = dict.fromkeys([0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), 
 def render_document(source_text: str, segments: Sequence[SegmentTranslation]) -> str:
     """The source text with every segment replaced by its translation (layout kept; the
     right-to-left controls of the source are not carried into the translation)."""
-    out = []
+    return "".join(iter_render(source_text, sorted(segments, key=lambda s: s.segment.start)))
+
+
+def iter_render(source_text: str, segments: Iterable[SegmentTranslation]) -> Iterator[str]:
+    """:func:`render_document` piece by piece; ``segments`` in document order."""
     pos = 0
-    for st in sorted(segments, key=lambda s: s.segment.start):
-        out.append(source_text[pos : st.segment.start].translate(_BIDI_CONTROLS))
-        out.append(st.target)
+    last = ""
+    for st in segments:
+        for piece in (source_text[pos : st.segment.start].translate(_BIDI_CONTROLS), st.target):
+            if piece:
+                last = piece
+                yield piece
         pos = st.segment.end
-    out.append(source_text[pos:].translate(_BIDI_CONTROLS))
-    text = "".join(out)
-    return text if text.endswith("\n") else text + "\n"
+    tail = source_text[pos:].translate(_BIDI_CONTROLS)
+    if tail:
+        last = tail
+        yield tail
+    if not last.endswith("\n"):
+        yield "\n"
 
 
 # -- the chains ---------------------------------------------------------------------------------
@@ -158,27 +184,99 @@ def translate(
                 f"glossary {info.name!r} is {info.source_lang}->{info.target_lang} but the model translates "
                 f"{from_code}->{to_code}"
             )
+        for stored in store.glossary_terms(info.id):
+            problem = entry_problem(stored.term) if stored.term.status != "deprecated" else ""
+            if problem:
+                raise GlossaryError(
+                    f"glossary {info.name!r}: {problem} (`glossary add {info.name} SOURCE TARGET` edits it; "
+                    "`glossary lint` lists all such entries)"
+                )
         matcher = glossary_matcher(store, info)
         glossary_id = info.id
         settings = replace(settings, glossary_version=info.version)
     engine = load_engine(from_code, to_code)
-    segmented = [
-        split_for_model(d.text, engine.package.from_code, settings.max_source_tokens, engine.count_tokens) for d in docs
-    ]
-    for doc, segs in zip(docs, segmented):
-        if not segs:
+    sources = [_segment_source(d.text, engine, settings.max_source_tokens) for d in docs]
+    for doc, source in zip(docs, sources):
+        if next(source(), None) is None:
             raise InputError(f"{doc.label}: no text to translate")
+        _check_unsplittable(doc, source, engine, settings.max_source_tokens)
     return _run(
         store,
         engine,
         docs,
-        segmented,
+        sources,
         outputs,
         settings=settings,
         matcher=matcher,
         glossary_id=glossary_id,
         progress=progress,
     )
+
+
+def resume(store: Store, load_engine: EngineLoader, run_id: int, *, progress: Progress | None = None) -> RunResult:
+    """Continue an interrupted (or failed) ``translate`` run from its last committed chunk,
+    with the settings, glossary version and documents it was started with.  The result is
+    the one an uninterrupted run would have given."""
+    info = store.run(run_id)
+    if info.status == "completed":
+        raise InputError(f"run {run_id} is already completed; nothing to resume")
+    if info.status == "running":
+        raise InputError(f"run {run_id} is still running; wait for it (or stop its process) before resuming")
+    if info.kind != "translate":
+        raise InputError(f"run {run_id} is a {info.kind} run; only translate runs can be resumed")
+    settings = TranslateSettings.from_stored(info.settings)
+    matcher: TermFinder | None = None
+    if settings.glossary is not None:
+        matcher = glossary_matcher(store, store.glossary(settings.glossary), settings.glossary_version)
+    run_docs = store.run_documents(run_id)
+    docs = [InputDoc(d.path or "-", store.document_text(d.document_id)) for d in run_docs]
+    outputs = [Path(d.output_path) if d.output_path else None for d in run_docs]
+    engine = load_engine(info.source_lang, info.target_lang)
+    if engine.package.checksum != info.model_checksum:
+        raise InputError(
+            f"run {run_id} was made with {info.model_name} {info.model_version} (checksum "
+            f"{info.model_checksum[:12]}), and the installed model differs; resuming would mix two models"
+        )
+    sources = [_segment_source(d.text, engine, settings.max_source_tokens) for d in docs]
+    return _run(
+        store,
+        engine,
+        docs,
+        sources,
+        outputs,
+        settings=settings,
+        matcher=matcher,
+        glossary_id=info.glossary_id,
+        progress=progress,
+        resume_run=run_id,
+    )
+
+
+def _check_unsplittable(doc: InputDoc, source: SegmentSource, engine: Engine, max_tokens: int) -> None:
+    """Refuse a segment still longer than ``max_tokens`` after splitting (one word with no
+    space to split at): the model would fail on it, or cut it, far into the run."""
+    for seg in source():
+        if len(seg.text) >= max_tokens:  # fewer characters cannot make more tokens
+            n = engine.count_tokens(seg.text)
+            if n > max_tokens:
+                raise InputError(
+                    f"{doc.label}: segment {seg.index} (characters {seg.start}-{seg.end}) is a single word of "
+                    f"{len(seg.text)} characters ({n} tokens), longer than --max-source-tokens {max_tokens}, "
+                    "with no space to split it at; split or remove it, or raise --max-source-tokens"
+                )
+
+
+def _segment_source(text: str, engine: Engine, max_source_tokens: int) -> SegmentSource:
+    return lambda: iter_for_model(text, engine.package.from_code, max_source_tokens, engine.count_tokens)
+
+
+def materialize(result: RunResult) -> RunResult:
+    """The same result with every document's translations read now (before the store closes)."""
+    docs = []
+    for d in result.documents:
+        rows = list(d.iter_segments())
+        docs.append(replace(d, load=lambda rows=rows: iter(rows)))  # type: ignore[misc]
+    return replace(result, documents=tuple(docs))
 
 
 @dataclass(frozen=True)
@@ -202,7 +300,7 @@ def retranslate(
     glossary: str,
     *,
     device: str = "cpu",
-    threads: int = 0,
+    threads: int = DEFAULT_THREADS,
     compute_type: str = "default",
     allow_failures: bool = False,
     overwrite: bool = False,
@@ -271,7 +369,7 @@ def retranslate(
         store,
         engine,
         docs,
-        [[st.segment for st in by_doc[d]] for d in doc_ids],
+        [_listed([st.segment for st in by_doc[d]]) for d in doc_ids],
         [None] * len(docs),
         settings=settings,
         matcher=current,
@@ -301,11 +399,15 @@ def glossary_matcher(store: Store, info: GlossaryInfo, version: int | None = Non
 
 
 # -- one run ------------------------------------------------------------------------------------
+def _listed(segments: list[Segment]) -> SegmentSource:
+    return lambda: iter(segments)
+
+
 def _run(
     store: Store,
     engine: Engine,
     docs: Sequence[InputDoc],
-    segmented: Sequence[Sequence[Segment]],
+    sources: Sequence[SegmentSource],
     outputs: Sequence[Path | None],
     *,
     settings: TranslateSettings,
@@ -314,99 +416,162 @@ def _run(
     progress: Progress | None,
     kind: str = "translate",
     parent_run_id: int | None = None,
+    resume_run: int | None = None,
 ) -> RunResult:
+    """Translate ``chunk_segments`` segments at a time and commit each chunk as it completes
+    (its translations, links, term outcomes and the count of segments done, in one
+    transaction); nothing of a finished chunk is kept.  The output files are written at the
+    end from the store.  A resumed run (``resume_run``) skips the chunks already committed:
+    the chunks are the same as in the first attempt, so the result is the same."""
     pkg = engine.package
     constrainer: ConstrainerProtocol | None = (
         Constrainer(soft=settings.soft, cache=store) if matcher is not None else None
     )
-    run_id = store.start_run(
-        model_name=pkg.name,
-        model_version=pkg.package_version,
-        model_checksum=pkg.checksum,
-        source_lang=pkg.from_code,
-        target_lang=pkg.to_code,
-        settings=settings.as_dict(),
-        glossary_id=glossary_id,
-        glossary_version=settings.glossary_version,
-        kind=kind,
-        parent_run_id=parent_run_id,
-    )
-    state = [_Doc(d, o, len(s)) for d, o, s in zip(docs, outputs, segmented)]
-    # translation memory and repeats (tm.py): segments in ``plan`` are not decoded
-    plan = _reuse_plan(store, segmented, settings, matcher, pkg.from_code, pkg.to_code)
-    to_decode = [[s for s in segs if (d, s.index) not in plan] for d, segs in enumerate(segmented)]
-    decoded: dict[tuple[int, int], tuple[SegmentTranslation, tuple[str, ...]]] = {}
-    total = sum(len(s) for s in to_decode)
-    done = 0
-    failures: list[str] = []
+    store.ensure_ops_tables()
+    registered = [
+        (d.text, pkg.from_code, None if d.is_stdin else d.name, str(o) if o else None) for d, o in zip(docs, outputs)
+    ]
+    if resume_run is None:
+        # a run is never stored without its documents and the process that runs it
+        with store.transaction():
+            run_id = store.start_run(
+                model_name=pkg.name,
+                model_version=pkg.package_version,
+                model_checksum=pkg.checksum,
+                source_lang=pkg.from_code,
+                target_lang=pkg.to_code,
+                settings=settings.as_dict(),
+                glossary_id=glossary_id,
+                glossary_version=settings.glossary_version,
+                kind=kind,
+                parent_run_id=parent_run_id,
+            )
+            store.claim_run(run_id)
+            document_ids = store.register_run_documents(run_id, registered)
+    else:
+        run_id = resume_run
+        store.claim_run(run_id, reopen=True)
+        document_ids = store.register_run_documents(run_id, registered)  # finds them again
     try:
+        # translation memory and repeats (tm.py): segments in ``plan`` are not decoded
+        again: list[Sequence[Segment]] = [_Again(source) for source in sources]  # type: ignore[misc]
+        plan = _reuse_plan(store, again, settings, matcher, pkg.from_code, pkg.to_code)
+        counts = [sum(1 for _ in source()) for source in sources]
+        total = sum(counts)
+        done = skipped = store.segments_done(run_id) if resume_run is not None else 0
         if progress:
-            progress(0, total)
-        for chunk in itertools.chain(_chunks(to_decode, engine, settings.chunk_segments, matcher), [[]]):
-            translated = _translate_chunk(engine, chunk, settings.decode, constrainer, settings.align) if chunk else []
+            progress(done, total)
+        first_failure = ""
+        for chunk in _chunks(sources, engine, settings.chunk_segments, matcher, skip=skipped):
+            translated = _chunk_results(store, run_id, engine, chunk, plan, document_ids, settings, constrainer)
+            items = []
             for w, (st, alts) in zip(chunk, translated):
-                decoded[(w.doc_index, st.segment.index)] = (st, alts)
+                items.append((document_ids[w.doc_index], st, alts))
+                if not first_failure:
+                    first_failure = next(
+                        (
+                            f"{docs[w.doc_index].name}: segment {st.segment.index}: {o.match.source!r} -> "
+                            f"{o.match.target!r}: {o.reason}"
+                            for o in st.terms
+                            if o.status == "failed"
+                        ),
+                        "",
+                    )
             done += len(chunk)
-            if progress and chunk:
+            store.write_chunk(run_id, items, settings.glossary_version, done=done)
+            if progress:
                 progress(done, total)
-            for position, d in enumerate(state):
-                ready = None if d.stored else assemble(position, segmented[position], decoded, plan)
-                if ready is not None:
-                    d.segments = [st for st, _ in ready]
-                    d.alternatives = [tuple(alts) for _, alts in ready]
-                    failures.extend(
-                        f"{d.doc.name}: segment {st.segment.index}: {o.match.source!r} -> {o.match.target!r}: {o.reason}"
-                        for st in d.segments
-                        for o in st.terms
-                        if o.status == "failed"
-                    )
-                    d.document_id = store.write_document_result(
-                        run_id=run_id,
-                        position=position,
-                        text=d.doc.text,
-                        source_lang=pkg.from_code,
-                        path=None if d.doc.is_stdin else d.doc.name,
-                        output_path=str(d.output) if d.output else None,
-                        results=d.segments,
-                        glossary_version=settings.glossary_version,
-                    )
-                    d.stored = True
-        if failures and not settings.soft and not settings.allow_failures:
+        failed = store.run_counts(run_id)[1].get("failed", 0)
+        if failed and not settings.soft and not settings.allow_failures:
+            first = f" (first: {first_failure})" if first_failure else ""
             raise ConstraintError(
-                f"{len(failures)} glossary term(s) could not be enforced (first: {failures[0]}); "
+                f"{failed} glossary term(s) could not be enforced{first}; "
                 "the run is stored as failed; use --soft or --allow-failures to accept it"
             )
         results = tuple(
             DocumentResult(
-                name=d.doc.name,
-                output_path=str(d.output) if d.output else None,
-                document_id=d.document_id,
-                segments=tuple(d.segments),
-                alternatives=tuple(d.alternatives),
-                text=render_document(d.doc.text, d.segments),
+                name=d.name,
+                output_path=str(o) if o else None,
+                document_id=document_id,
+                source_text=d.text,
+                count=n,
+                load=_stored(store, run_id, document_id),
             )
-            for d in state
+            for d, o, document_id, n in zip(docs, outputs, document_ids, counts)
         )
         for res in results:
             if res.output_path:
-                atomic_write(Path(res.output_path), res.text)
+                atomic_write(Path(res.output_path), res.iter_text())
     except BaseException as exc:
         store.finish_run(run_id, "failed", str(exc) or type(exc).__name__)
         raise
     store.finish_run(run_id, "completed")
-    return RunResult(run_id, pkg.name, pkg.package_version, results, settings.glossary)
+    return RunResult(run_id, pkg.name, pkg.package_version, results, settings.glossary, resumed_from=skipped)
+
+
+def _stored(store: Store, run_id: int, document_id: int) -> StoredResults:
+    return lambda: store.iter_translations(run_id, document_id)
+
+
+class _Again:
+    """The segments of a document, iterable any number of times (for tm.plan_reuse)."""
+
+    def __init__(self, source: SegmentSource) -> None:
+        self.source = source
+
+    def __iter__(self) -> Iterator[Segment]:
+        return self.source()
+
+
+def _chunk_results(
+    store: Store,
+    run_id: int,
+    engine: Engine,
+    chunk: Sequence[WorkItem],
+    plan: dict[tuple[int, int], Reuse],
+    document_ids: Sequence[int],
+    settings: TranslateSettings,
+    constrainer: ConstrainerProtocol | None,
+) -> list[tuple[SegmentTranslation, Sequence[str]]]:
+    """Translations of a chunk: decoded, from the translation memory, or copies of an earlier
+    identical segment of the run (this chunk's, or one already stored)."""
+    to_decode = [w for w in chunk if (w.doc_index, w.segment.index) not in plan]
+    decoded: dict[tuple[int, int], tuple[SegmentTranslation, Sequence[str]]] = {}
+    if to_decode:
+        translated = _translate_chunk(engine, to_decode, settings.decode, constrainer, settings.align)
+        decoded = {(w.doc_index, w.segment.index): r for w, r in zip(to_decode, translated)}
+    out: list[tuple[SegmentTranslation, Sequence[str]]] = []
+    for w in chunk:
+        key = (w.doc_index, w.segment.index)
+        reuse = plan.get(key)
+        if reuse is None:
+            out.append(decoded[key])
+        elif reuse.origin == "tm" and reuse.translation is not None:
+            out.append((reuse.translation, ()))
+        elif reuse.of is not None:
+            original = decoded.get(reuse.of) or store.run_translation(run_id, document_ids[reuse.of[0]], reuse.of[1])
+            out.append((copy_translation(original[0], w.segment), original[1]))
+        else:
+            raise RuntimeError(f"no translation planned for segment {key}")
+    return out
 
 
 def _chunks(
-    segmented: Sequence[Sequence[Segment]],
+    sources: Sequence[SegmentSource],
     engine: Engine,
     chunk_segments: int,
     matcher: TermFinder | None,
+    skip: int = 0,
 ) -> Iterator[list[WorkItem]]:
-    """Work items of all documents, ``chunk_segments`` at a time; match offsets index the document."""
+    """Work items of all documents, ``chunk_segments`` at a time; match offsets index the
+    document.  The first ``skip`` segments (whole chunks already committed) are passed over."""
     chunk: list[WorkItem] = []
-    for d, segments in enumerate(segmented):
-        for seg in segments:
+    position = 0
+    for d, source in enumerate(sources):
+        for seg in source():
+            position += 1
+            if position <= skip:
+                continue
             matches = (
                 tuple(replace(m, start=m.start + seg.start, end=m.end + seg.start) for m in matcher.find(seg.text))
                 if matcher is not None

@@ -9,7 +9,7 @@ follow the same habits (offsets as Python string indices, null for "not applicab
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -17,7 +17,7 @@ from .api import GlossarySummary, LogEntry, RunDetail, RunSummary, ScoreResult
 from .glossary import LintIssue, TermChange
 from .models import PackageInfo
 from .pipeline import RetranslateResult, RunResult
-from .records import RefSetInfo, RunInfo, StoredTerm, Term, TermMatch, TermOutcome
+from .records import RefSetInfo, RunInfo, SegmentTranslation, StoredTerm, Term, TermMatch, TermOutcome
 from .review import ImportResult, Suggestion
 from .score import Comparison, round_score
 
@@ -27,57 +27,73 @@ JSON = Any  # a value json.dumps accepts
 # -- translate / retranslate --------------------------------------------------------------------
 def run_json(result: RunResult) -> dict[str, JSON]:
     """The ``translate --json`` contract."""
+    return json.loads("".join(iter_run_json(result)))  # type: ignore[no-any-return]
+
+
+def _segment_json(st: SegmentTranslation, alts: tuple[str, ...]) -> dict[str, JSON]:
     return {
-        "run_id": result.run_id,
-        "model": {"name": result.model_name, "version": result.model_version},
-        "documents": [
+        "index": st.segment.index,
+        "source": st.segment.text,
+        "target": st.target,
+        "source_start": st.segment.start,
+        "source_end": st.segment.end,
+        "alignment": [list(link) for link in st.alignment],
+        "status": st.origin,  # "mt" | "tm" | "repeat" (tm.py)
+        "terms": [
             {
-                "path": doc.name,
-                "output": doc.output_path,
-                "segments": [
-                    {
-                        "index": st.segment.index,
-                        "source": st.segment.text,
-                        "target": st.target,
-                        "source_start": st.segment.start,
-                        "source_end": st.segment.end,
-                        "alignment": [list(link) for link in st.alignment],
-                        "status": st.origin,  # "mt" | "tm" | "repeat" (tm.py)
-                        "terms": [
-                            {
-                                "source": o.match.source,
-                                "target": o.match.target,
-                                "source_start": o.match.start,
-                                "source_end": o.match.end,
-                                "target_start": o.target_start,
-                                "target_end": o.target_end,
-                                "status": o.status,
-                                "method": o.method,
-                                **({"reason": o.reason} if o.reason else {}),
-                                "number": o.match.number,
-                                "target_form": o.match.target_form,
-                            }
-                            for o in st.terms
-                        ],
-                        **({"alternatives": list(alts)} if alts else {}),
-                        **({"truncated": True} if st.truncated else {}),
-                    }
-                    for st, alts in zip(doc.segments, doc.alternatives or [()] * len(doc.segments))
-                ],
+                "source": o.match.source,
+                "target": o.match.target,
+                "source_start": o.match.start,
+                "source_end": o.match.end,
+                "target_start": o.target_start,
+                "target_end": o.target_end,
+                "status": o.status,
+                "method": o.method,
+                **({"reason": o.reason} if o.reason else {}),
+                "number": o.match.number,
+                "target_form": o.match.target_form,
             }
-            for doc in result.documents
+            for o in st.terms
         ],
+        **({"alternatives": list(alts)} if alts else {}),
+        **({"truncated": True} if st.truncated else {}),
     }
+
+
+def iter_run_json(result: RunResult) -> Iterator[str]:
+    """The ``translate --json`` contract as text, one segment at a time (the same text as
+    ``json.dumps(run_json(result), ensure_ascii=False, indent=2)``): a run of any size is
+    printed without being held."""
+    head = {"run_id": result.run_id, "model": {"name": result.model_name, "version": result.model_version}}
+    yield json.dumps(head, ensure_ascii=False, indent=2)[:-2] + ',\n  "documents": ['
+    for d_index, doc in enumerate(result.documents):
+        yield "," if d_index else ""
+        doc_head = json.dumps({"path": doc.name, "output": doc.output_path}, ensure_ascii=False, indent=2)
+        yield "\n    " + doc_head[:-2].replace("\n", "\n    ") + ',\n      "segments": ['
+        n = 0
+        for st, alts in doc.iter_segments():
+            piece = json.dumps(_segment_json(st, alts), ensure_ascii=False, indent=2)
+            yield ("," if n else "") + "\n        " + piece.replace("\n", "\n        ")
+            n += 1
+        yield "\n      ]\n    }" if n else "]\n    }"
+    yield "\n  ]\n}" if result.documents else "]\n}"
 
 
 def truncation_warning(result: RunResult) -> str | None:
     """One warning line naming the segments that reached the output length bound, or None."""
-    cut = [f"{d.name} segment {st.segment.index}" for d in result.documents for st in d.segments if st.truncated]
-    if not cut:
+    cut: list[str] = []
+    n_cut = 0
+    for d in result.documents:
+        for st, _ in d.iter_segments():
+            if st.truncated:
+                n_cut += 1
+                if len(cut) < 10:
+                    cut.append(f"{d.name} segment {st.segment.index}")
+    if not n_cut:
         return None
-    shown = ", ".join(cut[:10]) + (f" and {len(cut) - 10} more" if len(cut) > 10 else "")
+    shown = ", ".join(cut) + (f" and {n_cut - 10} more" if n_cut > 10 else "")
     return (
-        f"warning: {len(cut)} segment(s) reached the output length bound and are probably cut "
+        f"warning: {n_cut} segment(s) reached the output length bound and are probably cut "
         f"(raise --max-length): {shown}"
     )
 
@@ -85,12 +101,13 @@ def truncation_warning(result: RunResult) -> str | None:
 TERM_STATUSES = ("present", "enforced", "inserted", "failed")
 
 
-def term_summary(outcomes: Sequence[TermOutcome]) -> str:
+def term_summary(outcomes: Iterable[TermOutcome]) -> str:
     """``67 terms: 41 present, 24 enforced, 2 inserted, 0 failed``."""
     counts = dict.fromkeys(TERM_STATUSES, 0)
+    n = 0
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
-    n = len(outcomes)
+        n += 1
     return f"{n} term{'s' if n != 1 else ''}: " + ", ".join(f"{counts[s]} {s}" for s in TERM_STATUSES)
 
 
@@ -98,14 +115,19 @@ def run_term_summary(result: RunResult) -> str | None:
     """The term summary line of a run with a glossary (None without one)."""
     if result.glossary is None:
         return None
-    return term_summary([o for d in result.documents for st in d.segments for o in st.terms])
+    return term_summary(o for d in result.documents for st, _ in d.iter_segments() for o in st.terms)
 
 
 def run_summary(result: RunResult) -> str:
-    segs = [st for d in result.documents for st in d.segments]
-    reused = {o: sum(1 for st in segs if st.origin == o) for o in ("tm", "repeat")}
+    total = sum(d.count for d in result.documents)
+    reused = dict.fromkeys(("tm", "repeat"), 0)
+    for d in result.documents:
+        for st, _ in d.iter_segments():
+            if st.origin in reused:
+                reused[st.origin] += 1
     extra = f" ({reused['tm']} from translation memory, {reused['repeat']} repeated)" if any(reused.values()) else ""
-    return f"run {result.run_id}: {len(segs)} segments{extra}"
+    resumed = f" ({result.resumed_from} were done before it was resumed)" if result.resumed_from else ""
+    return f"run {result.run_id}: {total} segments{extra}{resumed}"
 
 
 def retranslate_json(result: RetranslateResult) -> dict[str, JSON]:

@@ -36,7 +36,7 @@ Rules (see ``tests/test_segment.py`` for one example of each):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from translate_pipe.arabic import INVISIBLE, is_arabic
@@ -286,8 +286,13 @@ def split_document(text: str, lang: str = "ar") -> list[Segment]:
     ``lang`` is the source language code; Arabic rules apply when it is "ar" (or a regional
     variant such as "ar-SY"), generic Latin-script rules otherwise.
     """
+    return list(iter_document(text, lang))
+
+
+def iter_document(text: str, lang: str = "ar") -> Iterator[Segment]:
+    """:func:`split_document` one segment at a time (memory bounded by one paragraph)."""
     rules = rules_for(lang)
-    segments: list[Segment] = []
+    count = 0
     paragraph = 0
     for p_start, p_end in _paragraph_spans(text):
         p_start, p_end = _strip_span(text, p_start, p_end)
@@ -300,17 +305,9 @@ def split_document(text: str, lang: str = "ar") -> list[Segment]:
             s_start, s_end = _strip_span(text, s_start, s_end)
             if s_start == s_end:
                 continue
-            segments.append(
-                Segment(
-                    index=len(segments),
-                    start=s_start,
-                    end=s_end,
-                    text=text[s_start:s_end],
-                    paragraph=paragraph,
-                )
-            )
+            yield Segment(index=count, start=s_start, end=s_end, text=text[s_start:s_end], paragraph=paragraph)
+            count += 1
         paragraph += 1
-    return segments
 
 
 # --- splitting segments that are too long for the model --------------------------------
@@ -427,7 +424,19 @@ def split_for_model(
     count_tokens: Callable[[str], int],
 ) -> list[Segment]:
     """:func:`split_document`, then :func:`split_long` on every segment, then :func:`renumber`."""
-    pieces: list[Segment] = []
-    for segment in split_document(text, lang):
-        pieces.extend(split_long(segment, max_tokens, count_tokens))
-    return renumber(pieces)
+    return list(iter_for_model(text, lang, max_tokens, count_tokens))
+
+
+def iter_for_model(
+    text: str,
+    lang: str,
+    max_tokens: int,
+    count_tokens: Callable[[str], int],
+) -> Iterator[Segment]:
+    """:func:`split_for_model` one segment at a time: the same segments, numbered 0..n-1,
+    without holding the list (long inputs are streamed through the pipeline)."""
+    index = 0
+    for segment in iter_document(text, lang):
+        for piece in split_long(segment, max_tokens, count_tokens):
+            yield replace(piece, index=index) if piece.index != index else piece
+            index += 1

@@ -384,9 +384,9 @@ def details(result: JobResult, texts: Sequence[str], model_name: str, model_vers
             name=f"q[{i}]",
             output_path=None,
             document_id=doc_id,
-            segments=tuple(s for s, _ in segs),
-            alternatives=tuple(a for _, a in segs),
-            text=render(text, segs),
+            source_text=text,
+            count=len(segs),
+            load=lambda segs=segs: iter([(s, tuple(a)) for s, a in segs]),  # type: ignore[misc]
         )
         for i, (text, doc_id, segs) in enumerate(zip(texts, result.document_ids, result.segments))
     )

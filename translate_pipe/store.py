@@ -36,6 +36,7 @@ Schema 5 also adds browsing views and an index on every foreign key; see ``docs/
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 import datetime as _dt
 import hashlib
 import json
@@ -55,6 +56,8 @@ from .records import (
     StoredTerm,
     StoredTranslation,
     Term,
+    TermMatch,
+    TermOutcome,
     VersionInfo,
 )
 
@@ -269,7 +272,8 @@ def text_sha256(text: str) -> str:
 class Store:
     """All database access.  ``Store(":memory:")`` or ``Store(sqlite_utils.Database(...))`` for tests."""
 
-    def __init__(self, db: str | Path | sqlite_utils.Database) -> None:
+    def __init__(self, db: str | Path | sqlite_utils.Database, *, init: bool = False) -> None:
+        """``init``: add our tables to a database that holds other tables (refused otherwise)."""
         import sqlite_utils
 
         if isinstance(db, sqlite_utils.Database):
@@ -289,6 +293,7 @@ class Store:
                 raise StoreError(f"cannot open database {self.path}: {exc}") from exc
         self.conn: sqlite3.Connection = self.db.conn
         try:
+            self._check_ours(init)
             self.db.execute("PRAGMA foreign_keys = ON")
             if self.path not in (":memory:", "(injected)"):
                 self.db.execute("PRAGMA journal_mode = WAL")
@@ -298,7 +303,7 @@ class Store:
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
 
     @classmethod
-    def open_existing(cls, path: str | Path, hint: str = "") -> Store:
+    def open_existing(cls, path: str | Path, hint: str = "", *, init: bool = False) -> Store:
         """Open ``path`` only if it exists: read-only commands never create a database.
 
         The error says where it looked and how to point at another database (``hint``).
@@ -306,7 +311,7 @@ class Store:
         if str(path) != ":memory:" and not Path(path).is_file():
             where = f"{path} ({Path(path).resolve()})" if not Path(path).is_absolute() else str(path)
             raise StoreError(f"no database at {where}{'; ' + hint if hint else ''}")
-        return cls(path)
+        return cls(path, init=init)
 
     # -- plumbing ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -327,6 +332,8 @@ class Store:
             )
         if current == SCHEMA_VERSION:
             return
+        if current > 0:
+            self.backup_before_migration(current)  # issue 14: a copy before the schema changes
         # Schema 5 rebuilds a table (SQLite's documented 12-step ALTER): foreign keys are off
         # while migrating, and checked before each step commits.  The browsing views and the
         # foreign-key indexes (BROWSING) are dropped before each step and made again after the
@@ -335,6 +342,8 @@ class Store:
         try:
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 with self.transaction():
+                    if self._value("PRAGMA user_version") >= version:
+                        continue  # another process (started at the same time) made this step
                     for view in BROWSING_VIEWS:
                         self.conn.execute(f"DROP VIEW IF EXISTS {view}")
                     for statement in _split_sql(MIGRATIONS[version]):
@@ -418,9 +427,15 @@ class Store:
             ),
             ignore=True,
         )
+        if not segments:
+            return []
+        # only the span of these segments: a chunk of a long document reads its own rows
         ids = {
             (r["start"], r["end"]): int(r["id"])
-            for r in self.db.query('SELECT id, start, "end" FROM segments WHERE document_id = ?', (document_id,))
+            for r in self.db.query(
+                'SELECT id, start, "end" FROM segments WHERE document_id = ? AND start BETWEEN ? AND ?',
+                (document_id, min(s.start for s in segments), max(s.start for s in segments)),
+            )
         }
         return [ids[(s.start, s.end)] for s in segments]
 
@@ -469,10 +484,10 @@ class Store:
             row = self.db.table("runs").get(run_id)
         except sqlite_utils.db.NotFoundError:
             raise StoreError(f"no run {run_id} in the database; `translate-pipe runs` lists them") from None
-        return _run_info(row)
+        return self._live_status(_run_info(row))
 
     def runs(self) -> list[RunInfo]:
-        return [_run_info(r) for r in self.db.query("SELECT * FROM runs ORDER BY id")]
+        return [self._live_status(_run_info(r)) for r in self.db.query("SELECT * FROM runs ORDER BY id")]
 
     def write_document_result(
         self,
@@ -1011,6 +1026,323 @@ class Store:
                 replace=True,
             )
 
+    # -- operations (issue 14): chunked writes, resume, liveness, checks, backups -------------
+    # Two tables of run bookkeeping, made on the first run that needs them (like the renderings
+    # cache above), so read-only commands never change a database:
+    #   run_processes             the process (pid, host) running a run and its last heartbeat
+    #   translation_extras        what term_alignments/translations have no column for: the other
+    #                             hypotheses (--n-best) and each term's number and target form
+    OPS_TABLES = """
+CREATE TABLE IF NOT EXISTS run_processes (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS translation_extras (
+    translation_id INTEGER PRIMARY KEY REFERENCES translations(id) ON DELETE CASCADE,
+    data TEXT NOT NULL
+)
+"""
+    STALE_HEARTBEAT_SECONDS = 600  # a run on another host without a heartbeat this long is interrupted
+
+    def ensure_ops_tables(self) -> None:
+        with self.transaction():
+            for statement in _split_sql(self.OPS_TABLES):
+                self.db.execute(statement)
+
+    def claim_run(self, run_id: int, reopen: bool = False) -> None:
+        """Record this process as the one running ``run_id`` (refused while another live
+        process runs it); ``reopen``: mark the run ``running`` again (it is being resumed)."""
+        import os
+        import socket
+
+        self.ensure_ops_tables()
+        with self.transaction():
+            claimed = self._value("SELECT count(*) FROM run_processes WHERE run_id = ?", (run_id,))
+            if claimed and self.run(run_id).status == "running":
+                raise StoreError(f"run {run_id} is still running (process {self._process(run_id)}); wait for it")
+            self.db.execute(
+                "INSERT INTO run_processes (run_id, pid, host, heartbeat_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (run_id) DO UPDATE SET pid = excluded.pid, host = excluded.host, "
+                "heartbeat_at = excluded.heartbeat_at",
+                (run_id, os.getpid(), socket.gethostname(), _now()),
+            )
+            if reopen:
+                self.db.table("runs").update(run_id, {"status": "running", "finished_at": None, "error": None})
+
+    def _process(self, run_id: int) -> str:
+        rows = self._rows("SELECT pid, host FROM run_processes WHERE run_id = ?", (run_id,))
+        return f"{rows[0]['pid']} on {rows[0]['host']}" if rows else "unknown"
+
+    def _live_status(self, info: RunInfo) -> RunInfo:
+        """A ``running`` run whose process is gone (same host: no such pid; another host: no
+        heartbeat for ``STALE_HEARTBEAT_SECONDS``) is shown as ``interrupted``."""
+        import dataclasses
+        import os
+        import socket
+
+        if info.status != "running" or not self.db["run_processes"].exists():
+            return info
+        rows = self._rows("SELECT pid, host, heartbeat_at FROM run_processes WHERE run_id = ?", (info.id,))
+        if not rows:
+            return info
+        r = rows[0]
+        if r["host"] == socket.gethostname():
+            try:
+                os.kill(int(r["pid"]), 0)
+                alive = not _is_zombie(int(r["pid"]))
+            except ProcessLookupError:
+                alive = False
+            except PermissionError:
+                alive = True
+        else:
+            age = _dt.datetime.now(_dt.timezone.utc) - _dt.datetime.fromisoformat(r["heartbeat_at"])
+            alive = age.total_seconds() < self.STALE_HEARTBEAT_SECONDS
+        return info if alive else dataclasses.replace(info, status="interrupted")
+
+    def register_run_documents(
+        self, run_id: int, docs: Sequence[tuple[str, str, str | None, str | None]]
+    ) -> list[int]:
+        """Store the documents of a run before anything is translated: (text, source_lang,
+        path, output_path) in run order.  Returns their ids; a resumed run finds them again."""
+        with self.transaction():
+            ids = []
+            for position, (text, source_lang, path, output_path) in enumerate(docs):
+                document_id = self.add_document(text, source_lang, path)
+                self.db.execute(
+                    "INSERT OR IGNORE INTO run_documents (run_id, document_id, position, path, output_path) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (run_id, document_id, position, path, output_path),
+                )
+                ids.append(document_id)
+        return ids
+
+    def write_chunk(
+        self,
+        run_id: int,
+        items: Sequence[tuple[int, SegmentTranslation, Sequence[str]]],
+        glossary_version: int | None = None,
+        done: int | None = None,
+    ) -> int:
+        """Store translated segments of a run, (document id, translation, alternatives) each,
+        in ONE transaction with the run's heartbeat and ``done``, the number of the run's
+        segments processed so far (where a resumed run continues).  Idempotent per (run,
+        segment): a segment the run already holds is skipped.  Returns the number stored."""
+        with self.transaction():
+            stored = 0
+            links: list[tuple[int, int, int, int, int]] = []
+            terms: list[tuple[object, ...]] = []
+            extras: list[tuple[int, str]] = []
+            by_doc: dict[int, list[tuple[SegmentTranslation, Sequence[str]]]] = {}
+            for document_id, st, alts in items:
+                by_doc.setdefault(document_id, []).append((st, alts))
+            for document_id, results in by_doc.items():
+                segment_ids = self.add_segments(document_id, [st.segment for st, _ in results])
+                for segment_id, (st, alts) in zip(segment_ids, results):
+                    cursor = self.conn.execute(
+                        "INSERT OR IGNORE INTO translations (run_id, segment_id, segment_index, target, score, truncated, "
+                        "origin, tm_unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            run_id, segment_id, st.segment.index, st.target, st.score, int(st.truncated),
+                            st.origin, st.tm_unit_id,
+                        ),
+                    )
+                    if cursor.rowcount == 0:
+                        continue  # already stored by this run
+                    translation_id = int(cursor.lastrowid or 0)
+                    stored += 1
+                    links.extend((translation_id, *link) for link in st.alignment)
+                    terms.extend(
+                        (
+                            translation_id, o.match.term_id, glossary_version, o.match.source, o.match.target,
+                            o.match.start, o.match.end, o.target_start, o.target_end, o.method, o.status, o.reason,
+                        )
+                        for o in st.terms
+                    )
+                    forms = [[o.match.number, o.match.target_form] for o in st.terms]
+                    extra: dict[str, object] = {}
+                    if alts:
+                        extra["alternatives"] = list(alts)
+                    if any(f != ["singular", "approved"] for f in forms):
+                        extra["forms"] = forms
+                    if extra:
+                        extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
+            self.conn.executemany(
+                "INSERT INTO alignments (translation_id, src_start, src_end, tgt_start, tgt_end) VALUES (?, ?, ?, ?, ?)",
+                links,
+            )
+            self.conn.executemany(
+                "INSERT INTO term_alignments (translation_id, term_id, glossary_version, source_term, target_term, "
+                "src_start, src_end, tgt_start, tgt_end, method, status, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                terms,
+            )
+            if extras:
+                self.conn.executemany("INSERT INTO translation_extras (translation_id, data) VALUES (?, ?)", extras)
+            self.conn.execute(
+                "UPDATE run_processes SET heartbeat_at = ?, done = coalesce(?, done) WHERE run_id = ?",
+                (_now(), done, run_id),
+            )
+        return stored
+
+    def segments_done(self, run_id: int) -> int:
+        """Segments of the run processed and committed (0 for a run never claimed)."""
+        if not self.db["run_processes"].exists():
+            return 0
+        return int(self._value("SELECT coalesce(max(done), 0) FROM run_processes WHERE run_id = ?", (run_id,)) or 0)
+
+    def run_translation(
+        self, run_id: int, document_id: int, segment_index: int
+    ) -> tuple[SegmentTranslation, tuple[str, ...]]:
+        """One stored translation of a run, by document and segment index."""
+        start = self._value(
+            "SELECT s.start FROM translations t JOIN segments s ON s.id = t.segment_id "
+            "WHERE t.run_id = ? AND s.document_id = ? AND t.segment_index = ?",
+            (run_id, document_id, segment_index),
+        )
+        found = None if start is None else next(self.iter_translations(run_id, document_id, 1, int(start) - 1), None)
+        if found is None:
+            raise StoreError(f"run {run_id} has no translation of segment {segment_index} of document {document_id}")
+        return found
+
+    def iter_translations(
+        self, run_id: int, document_id: int, page: int = 500, after: int = -1
+    ) -> Iterator[tuple[SegmentTranslation, tuple[str, ...]]]:
+        """The stored translations of one document of a run, in document order (segments
+        starting after character ``after``), with their word links, term outcomes and
+        alternatives, read ``page`` segments at a time."""
+        has_extras = self.db["translation_extras"].exists()
+        while True:
+            rows = self._rows(
+                # CROSS JOIN: walk the document's segments in order (their index), so that each
+                # page costs its own rows, not the whole run
+                f"SELECT {_TRANSLATION_COLUMNS}, t.score, t.origin, t.tm_unit_id FROM segments s CROSS JOIN translations t "
+                "ON t.segment_id = s.id AND t.run_id = ? "
+                "WHERE s.document_id = ? AND s.start > ? ORDER BY s.start LIMIT ?",
+                (run_id, document_id, after, page),
+            )
+            if not rows:
+                return
+            ids = [int(r["translation_id"]) for r in rows]
+            marks = ", ".join("?" for _ in ids)
+            links: dict[int, list[tuple[int, int, int, int]]] = {}
+            for a in self.conn.execute(
+                f"SELECT translation_id, src_start, src_end, tgt_start, tgt_end FROM alignments "
+                f"WHERE translation_id IN ({marks}) ORDER BY rowid",
+                ids,
+            ):
+                links.setdefault(a[0], []).append((a[1], a[2], a[3], a[4]))
+            outcomes: dict[int, list[TermOutcome]] = {}
+            text_of = {int(r["translation_id"]): (int(r["start"]), str(r["text"])) for r in rows}
+            for o in self.db.query(
+                "SELECT translation_id, term_id, source_term, target_term, src_start, src_end, tgt_start, tgt_end, "
+                f"method, status, reason FROM term_alignments WHERE translation_id IN ({marks}) ORDER BY rowid",
+                ids,
+            ):
+                start, text = text_of[o["translation_id"]]
+                match = TermMatch(
+                    source=o["source_term"], target=o["target_term"], start=o["src_start"], end=o["src_end"],
+                    text=text[o["src_start"] - start : o["src_end"] - start], term_id=o["term_id"],
+                )
+                outcomes.setdefault(o["translation_id"], []).append(
+                    TermOutcome(match, o["tgt_start"], o["tgt_end"], o["status"], o["method"], o["reason"])
+                )
+            extras: dict[int, dict[str, Any]] = {}
+            if has_extras:
+                extras = {
+                    int(a[0]): json.loads(a[1])
+                    for a in self.conn.execute(
+                        f"SELECT translation_id, data FROM translation_extras WHERE translation_id IN ({marks})", ids
+                    )
+                }
+            for r in rows:
+                tid = int(r["translation_id"])
+                st = _stored_translation(r)
+                extra = extras.get(tid, {})
+                terms = tuple(outcomes.get(tid, ()))
+                if "forms" in extra:
+                    terms = tuple(
+                        replace(o, match=replace(o.match, number=f[0], target_form=f[1]))
+                        for o, f in zip(terms, extra["forms"])
+                    )
+                yield (
+                    SegmentTranslation(
+                        segment=st.segment,
+                        target=st.target,
+                        alignment=tuple(links.get(tid, ())),
+                        terms=terms,
+                        score=r["score"],
+                        truncated=st.truncated,
+                        origin=r["origin"],
+                        tm_unit_id=r["tm_unit_id"],
+                    ),
+                    tuple(extra.get("alternatives", ())),
+                )
+            after = int(rows[-1]["start"])
+
+    # -- operations (issue 14): foreign databases, backups, checks ------------------------------
+    def _check_ours(self, init: bool) -> None:
+        """Refuse a database that holds tables but is not a translate-pipe one (user_version 0)
+        unless ``init``: we would add our tables to someone else's database."""
+        if self._value("PRAGMA user_version") != 0:
+            return
+        tables = [
+            r["name"]
+            for r in self.db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        ]
+        if not tables:
+            return
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        if not init:
+            raise StoreError(
+                f"{self.path} is not a translate-pipe database (it holds other tables: {shown}); "
+                "point --db at another file, or give --init to add translate-pipe's tables to it"
+            )
+        ours = {"documents", "segments", "runs", "translations", "glossaries", "scores", "refsets"}
+        clash = sorted(ours & set(tables))
+        if clash:
+            raise StoreError(
+                f"{self.path} already has tables named like translate-pipe's ({', '.join(clash)}); "
+                "--init cannot add ours beside them: use another --db file"
+            )
+
+    def backup_before_migration(self, current: int) -> Path | None:
+        """Copy the database (SQLite's online backup) to ``NAME.schema-N.bak`` next to it before
+        its schema is changed; returns the copy's path (None for in-memory databases)."""
+        if self.path in (":memory:", "(injected)"):
+            return None
+        target = Path(f"{self.path}.schema-{current}.bak")
+        if target.exists():  # an earlier copy (or another process's) is kept
+            target = Path(f"{self.path}.schema-{current}.{_now().replace(':', '')}.bak")
+        self.backup(target)
+        return target
+
+    def backup(self, target: str | Path) -> None:
+        """A consistent copy of the database at ``target`` (SQLite's online backup API; safe
+        while other processes write).  ``target`` must not exist."""
+        target = Path(target)
+        if target.exists():
+            raise StoreError(f"{target} exists; choose a new file for the backup")
+        try:
+            with contextlib.closing(sqlite3.connect(target)) as dest:
+                self.conn.backup(dest)
+        except sqlite3.Error as exc:
+            with contextlib.suppress(OSError):
+                target.unlink()
+            raise StoreError(f"cannot back up {self.path} to {target}: {exc}") from exc
+
+    def check(self) -> list[str]:
+        """Problems found by ``PRAGMA integrity_check`` and ``PRAGMA foreign_key_check``
+        (empty when the database is sound)."""
+        problems = [str(r[0]) for r in self.conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        problems += [
+            f"{r[0]} row {r[1]}: no row in {r[2]} for foreign key {r[3]}"
+            for r in self.conn.execute("PRAGMA foreign_key_check")
+        ]
+        return problems
+
 
 _TERM_COLUMNS = (
     "g.id, g.source, g.context, r.version, r.target, r.variants, r.note, r.domain, r.status, "
@@ -1072,6 +1404,15 @@ def _stored_translation(r: Row) -> StoredTranslation:
         target=r["target"],
         truncated=bool(r["truncated"]),
     )
+
+
+def _is_zombie(pid: int) -> bool:
+    """A process that exited but was not reaped yet (its parent still holds it)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return False
 
 
 def _split_sql(script: str) -> list[str]:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from ..errors import InputError
+from ..files import DEFAULT_MAX_INPUT_BYTES
 from ..records import SegmentTranslation
 from .markup import Block, BlockBuilder, document_text, translated_blocks
 
@@ -169,7 +170,7 @@ def write_file(path: Path, doc: FormattedDocument, segments: Sequence[SegmentTra
 
 
 def read_inputs(
-    names: Sequence[str], stdin: Callable[[], bytes] | None
+    names: Sequence[str], stdin: Callable[[], BinaryIO | bytes] | None, limit: int | None = DEFAULT_MAX_INPUT_BYTES
 ) -> tuple[list[InputDoc], dict[int, FormattedDocument]]:
     """The `translate` command's inputs: formatted documents become their blocks' text (one
     block per line); other names are read as plain text.  Returns (inputs, formatted by index)."""
@@ -177,7 +178,7 @@ def read_inputs(
 
     formatted = {i: read_file(n) for i, n in enumerate(names) if n != "-" and is_formatted(n)}
     docs = [
-        InputDoc(n, document_text(formatted[i].blocks)[0]) if i in formatted else read_input(n, stdin)
+        InputDoc(n, document_text(formatted[i].blocks)[0]) if i in formatted else read_input(n, stdin, limit)
         for i, n in enumerate(names)
     ]
     return docs, formatted

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from translate_pipe.errors import FormatError
-from translate_pipe.files import atomic_write, read_bytes
+from translate_pipe.files import DEFAULT_MAX_INPUT_BYTES, atomic_write, read_bytes
 from translate_pipe.formats.common import (
     STATUSES,
     GlossaryFile,
@@ -208,6 +208,7 @@ def read_glossary(
     *,
     source_lang: str = "ar",
     target_lang: str = "en",
+    max_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
 ) -> GlossaryFile:
     """Read a glossary file, all or nothing.
 
@@ -222,7 +223,7 @@ def read_glossary(
     """
     path = Path(path)
     name = _check_format_name(fmt) if fmt is not None else detect_format(path)
-    data = read_bytes(path, "glossary file")
+    data = read_bytes(path, "glossary file", max_bytes)
     items, src, tgt = TABLE[name].read(path, data, source_lang, target_lang)
     return GlossaryFile(terms=check_read_terms(path, items), source_lang=src, target_lang=tgt)
 

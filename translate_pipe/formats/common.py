@@ -52,7 +52,7 @@ def check_read_terms(path: Path, items: Sequence[Located]) -> tuple[Term, ...]:
     """Apply the shared rules to terms read from ``path``; all or nothing."""
     seen: dict[tuple[str, str], str] = {}
     for term, where in items:
-        problem = term_problem(term)
+        problem = term_problem(term) or _entry_problem(term)
         if problem:
             raise FormatError(f"{path}: {where}: {problem}")
         key = (term.source, term.context)
@@ -64,6 +64,14 @@ def check_read_terms(path: Path, items: Sequence[Located]) -> tuple[Term, ...]:
             )
         seen[key] = where
     return tuple(item.term for item in items)
+
+
+def _entry_problem(term: Term) -> str:
+    """Invisible or control characters that would reach a translation (refused on read;
+    export still writes what a database already holds, lint reports it)."""
+    from translate_pipe.glossary import entry_problem
+
+    return entry_problem(term)
 
 
 def term_problem(term: Term) -> str:

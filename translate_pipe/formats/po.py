@@ -99,6 +99,7 @@ def read_po(
     """Parse a PO file (``data`` is its already checked UTF-8 content)."""
     import polib
 
+    _check_strings(path, data)
     try:
         catalog = polib.pofile(str(path), encoding="utf-8", wrapwidth=0)
     except (OSError, ValueError, IndexError, KeyError, TypeError, UnicodeError) as exc:
@@ -151,6 +152,18 @@ def read_po(
         )
         items.append(Located(term, where))
     return items, src, tgt
+
+
+_KEYWORD_LINE = re.compile(r'^(?:#~\s*)?(?:msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)?\s*"')
+_QUOTED_LINE = re.compile(r'^(?:#~\s*)?(?:msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)?\s*"(?:[^"\\]|\\.)*"\s*$')
+
+
+def _check_strings(path: Path, data: bytes) -> None:
+    """Refuse a quoted string that is not closed on its line (polib would cut it short)."""
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        stripped = line.strip()
+        if _KEYWORD_LINE.match(stripped) and not _QUOTED_LINE.match(stripped):
+            raise FormatError(f"{path}: line {number}: unterminated string (no closing quote): {stripped[:60]}")
 
 
 class _Comments(NamedTuple):

@@ -80,7 +80,7 @@ def round_score(value: float, width: int = 1) -> float:
 
 
 def read_lines(
-    path: Path | str, *, role: str = "reference", allow_empty: bool = False
+    path: Path | str, *, role: str = "reference", allow_empty: bool = False, limit: int | None = None
 ) -> list[str]:
     """Read a one-segment-per-line UTF-8 file.
 
@@ -93,9 +93,12 @@ def read_lines(
     would differ between tools), or has an empty/blank line (unless ``allow_empty``: a system
     may legitimately output an empty translation).
     """
+    from translate_pipe.files import DEFAULT_MAX_INPUT_BYTES, read_limited
+
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = read_limited(handle, f"{role} file {path}", limit or DEFAULT_MAX_INPUT_BYTES, ReferenceFileError)
     except FileNotFoundError:
         raise ReferenceFileError(f"{role} file {path} does not exist") from None
     except IsADirectoryError:
@@ -103,6 +106,8 @@ def read_lines(
     except OSError as e:
         raise ReferenceFileError(f"cannot read {role} file {path}: {e.strerror or e}") from None
 
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReferenceFileError(f"{role} file {path} is UTF-16; save it as UTF-8 and try again")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if not data.strip():
