@@ -258,7 +258,9 @@ class _NoEvidenceEngine:
             pos += len(w)
         return Tokens(pieces, tuple(spans))
 
-    def translate(self, sources: Any, options: DecodeOptions, target_prefix: Any = None) -> list[list[Hypothesis]]:
+    def translate(
+        self, sources: Any, options: DecodeOptions, target_prefix: Any = None, on_batch: Any = None
+    ) -> list[list[Hypothesis]]:
         return [[Hypothesis("Zzz qqq", ("▁Zzz", "▁qqq"), -1.0)] * options.num_hypotheses for _ in sources]
 
     def score_tokens(self, sources: Any, targets: Any, max_batch_tokens: int = 1024) -> list[list[float]]:

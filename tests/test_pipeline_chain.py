@@ -9,6 +9,7 @@ alignments and term outcomes are known exactly.
 from __future__ import annotations
 
 import re
+from typing import Any
 from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -72,8 +73,11 @@ class FakeEngine:
         sources: Sequence[Sequence[str]],
         options: DecodeOptions,
         target_prefix: Sequence[Sequence[str] | None] | None = None,
+        on_batch: Any = None,
     ) -> list[list[Hypothesis]]:
         self.calls += 1
+        if on_batch is not None:
+            on_batch(len(sources))
         return [[self._hypothesis(s, options.bound(len(s)))] * options.num_hypotheses for s in sources]
 
     def score_tokens(

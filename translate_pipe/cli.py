@@ -208,14 +208,21 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[int, Any],
     if not enabled or not sys.stderr.isatty():
         yield lambda done, total: None
         return
-    state: dict[str, Any] = {"bar": None, "done": 0}
+    import time
+
+    state: dict[str, Any] = {"bar": None, "done": 0, "start": time.monotonic(), "first": None}
 
     def update(done: int, total: Any) -> None:
         bar = state["bar"]
         if bar is None:
-            bar = state["bar"] = typer.progressbar(length=total or 0, label=label, file=sys.stderr)
+            bar = state["bar"] = typer.progressbar(
+                length=total or 0, label=label, file=sys.stderr, show_eta=True, show_pos=True, item_show_func=lambda s: s
+            )
             bar.__enter__()
-        bar.update(done - state["done"])
+            state["first"] = done  # segments done before (a resumed run): not this process's speed
+        elapsed = time.monotonic() - state["start"]
+        rate = (done - state["first"]) / elapsed if elapsed > 0 else 0.0
+        bar.update(done - state["done"], f"{rate:.1f} seg/s")
         state["done"] = done
 
     try:

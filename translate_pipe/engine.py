@@ -32,7 +32,7 @@ degenerate model cannot loop to CTranslate2's 256-token default.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -532,8 +532,10 @@ class Engine:
         sources: Sequence[Sequence[str]],
         options: DecodeOptions,
         target_prefix: Sequence[Sequence[str] | None] | None = None,
+        on_batch: Callable[[int], None] | None = None,
     ) -> list[list[Hypothesis]]:
-        """Decode token sequences; returns ``options.num_hypotheses`` hypotheses per source."""
+        """Decode token sequences; returns ``options.num_hypotheses`` hypotheses per source.
+        ``on_batch(n)`` is called after each decoded batch of ``n`` sources."""
         results: list[list[Hypothesis]] = [[] for _ in sources]
         order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
         prefixes = self._prefixes(len(sources), target_prefix)
@@ -543,11 +545,15 @@ class Engine:
             n = max(len(sources[i]), 1)
             if batch and (batch_tokens + n > options.max_batch_tokens):
                 self._run_batch(batch, sources, prefixes, options, results)
+                if on_batch is not None:
+                    on_batch(len(batch))
                 batch, batch_tokens = [], 0
             batch.append(i)
             batch_tokens += n
         if batch:
             self._run_batch(batch, sources, prefixes, options, results)
+            if on_batch is not None:
+                on_batch(len(batch))
         return results
 
     def _run_batch(

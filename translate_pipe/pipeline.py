@@ -463,7 +463,14 @@ def _run(
             progress(done, total)
         first_failure = ""
         for chunk in _chunks(sources, engine, settings.chunk_segments, matcher, skip=skipped):
-            translated = _chunk_results(store, run_id, engine, chunk, plan, document_ids, settings, constrainer)
+            partial = [done]
+
+            def decoded(n: int, partial: list[int] = partial) -> None:  # the bar moves per decoded batch
+                partial[0] += n
+                if progress:
+                    progress(min(partial[0], total), total)
+
+            translated = _chunk_results(store, run_id, engine, chunk, plan, document_ids, settings, constrainer, decoded)
             items = []
             for w, (st, alts) in zip(chunk, translated):
                 items.append((document_ids[w.doc_index], st, alts))
@@ -532,13 +539,15 @@ def _chunk_results(
     document_ids: Sequence[int],
     settings: TranslateSettings,
     constrainer: ConstrainerProtocol | None,
+    on_decoded: Callable[[int], None] | None = None,
 ) -> list[tuple[SegmentTranslation, Sequence[str]]]:
     """Translations of a chunk: decoded, from the translation memory, or copies of an earlier
-    identical segment of the run (this chunk's, or one already stored)."""
+    identical segment of the run (this chunk's, or one already stored).  ``on_decoded(n)``
+    after each decoded batch (progress)."""
     to_decode = [w for w in chunk if (w.doc_index, w.segment.index) not in plan]
     decoded: dict[tuple[int, int], tuple[SegmentTranslation, Sequence[str]]] = {}
     if to_decode:
-        translated = _translate_chunk(engine, to_decode, settings.decode, constrainer, settings.align)
+        translated = _translate_chunk(engine, to_decode, settings.decode, constrainer, settings.align, on_decoded)
         decoded = {(w.doc_index, w.segment.index): r for w, r in zip(to_decode, translated)}
     out: list[tuple[SegmentTranslation, Sequence[str]]] = []
     for w in chunk:
@@ -605,6 +614,7 @@ def _translate_chunk(
     options: DecodeOptions,
     constrainer: ConstrainerProtocol | None,
     align_method: str = "predict",
+    on_decoded: Callable[[int], None] | None = None,
 ) -> list[tuple[SegmentTranslation, tuple[str, ...]]]:
     sources = [w.tokens.pieces for w in work]
     with_terms = [i for i, w in enumerate(work) if w.matches] if constrainer is not None else []
@@ -617,10 +627,11 @@ def _translate_chunk(
         others = [i for i, w in enumerate(work) if not w.matches]
         hyps: list[list[Hypothesis]] = [[] for _ in work]
         for idx, opts in ((with_terms, term_opts), (others, plain)):
-            for i, h in zip(idx, engine.translate([sources[i] for i in idx], opts) if idx else []):
+            decoded = engine.translate([sources[i] for i in idx], opts, on_batch=on_decoded) if idx else []
+            for i, h in zip(idx, decoded):
                 hyps[i] = h
     else:
-        hyps = engine.translate(sources, plain)
+        hyps = engine.translate(sources, plain, on_batch=on_decoded)
     outcomes: list[list[TermOutcome]] = [[] for _ in work]
     best = [h[0] for h in hyps]
     if constrainer is not None and with_terms:

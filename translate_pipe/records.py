@@ -20,7 +20,7 @@ This module imports nothing of the package.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -298,8 +298,10 @@ class Engine(Protocol):
         sources: Sequence[Sequence[str]],
         options: DecodeOptions,
         target_prefix: Sequence[Sequence[str] | None] | None = None,
+        on_batch: Callable[[int], None] | None = None,
     ) -> list[list[Hypothesis]]:
-        """``options.num_hypotheses`` hypotheses per source, best first."""
+        """``options.num_hypotheses`` hypotheses per source, best first; ``on_batch(n)`` after
+        each decoded batch of ``n`` sources (progress)."""
 
     def score_tokens(
         self, sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]], max_batch_tokens: int = 1024
