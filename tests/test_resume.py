@@ -112,7 +112,8 @@ def test_kill_and_resume(setup: dict[str, Any], kill_at: int, tmp_path: Path) ->
         status = store.run(1).status
         committed = store.segments_done(1)
     if killed:
-        assert status == "interrupted" and committed % int(CHUNK) == 0 and committed < N_SEGMENTS
+        # (a kill after the last chunk but before the run is closed leaves every segment committed)
+        assert status == "interrupted" and committed % int(CHUNK) == 0 and committed <= N_SEGMENTS
         assert committed >= kill_at
         resumed = subprocess.run(
             [*_base(setup["packages"], db), "translate", "--resume", "1", "--json"],
