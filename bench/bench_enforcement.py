@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import statistics
 import tempfile
 import time
@@ -46,23 +45,6 @@ def _run(cli: Any, db: Path, packages: Path, doc: Path, out: Path, *extra: str) 
     return elapsed, json.loads(r.stdout)
 
 
-def _precision(pairs: list[Any], segments: list[dict[str, Any]]) -> tuple[float, float]:
-    ours = hit = linked = covered = 0
-    for p, s in zip(pairs, segments):
-        if s["target"] != p.target:
-            continue
-        src = [(m.start() + s["source_start"], m.end() + s["source_start"]) for m in re.finditer(r"\S+", p.source)]
-        tgt = [m.span() for m in re.finditer(r"\S+", p.target)]
-        gold = {(*src[a], *tgt[b]) for a, b in p.links}
-        links = {tuple(x) for x in s["alignment"]}
-        ours += len(links)
-        hit += len(links & gold)
-        gt = {(x[2], x[3]) for x in gold}
-        linked += len(gt)
-        covered += len(gt & {(x[2], x[3]) for x in links})
-    return hit / max(ours, 1), covered / max(linked, 1)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--segments", type=int, default=600)
@@ -71,7 +53,7 @@ def main() -> None:
 
     from typer.testing import CliRunner
 
-    from tests.tinymodel import _TERMS, build_enforcement_package, enforcement_split
+    from tests.tinymodel import _TERMS, build_enforcement_package, enforcement_split, link_precision
     from translate_pipe.cli import app
     from translate_pipe.glossary import Matcher
     from translate_pipe.records import Term
@@ -113,7 +95,7 @@ def main() -> None:
                 assert cli(db, packages, "glossary", "import", str(tmp / f"{g}.csv"), "--name", g).exit_code == 0
             for method in ("predict", "attention"):
                 out = _run(cli, db, packages, doc, tmp / "o", "--align", method)
-                precisions[(label, method)] = _precision(pairs, out[1]["documents"][0]["segments"])
+                precisions[(label, method)] = link_precision(pairs, out[1]["documents"][0]["segments"])
             if guided:
                 continue
             for method in ("predict", "attention"):

@@ -31,7 +31,7 @@ from translate_pipe.report import term_summary as summary
 from translate_pipe.engine import DecodeOptions
 from translate_pipe.records import Hypothesis, Segment, TermMatch, TermOutcome
 
-from .tinymodel import _TERMS, ENFORCEMENT_WRONG, AlignedPair, enforcement_split
+from .tinymodel import _TERMS, ENFORCEMENT_WRONG, AlignedPair, enforcement_split, link_precision
 
 runner = CliRunner()
 N_TEST = 800
@@ -174,32 +174,8 @@ def test_renderings_are_cached_in_the_database(runs: Runs) -> None:
 
 
 # -- word alignment -----------------------------------------------------------------------------
-def _gold(pair: AlignedPair, seg: dict[str, Any]) -> set[tuple[int, int, int, int]]:
-    src = [(m.start() + seg["source_start"], m.end() + seg["source_start"]) for m in re.finditer(r"\S+", pair.source)]
-    tgt = [m.span() for m in re.finditer(r"\S+", pair.target)]
-    return {(*src[s], *tgt[t]) for s, t in pair.links}
-
-
-def _precision(runs: Runs, segments: list[dict[str, Any]]) -> tuple[float, float]:
-    """(precision, share of gold-linked target words that got a link) against the gold links."""
-    ours = gold = hit = 0
-    covered = linked = 0
-    for p, s in zip(runs.wrong, segments):
-        if s["target"] != p.target:
-            continue
-        g = _gold(p, s)
-        links = {tuple(link) for link in s["alignment"]}
-        ours += len(links)
-        hit += len(links & g)
-        gold += len(g)
-        gt = {(x[2], x[3]) for x in g}
-        linked += len(gt)
-        covered += len(gt & {(x[2], x[3]) for x in links})
-    return hit / max(ours, 1), covered / max(linked, 1)
-
-
 def test_prediction_difference_alignment_is_precise_on_any_model(runs: Runs) -> None:
-    precision, coverage = _precision(runs, runs.plain)
+    precision, coverage = link_precision(runs.wrong, runs.plain)
     assert precision >= 0.8, (precision, coverage)
     assert coverage >= 0.4, (precision, coverage)
 
@@ -219,7 +195,7 @@ def test_attention_is_not_an_alignment_without_guided_training(
         r = cli(db, packages, "translate", str(doc), "-o", str(tmp_path / method), "--json", "--align", method)
         assert r.exit_code == 0, r.output
         segs = json.loads(r.stdout)["documents"][0]["segments"]
-        results[method] = _precision(Runs(wrong, wrong, segs, segs, "", db, packages, tmp_path), segs)
+        results[method] = link_precision(wrong, segs)
     assert results["predict"][0] >= 0.8
     assert results["attention"][0] < results["predict"][0] - 0.2, results
 

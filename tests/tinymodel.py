@@ -36,6 +36,7 @@ import logging
 import math
 import os
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -1024,3 +1025,22 @@ def build_enforcement_package(out_dir: Path | str, *, guided: bool, **params: An
         alignment=[p.links for p in train] if guided else None,
         **kw,
     )
+
+
+def link_precision(pairs: Sequence[AlignedPair], segments: Sequence[dict[str, Any]]) -> tuple[float, float]:
+    """(precision of the ``translate --json`` word links, share of gold-linked target words that
+    got a link) against the pairs' gold links, over the segments whose target is the pair's."""
+    ours = hit = linked = covered = 0
+    for p, s in zip(pairs, segments):
+        if s["target"] != p.target:
+            continue
+        src = [(m.start() + s["source_start"], m.end() + s["source_start"]) for m in re.finditer(r"\S+", p.source)]
+        tgt = [m.span() for m in re.finditer(r"\S+", p.target)]
+        gold = {(*src[a], *tgt[b]) for a, b in p.links}
+        links = {tuple(x) for x in s["alignment"]}
+        ours += len(links)
+        hit += len(links & gold)
+        gold_targets = {(x[2], x[3]) for x in gold}
+        linked += len(gold_targets)
+        covered += len(gold_targets & {(x[2], x[3]) for x in links})
+    return hit / max(ours, 1), covered / max(linked, 1)
