@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 from ..errors import InputError
 from ..files import DEFAULT_MAX_INPUT_BYTES
 from ..records import SegmentTranslation
-from .markup import Block, BlockBuilder, document_text, translated_blocks
+from .markup import Block, PlainParts, document_text, translated_blocks
 
 if TYPE_CHECKING:
     from ..files import InputDoc
@@ -36,29 +36,16 @@ class FormattedDocument(Protocol):
     def to_bytes(self) -> bytes: ...
 
 
-class TextDocument:
+class TextDocument(PlainParts):
     """Plain UTF-8 text: one block per line, layout kept."""
 
     output_suffix = ".txt"
 
     def __init__(self, text: str) -> None:
-        self.lines = text.split("\n")
-        self.blocks = []
-        self._index: list[int] = []
-        for i, line in enumerate(self.lines):
-            b = BlockBuilder()
-            b.add(line, 0)
-            block = b.build()
-            if block.translatable:
-                self.blocks.append(block)
-                self._index.append(i)
-
-    def apply(self, translated: Sequence[Sequence[tuple[str, int]]]) -> None:
-        for i, pieces in zip(self._index, translated):
-            self.lines[i] = "".join(t for t, _ in pieces)
+        super().__init__(text.split("\n"))
 
     def to_bytes(self) -> bytes:
-        return "\n".join(self.lines).encode("utf-8")
+        return "\n".join(self.parts).encode("utf-8")
 
 
 class HtmlFile:

@@ -215,3 +215,24 @@ def translated_blocks(
         if k >= 0:
             by_block[starts[k][1]].append(st)
     return [transfer(b, max(off, 0), segs) for b, off, segs in zip(blocks, offsets, by_block)]
+
+
+class PlainParts:
+    """Unformatted parts of a document (lines, paragraphs): one block per part with text, each
+    replaced by its translation.  The base of the plain-text and PDF documents."""
+
+    def __init__(self, parts: list[str]) -> None:
+        self.parts = parts
+        self.blocks: list[Block] = []
+        self._index: list[int] = []
+        for i, part in enumerate(parts):
+            b = BlockBuilder()
+            b.add(part, 0)
+            block = b.build()
+            if block.translatable:
+                self.blocks.append(block)
+                self._index.append(i)
+
+    def apply(self, translated: Sequence[Sequence[tuple[str, int]]]) -> None:
+        for i, pieces in zip(self._index, translated):
+            self.parts[i] = "".join(t for t, _ in pieces)

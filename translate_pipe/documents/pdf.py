@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
 
 from ..errors import InputError
-from .markup import Block, BlockBuilder
+from .markup import PlainParts
 
 
 _LEADING_PUNCT = re.compile(r"^([.!?\u060c\u061b\u061f:]+)\s*(?=[\u0600-\u06FF])")
@@ -25,7 +24,7 @@ def _logical(line: str) -> str:
     return line[m.end() :] + m.group(1) if m else line
 
 
-class PdfDocument:
+class PdfDocument(PlainParts):
     output_suffix = ".txt"
 
     def __init__(self, name: str, data: bytes) -> None:
@@ -39,27 +38,15 @@ class PdfDocument:
             raise InputError(f"{name}: not a readable PDF ({exc})") from None
         if reader.is_encrypted:
             raise InputError(f"{name}: the PDF is encrypted; decrypt it first")
-        self.paragraphs: list[str] = []
+        paragraphs: list[str] = []
         for text in pages:
             for para in re.split(r"\n\s*\n", text):
                 joined = " ".join(_logical(line.strip()) for line in para.splitlines() if line.strip())
                 if joined:
-                    self.paragraphs.append(joined)
-        if not any(any(ch.isalpha() for ch in p) for p in self.paragraphs):
+                    paragraphs.append(joined)
+        if not any(any(ch.isalpha() for ch in p) for p in paragraphs):
             raise InputError(f"{name}: the PDF has no text layer (a scan?); run OCR first")
-        self.blocks: list[Block] = []
-        self._index: list[int] = []
-        for i, para in enumerate(self.paragraphs):
-            b = BlockBuilder()
-            b.add(para, 0)
-            block = b.build()
-            if block.translatable:
-                self.blocks.append(block)
-                self._index.append(i)
-
-    def apply(self, translated: Sequence[Sequence[tuple[str, int]]]) -> None:
-        for i, pieces in zip(self._index, translated):
-            self.paragraphs[i] = "".join(t for t, _ in pieces)
+        super().__init__(paragraphs)
 
     def to_bytes(self) -> bytes:
-        return ("\n\n".join(self.paragraphs) + "\n").encode("utf-8")
+        return ("\n\n".join(self.parts) + "\n").encode("utf-8")
