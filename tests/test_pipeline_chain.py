@@ -150,6 +150,45 @@ def test_chunks_bound_the_engine_calls(store: Store) -> None:
     assert engine.calls == 3
 
 
+class ReadAhead:
+    """A :class:`translate_pipe.records.ChunkDecoder` that takes every chunk before giving any
+    result (as a cluster that keeps all its workers busy would)."""
+
+    def __init__(self, inner: pipeline.LocalDecoder) -> None:
+        self.inner = inner
+        self.taken: list[int] = []
+
+    def decode_chunks(self, chunks, on_decoded=None):  # type: ignore[no-untyped-def]
+        held = list(chunks)
+        self.taken = [len(c) for c in held]
+        yield from self.inner.decode_chunks(held, on_decoded)
+
+
+REPEATS = "قال الوزير.\nموسكو في سوريا.\nقال الوزير.\nفي سوريا.\nموسكو في سوريا.\n"
+
+
+@pytest.mark.parametrize("chunk_segments", [1, 2, 10], ids=["chunk-1", "chunk-2", "one-chunk"])
+def test_a_decoder_that_reads_ahead_stores_the_same_run(store: Store, chunk_segments: int) -> None:
+    docs = [InputDoc("a.txt", REPEATS), InputDoc("b.txt", DOC_B)]
+    local_store = Store(":memory:")
+    local = run(local_store, FakeEngine(WORDS), docs, chunk_segments=chunk_segments)
+    made: list[ReadAhead] = []
+
+    def factory(engine, settings, constrainer):  # type: ignore[no-untyped-def]
+        made.append(ReadAhead(pipeline.LocalDecoder(engine, settings.decode, constrainer, settings.align)))
+        return made[0]
+
+    settings = TranslateSettings(chunk_segments=chunk_segments)
+    remote = pipeline.translate(store, loader(FakeEngine(WORDS)), docs, from_code="ar", to_code="en", settings=settings, decoder=factory)
+    assert [d.text for d in remote.documents] == [d.text for d in local.documents]
+    mine, theirs = store.translations(remote.run_id), local_store.translations(local.run_id)
+    assert [(t.segment, t.target) for t in mine] == [(t.segment, t.target) for t in theirs]
+    assert [store.alignment(t.translation_id) for t in mine] == [local_store.alignment(t.translation_id) for t in theirs]
+    # repeats are not decoded: 6 segments, 3 distinct
+    assert sum(made[0].taken) == 3
+    assert store.segments_done(remote.run_id) == 6
+
+
 def test_failure_marks_the_run_failed_and_keeps_finished_chunks(store: Store) -> None:
     with pytest.raises(RuntimeError, match="cannot translate"):
         run(store, FakeEngine(WORDS, fail_on="سوريا"), [InputDoc("b.txt", DOC_B), InputDoc("a.txt", DOC_A)], chunk_segments=1)

@@ -10,14 +10,16 @@ check has passed, so a bad glossary never loads a model):
   their translation, as a new run; the output files of the affected documents are refreshed.
 
 Segments of all inputs are decoded together in chunks of ``chunk_segments`` (large
-CTranslate2 batches, bounded memory); each document is written in one transaction as soon as
-all its segments are done.  Any failure marks the run ``failed`` with its message.
+CTranslate2 batches, bounded memory) by a :class:`~translate_pipe.records.ChunkDecoder` (in
+this process by default, :class:`LocalDecoder`); each chunk is committed as it completes.
+Any failure marks the run ``failed`` with its message.
 
 Nothing here reads a user's file, prints or knows the ``--json`` shape (:mod:`.report`).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -29,6 +31,7 @@ from .errors import ConstraintError, GlossaryError, InputError
 from .files import InputDoc, atomic_write
 from .glossary import Matcher, entry_problem, stale_reasons
 from .records import (
+    ChunkDecoder,
     DecodeOptions,
     Engine,
     GlossaryInfo,
@@ -39,6 +42,7 @@ from .records import (
     TermFinder,
     TermMatch,
     TermOutcome,
+    Translated,
     WorkItem,
 )
 from .records import Constrainer as ConstrainerProtocol
@@ -48,6 +52,8 @@ from .tm import Reuse, TranslationMemory, copy_translation, plan_reuse
 
 Progress = Callable[[int, int], None]
 EngineLoader = Callable[[str, str], Engine]  # (from_code, to_code) -> a loaded engine
+# where a run's chunks are decoded: (engine, settings, constrainer) -> a ChunkDecoder
+DecoderFactory = Callable[[Engine, "TranslateSettings", "ConstrainerProtocol | None"], ChunkDecoder]
 
 
 @dataclass(frozen=True)
@@ -170,10 +176,12 @@ def translate(
     settings: TranslateSettings,
     outputs: Sequence[Path | None] | None = None,
     progress: Progress | None = None,
+    decoder: DecoderFactory | None = None,
 ) -> RunResult:
     """Translate documents as one run stored in ``store``; write each translation to its
     output (None: not written).  With ``settings.glossary``, its current version is matched
-    and enforced (checked before the engine is loaded)."""
+    and enforced (checked before the engine is loaded).  ``decoder`` says where the chunks
+    are decoded (default: in this process, :class:`LocalDecoder`)."""
     outputs = list(outputs) if outputs is not None else [None] * len(docs)
     matcher: TermFinder | None = None
     glossary_id = None
@@ -210,10 +218,18 @@ def translate(
         matcher=matcher,
         glossary_id=glossary_id,
         progress=progress,
+        decoder=decoder,
     )
 
 
-def resume(store: Store, load_engine: EngineLoader, run_id: int, *, progress: Progress | None = None) -> RunResult:
+def resume(
+    store: Store,
+    load_engine: EngineLoader,
+    run_id: int,
+    *,
+    progress: Progress | None = None,
+    decoder: DecoderFactory | None = None,
+) -> RunResult:
     """Continue an interrupted (or failed) ``translate`` run from its last committed chunk,
     with the settings, glossary version and documents it was started with.  The result is
     the one an uninterrupted run would have given."""
@@ -249,6 +265,7 @@ def resume(store: Store, load_engine: EngineLoader, run_id: int, *, progress: Pr
         glossary_id=info.glossary_id,
         progress=progress,
         resume_run=run_id,
+        decoder=decoder,
     )
 
 
@@ -417,6 +434,7 @@ def _run(
     kind: str = "translate",
     parent_run_id: int | None = None,
     resume_run: int | None = None,
+    decoder: DecoderFactory | None = None,
 ) -> RunResult:
     """Translate ``chunk_segments`` segments at a time and commit each chunk as it completes
     (its translations, links, term outcomes and the count of segments done, in one
@@ -462,15 +480,17 @@ def _run(
         if progress:
             progress(done, total)
         first_failure = ""
-        for chunk in _chunks(sources, engine, settings.chunk_segments, matcher, skip=skipped):
-            partial = [done]
+        chunk_decoder = (decoder or local_decoder)(engine, settings, constrainer)
+        chunks = _chunks(sources, engine, settings.chunk_segments, matcher, skip=skipped)
+        partial = [done]
 
-            def decoded(n: int, partial: list[int] = partial) -> None:  # the bar moves per decoded batch
-                partial[0] += n
-                if progress:
-                    progress(min(partial[0], total), total)
+        def decoded(n: int) -> None:  # the bar moves per decoded batch
+            partial[0] += n
+            if progress:
+                progress(min(partial[0], total), total)
 
-            translated = _chunk_results(store, run_id, engine, chunk, plan, document_ids, settings, constrainer, decoded)
+        for chunk, fresh in _with_chunks(chunks, plan, chunk_decoder, decoded):
+            translated = _chunk_results(store, run_id, chunk, plan, document_ids, fresh)
             items = []
             for w, (st, alts) in zip(chunk, translated):
                 items.append((document_ids[w.doc_index], st, alts))
@@ -485,6 +505,7 @@ def _run(
                         "",
                     )
             done += len(chunk)
+            partial[0] = max(partial[0], done)
             store.write_chunk(run_id, items, settings.glossary_version, done=done)
             if progress:
                 progress(done, total)
@@ -530,26 +551,59 @@ class _Again:
         return self.source()
 
 
+@dataclass(frozen=True)
+class LocalDecoder:
+    """Decodes in this process, chunk after chunk (the default :class:`ChunkDecoder`)."""
+
+    engine: Engine
+    options: DecodeOptions
+    constrainer: ConstrainerProtocol | None
+    align_method: str = "predict"
+
+    def decode_chunks(
+        self, chunks: Iterable[Sequence[WorkItem]], on_decoded: Callable[[int], None] | None = None
+    ) -> Iterator[list[Translated]]:
+        for chunk in chunks:
+            yield _translate_chunk(self.engine, chunk, self.options, self.constrainer, self.align_method, on_decoded) if chunk else []
+
+
+def local_decoder(engine: Engine, settings: TranslateSettings, constrainer: ConstrainerProtocol | None) -> ChunkDecoder:
+    return LocalDecoder(engine, settings.decode, constrainer, settings.align)
+
+
+def _with_chunks(
+    chunks: Iterable[list[WorkItem]],
+    plan: dict[tuple[int, int], Reuse],
+    decoder: ChunkDecoder,
+    on_decoded: Callable[[int], None] | None,
+) -> Iterator[tuple[list[WorkItem], dict[tuple[int, int], Translated]]]:
+    """Each chunk with the translations of its segments that had to be decoded (not reused),
+    keyed by (document, segment).  The decoder may read ahead; the chunks it has taken wait
+    here, in order, for their results."""
+    waiting: deque[tuple[list[WorkItem], list[WorkItem]]] = deque()
+
+    def to_decode() -> Iterator[list[WorkItem]]:
+        for chunk in chunks:
+            fresh = [w for w in chunk if (w.doc_index, w.segment.index) not in plan]
+            waiting.append((chunk, fresh))
+            yield fresh
+
+    for results in decoder.decode_chunks(to_decode(), on_decoded):
+        chunk, fresh = waiting.popleft()
+        yield chunk, {(w.doc_index, w.segment.index): r for w, r in zip(fresh, results)}
+
+
 def _chunk_results(
     store: Store,
     run_id: int,
-    engine: Engine,
     chunk: Sequence[WorkItem],
     plan: dict[tuple[int, int], Reuse],
     document_ids: Sequence[int],
-    settings: TranslateSettings,
-    constrainer: ConstrainerProtocol | None,
-    on_decoded: Callable[[int], None] | None = None,
-) -> list[tuple[SegmentTranslation, Sequence[str]]]:
-    """Translations of a chunk: decoded, from the translation memory, or copies of an earlier
-    identical segment of the run (this chunk's, or one already stored).  ``on_decoded(n)``
-    after each decoded batch (progress)."""
-    to_decode = [w for w in chunk if (w.doc_index, w.segment.index) not in plan]
-    decoded: dict[tuple[int, int], tuple[SegmentTranslation, Sequence[str]]] = {}
-    if to_decode:
-        translated = _translate_chunk(engine, to_decode, settings.decode, constrainer, settings.align, on_decoded)
-        decoded = {(w.doc_index, w.segment.index): r for w, r in zip(to_decode, translated)}
-    out: list[tuple[SegmentTranslation, Sequence[str]]] = []
+    decoded: dict[tuple[int, int], Translated],
+) -> list[Translated]:
+    """Translations of a chunk: ``decoded``, from the translation memory, or copies of an
+    earlier identical segment of the run (this chunk's, or one already stored)."""
+    out: list[Translated] = []
     for w in chunk:
         key = (w.doc_index, w.segment.index)
         reuse = plan.get(key)

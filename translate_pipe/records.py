@@ -13,14 +13,15 @@ Three groups:
 * the stage contracts, as protocols: :class:`Engine` (a loaded model, implemented by
   :class:`translate_pipe.engine.Engine` and by the tests' fake engines),
   :class:`Constrainer` (terminology enforcement, implemented by
-  :class:`translate_pipe.constrain.Constrainer`) and :class:`TermFinder` (a glossary matcher).
+  :class:`translate_pipe.constrain.Constrainer`), :class:`TermFinder` (a glossary matcher) and
+  :class:`ChunkDecoder` (where a run's chunks are decoded).
 
 This module imports nothing of the package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -333,6 +334,20 @@ class Constrainer(Protocol):
     ) -> tuple[list[Hypothesis], list[list[TermOutcome]]]:
         """For every work item, the final hypothesis and the outcome of each of its matches
         (items without matches: their best hypothesis, no outcomes)."""
+
+
+Translated = tuple[SegmentTranslation, tuple[str, ...]]  # a translation and its alternatives
+
+
+class ChunkDecoder(Protocol):
+    """Where the decoding of a run happens: in this process (:class:`translate_pipe.pipeline.LocalDecoder`)
+    or elsewhere (a cluster).  The driver keeps segmenting, matching, reuse and storage."""
+
+    def decode_chunks(
+        self, chunks: Iterable[Sequence[WorkItem]], on_decoded: Callable[[int], None] | None = None
+    ) -> Iterator[list[Translated]]:
+        """For each chunk, in order, the translation (and alternatives) of each of its items,
+        in order.  May read ahead in ``chunks``; ``on_decoded(n)`` as segments are decoded."""
 
 
 class TermFinder(Protocol):
