@@ -44,7 +44,7 @@ from .records import (
     TermMatch,
     VersionInfo,
 )
-from .store import Store
+from .store import DatabaseURL, SharedStore, Store, database_target, open_shared
 
 # -- resources --------------------------------------------------------------------------------
 _ENGINES: dict[tuple[str, str, str, str, int, str], Engine] = {}
@@ -65,6 +65,15 @@ def open_store(db: Path, *, create: bool = True, init: bool = False) -> Store:
     if create:
         return Store(db, init=init)
     return Store.open_existing(db, hint=_NO_DATABASE_HINT, init=init)
+
+
+__all__ = ["DatabaseURL", "SharedStore", "Store", "database_target"]  # the CLI resolves --db with these
+
+
+def open_shared_store(db: Path | DatabaseURL, *, create: bool = True, init: bool = False) -> SharedStore:
+    """As :func:`open_store`, for the commands a PostgreSQL database supports too (translate,
+    runs, glossary, review export, TM export): ``db`` may be a ``postgresql://`` URL."""
+    return open_shared(db, create=create, init=init, hint=_NO_DATABASE_HINT)
 
 
 def db_check(store: Store) -> list[str]:
@@ -107,7 +116,7 @@ class TranslateResult:
 def translate(
     inputs: Sequence[str],
     *,
-    db: Path,
+    db: Path | DatabaseURL,
     packages_dir: Path,
     from_code: str = "ar",
     to_code: str = "en",
@@ -129,7 +138,7 @@ def translate(
     stdin: Callable[[], BinaryIO | bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
     max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
-    store: Store | None = None,
+    store: SharedStore | None = None,
 ) -> TranslateResult:
     """Translate files (``"-"`` is standard input) as one run, stored in ``db``.
 
@@ -187,10 +196,10 @@ def translate(
 def resume(
     run_id: int,
     *,
-    db: Path,
+    db: Path | DatabaseURL,
     packages_dir: Path,
     progress: Callable[[int, int], None] | None = None,
-    store: Store | None = None,
+    store: SharedStore | None = None,
 ) -> TranslateResult:
     """Continue an interrupted translate run from its last committed chunk (see
     :func:`pipeline.resume`); ``store`` as in :func:`translate`."""
@@ -207,12 +216,12 @@ def resume(
 
 
 @contextmanager
-def _store_for(db: Path, store: Store | None, create: bool = True) -> Iterator[Store]:
+def _store_for(db: Path | DatabaseURL, store: SharedStore | None, create: bool = True) -> Iterator[SharedStore]:
     """``store`` when given (left open), else the database at ``db`` (closed afterwards)."""
     if store is not None:
         yield store
         return
-    with open_store(db, create=create) as opened:
+    with open_shared_store(db, create=create) as opened:
         yield opened
 
 
@@ -307,7 +316,7 @@ def _primary(lang: str) -> str:
 
 
 def glossary_import(
-    store: Store,
+    store: SharedStore,
     name: str,
     path: Path,
     *,
@@ -342,7 +351,7 @@ def glossary_import(
 
 
 def glossary_add(
-    store: Store,
+    store: SharedStore,
     name: str,
     source: str,
     target: str | None = None,
@@ -404,21 +413,21 @@ def glossary_add(
     return version, "added" if old is None else "updated", term
 
 
-def _term_or_none(store: Store, glossary_id: int, source: str, context: str) -> Term | None:
+def _term_or_none(store: SharedStore, glossary_id: int, source: str, context: str) -> Term | None:
     for st in store.glossary_terms(glossary_id):
         if (st.term.source, st.term.context) == (source, context):
             return st.term
     return None
 
 
-def _find_term(store: Store, glossary_id: int, name: str, source: str, context: str) -> StoredTerm:
+def _find_term(store: SharedStore, glossary_id: int, name: str, source: str, context: str) -> StoredTerm:
     for st in store.glossary_terms(glossary_id):
         if (st.term.source, st.term.context) == (source, context):
             return st
     raise GlossaryError(f"glossary {name!r} has no term {source!r}; `translate-pipe glossary list {name}` lists them")
 
 
-def glossary_remove(store: Store, name: str, source: str, *, author: str, context: str = "") -> int | None:
+def glossary_remove(store: SharedStore, name: str, source: str, *, author: str, context: str = "") -> int | None:
     """Deprecate a term (history keeps it).  Returns the new version (None if already deprecated)."""
     with store.transaction():
         info = store.glossary(name)
@@ -439,7 +448,7 @@ class GlossarySummary:
     deprecated: int
 
 
-def glossaries(store: Store) -> list[GlossarySummary]:
+def glossaries(store: SharedStore) -> list[GlossarySummary]:
     """Every glossary with its language pair, current version and term counts."""
     out = []
     for info in store.glossaries():
@@ -448,14 +457,14 @@ def glossaries(store: Store) -> list[GlossarySummary]:
     return out
 
 
-def glossary_terms(store: Store, name: str, version: int | None = None, *, deprecated: bool = False) -> list[StoredTerm]:
+def glossary_terms(store: SharedStore, name: str, version: int | None = None, *, deprecated: bool = False) -> list[StoredTerm]:
     info = store.glossary(name)
     if version is not None and not 1 <= version <= info.version:
         raise GlossaryError(f"glossary {name!r} has versions 1 to {info.version}, not {version}")
     return [st for st in store.glossary_terms(info.id, version) if deprecated or st.term.status != "deprecated"]
 
 
-def glossary_show(store: Store, name: str, source: str, context: str = "") -> list[StoredTerm]:
+def glossary_show(store: SharedStore, name: str, source: str, context: str = "") -> list[StoredTerm]:
     """Every revision of a term, oldest first."""
     info = store.glossary(name)
     _find_term(store, info.id, name, source, context)
@@ -470,12 +479,12 @@ class LogEntry:
     terms: tuple[tuple[str, str], ...]
 
 
-def glossary_log(store: Store, name: str) -> list[LogEntry]:
+def glossary_log(store: SharedStore, name: str) -> list[LogEntry]:
     info = store.glossary(name)
     return [LogEntry(v, tuple(store.term_changes(info.id, v.version))) for v in store.glossary_log(info.id)]
 
 
-def glossary_diff(store: Store, name: str, v1: int, v2: int) -> list[TermChange]:
+def glossary_diff(store: SharedStore, name: str, v1: int, v2: int) -> list[TermChange]:
     """What changed from version v1 to version v2 (v1 may be 0: the empty glossary)."""
     info = store.glossary(name)
     for v in (v1, v2):
@@ -491,7 +500,7 @@ class LintResult:
     acknowledged: tuple[LintIssue, ...]  # warnings acknowledged for the term's current revision
 
 
-def glossary_lint(store: Store, name: str) -> LintResult:
+def glossary_lint(store: SharedStore, name: str) -> LintResult:
     """Lint the glossary's current terms; warnings acknowledged (``glossary ack``) for a term's
     current revision are set apart (a later edit of the term brings them back)."""
     info = store.glossary(name)
@@ -506,7 +515,7 @@ def glossary_lint(store: Store, name: str) -> LintResult:
     return LintResult(tuple(issues), tuple(acknowledged))
 
 
-def glossary_ack(store: Store, name: str, source: str, *, code: str, author: str, context: str = "") -> LintIssue:
+def glossary_ack(store: SharedStore, name: str, source: str, *, code: str, author: str, context: str = "") -> LintIssue:
     """Acknowledge the lint warning ``code`` of a term (e.g. a ``contained-term`` its note
     explains) until the term is edited.  Only a warning lint reports now can be acknowledged."""
     info = store.glossary(name)
@@ -522,7 +531,7 @@ def glossary_ack(store: Store, name: str, source: str, *, code: str, author: str
 
 
 def glossary_export(
-    store: Store,
+    store: SharedStore,
     name: str,
     fmt: str,
     *,
@@ -552,17 +561,17 @@ def glossary_export(
     )
 
 
-def glossary_matcher(store: Store, name: str, version: int | None = None) -> Matcher:
+def glossary_matcher(store: SharedStore, name: str, version: int | None = None) -> Matcher:
     """A matcher over glossary ``name`` as it stood at ``version`` (default: current)."""
     return _glossary_matcher(store, store.glossary(name), version)
 
 
-def glossary_match(store: Store, name: str, text: str) -> list[TermMatch]:
+def glossary_match(store: SharedStore, name: str, text: str) -> list[TermMatch]:
     return glossary_matcher(store, name).find(text)
 
 
 def glossary_match_input(
-    store: Store, name: str, path: str, stdin: Callable[[], bytes] | None = None
+    store: SharedStore, name: str, path: str, stdin: Callable[[], bytes] | None = None
 ) -> list[TermMatch]:
     """The glossary's terms in a text file (``-``: standard input); offsets into the text as read."""
     return glossary_match(store, name, read_input(path, stdin).text)
@@ -575,7 +584,7 @@ class RunSummary:
     documents: tuple[RunDocument, ...]
 
 
-def runs(store: Store) -> list[RunSummary]:
+def runs(store: SharedStore) -> list[RunSummary]:
     return [RunSummary(r, tuple(store.run_documents(r.id))) for r in store.runs()]
 
 
@@ -586,7 +595,7 @@ class RunDetail:
     outcomes: dict[str, int]  # term outcome status -> count
 
 
-def runs_show(store: Store, run_id: int) -> RunDetail:
+def runs_show(store: SharedStore, run_id: int) -> RunDetail:
     info = store.run(run_id)
     segments, outcomes = store.run_counts(run_id)
     return RunDetail(RunSummary(info, tuple(store.run_documents(run_id))), segments, outcomes)
@@ -814,7 +823,7 @@ def score_compare(store: Store, run_a: int, run_b: int, *, n_samples: int = 1000
 
 # == review loop, translation memory, report (issue 12) =======================================
 def review_export(
-    store: Store, run_id: int, fmt: str | None = None, *, output: Path | None = None, fuzzy: float = 75.0
+    store: SharedStore, run_id: int, fmt: str | None = None, *, output: Path | None = None, fuzzy: float = 75.0
 ) -> str:
     """A run's review file (``xliff``: XLIFF 1.2, or ``po``; default: from ``output``'s
     extension, else XLIFF) as text; written atomically to ``output`` if given."""
@@ -835,7 +844,7 @@ def review_import(store: Store, path: Path, *, reviewer: str, fmt: str | None = 
     return import_review(store, path, reviewer=reviewer, fmt=fmt, run=run)
 
 
-def tm_export(store: Store, *, source_lang: str = "ar", target_lang: str = "en", output: Path | None = None) -> tuple[str, int]:
+def tm_export(store: SharedStore, *, source_lang: str = "ar", target_lang: str = "en", output: Path | None = None) -> tuple[str, int]:
     """The translation memory of a language pair as TMX 1.4b text (and the number of units)."""
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as pkg_version

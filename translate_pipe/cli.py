@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 import typer.core
 
@@ -132,7 +133,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON 
 class Paths:
     """Paths resolved once (option > environment > default) and passed down."""
 
-    db: Path
+    db: Path | api.DatabaseURL  # a SQLite file, or a postgresql:// URL
     packages_option: Path | None  # --packages-dir / ARGOS_PACKAGES_DIR, if given
     init: bool = False  # --init: add our tables to a database that holds other tables
 
@@ -164,8 +165,14 @@ def _root(
         typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit."),
     ] = False,
     db: Annotated[
-        Path | None,
-        typer.Option("--db", envvar="TRANSLATE_PIPE_DB", help="SQLite database [default: outputs/translate_pipe.db]"),
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="TRANSLATE_PIPE_DB",
+            metavar="PATH|URL",
+            help="SQLite database file, or postgresql://USER@HOST:PORT/DBNAME (translate, runs, glossary, "
+            "review export, tm export) [default: outputs/translate_pipe.db]",
+        ),
     ] = None,
     packages_dir: Annotated[
         Path | None,
@@ -180,17 +187,46 @@ def _root(
         typer.Option("--init", help="Add translate-pipe's tables to a --db that already holds other tables"),
     ] = False,
 ) -> None:
-    ctx.obj = Paths(db=db or DEFAULT_DB, packages_option=packages_dir, init=init)
+    ctx.obj = Paths(db=api.database_target(db) if db else DEFAULT_DB, packages_option=packages_dir, init=init)
+
+
+SHARED_COMMANDS = "translate, runs, glossary, review export and tm export"  # what PostgreSQL supports
+
+
+def _sqlite(paths: Paths) -> Path:
+    """The SQLite database file; the commands that work only on SQLite refuse a PostgreSQL URL."""
+    if isinstance(paths.db, api.DatabaseURL):
+        ctx = click.get_current_context()
+        names = []
+        while ctx.parent is not None:
+            names.append(ctx.info_name or "")
+            ctx = ctx.parent
+        command = " ".join(reversed(names))
+        raise _fail(
+            f"`{command}` needs a SQLite database (--db FILE); on a PostgreSQL database ({paths.db}) "
+            f"only {SHARED_COMMANDS} work"
+        )
+    return paths.db
 
 
 def _open_store(paths: Paths) -> api.Store:
-    """The database, created when missing (commands that store something)."""
-    return api.open_store(paths.db, init=paths.init)
+    """The SQLite database, created when missing (commands that store something)."""
+    return api.open_store(_sqlite(paths), init=paths.init)
 
 
 def _read_store(paths: Paths) -> api.Store:
-    """The database, which must exist: read-only commands never create one."""
-    return api.open_store(paths.db, create=False, init=paths.init)
+    """The SQLite database, which must exist: read-only commands never create one."""
+    return api.open_store(_sqlite(paths), create=False, init=paths.init)
+
+
+def _open_shared(paths: Paths) -> api.SharedStore:
+    """As :func:`_open_store`, for the commands that work on PostgreSQL too."""
+    return api.open_shared_store(paths.db, init=paths.init)
+
+
+def _read_shared(paths: Paths) -> api.SharedStore:
+    """As :func:`_read_store`, for the commands that work on PostgreSQL too."""
+    return api.open_shared_store(paths.db, create=False, init=paths.init)
 
 
 def _print_json(data: object) -> None:
@@ -399,11 +435,11 @@ def translate(
     limit = _size(max_input_size)
     paths = _paths(ctx)
     if resume is not None:
-        with _read_store(paths) as store, _progress("Segments", enabled=True) as bar:
+        with _read_shared(paths) as store, _progress("Segments", enabled=True) as bar:
             result = api.resume(resume, db=paths.db, packages_dir=paths.packages_dir, progress=bar, store=store)
             _report_run(result, as_json)
         return
-    with _open_store(paths) as store, _progress("Segments", enabled=True) as bar:
+    with _open_shared(paths) as store, _progress("Segments", enabled=True) as bar:
         result = api.translate(
             inputs,
             db=paths.db,
@@ -453,7 +489,7 @@ def retranslate(
     with _progress("Retranslating") as bar:
         result = api.retranslate(
             glossary,
-            db=paths.db,
+            db=_sqlite(paths),
             packages_dir=paths.packages_dir,
             device=device,
             threads=threads,
@@ -521,7 +557,7 @@ def glossary_import(
 ) -> None:
     """Import a glossary file as one new version (all or nothing)."""
     limit = _size(max_input_size)
-    with _open_store(_paths(ctx)) as store:
+    with _open_shared(_paths(ctx)) as store:
         version, n = api.glossary_import(
             store, name, path, fmt=fmt, author=_author(author), source_lang=from_code, target_lang=to_code,
             replace=replace, max_input_bytes=limit,
@@ -559,7 +595,7 @@ def glossary_add(
     ] = None,
 ) -> None:
     """Add a term, or edit one: only the fields given change (a new version)."""
-    with _open_store(_paths(ctx)) as store:
+    with _open_shared(_paths(ctx)) as store:
         version, what, term = api.glossary_add(
             store,
             name,
@@ -586,7 +622,7 @@ def glossary_remove(
     author: AuthorOpt = None,
 ) -> None:
     """Deprecate a term; the history keeps it."""
-    with _open_store(_paths(ctx)) as store:
+    with _open_shared(_paths(ctx)) as store:
         version = api.glossary_remove(store, name, source, author=_author(author), context=context)
     typer.echo(f"{name}: {source}: " + (f"deprecated (version {version})" if version else "already deprecated"))
 
@@ -603,14 +639,14 @@ def glossary_list(
 ) -> None:
     """List the terms of a glossary, or the glossaries."""
     if name is None:
-        with _read_store(_paths(ctx)) as store:
+        with _read_shared(_paths(ctx)) as store:
             glossaries = api.glossaries(store)
         if as_json:
             _print_json(report.glossaries_json(glossaries))
         else:
             _print_lines(report.glossaries_lines(glossaries))
         return
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         terms = api.glossary_terms(store, name, version, deprecated=deprecated)
     if as_json:
         _print_json([report.stored_term_json(st) for st in terms])
@@ -627,7 +663,7 @@ def glossary_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a term and its history."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         history = api.glossary_show(store, name, source, context)
     if as_json:
         _print_json(report.term_show_json(history))
@@ -642,7 +678,7 @@ def glossary_lint(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -
     Warnings acknowledged with `glossary ack` are not listed (the summary counts them) until
     the term is edited again.
     """
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         result = api.glossary_lint(store, name)
     if as_json:
         _print_json(report.lint_json(result.issues))
@@ -664,7 +700,7 @@ def glossary_ack(
 ) -> None:
     """Acknowledge a lint warning of one entry (e.g. a contained-term its note explains) until
     the entry is edited."""
-    with _open_store(_paths(ctx)) as store:
+    with _open_shared(_paths(ctx)) as store:
         issue = api.glossary_ack(store, name, source, code=code, author=_author(author), context=context)
     typer.echo(f"{name}: {source}: {issue.code} acknowledged")
 
@@ -672,7 +708,7 @@ def glossary_ack(
 @glossary_app.command("log")
 def glossary_log(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
     """Version history: who changed what, when."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         log = api.glossary_log(store, name)
     if as_json:
         _print_json(report.log_json(log))
@@ -689,7 +725,7 @@ def glossary_diff(
     as_json: JsonOpt = False,
 ) -> None:
     """What changed between two versions."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         changes = api.glossary_diff(store, name, v1, v2)
     if as_json:
         _print_json(report.diff_json(changes))
@@ -716,7 +752,7 @@ def glossary_export(
     ] = False,
 ) -> None:
     """Export a glossary as CSV, TSV, PO or TBX (deterministic output)."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         text = api.glossary_export(
             store, name, fmt, output=output, version=version, tbx_version=tbx_version, include_dates=dates,
             deprecated=deprecated,
@@ -735,7 +771,7 @@ def glossary_match(
     as_json: JsonOpt = False,
 ) -> None:
     """Find the glossary's terms in a text (offsets into the text as read)."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         matches = api.glossary_match_input(store, name, path, lambda: sys.stdin.buffer.read())
     if as_json:
         _print_json(report.matches_json(matches))
@@ -749,7 +785,7 @@ def runs(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List stored runs: kind, status, start, model, mode, inputs (`runs show N` for one run)."""
     if ctx.invoked_subcommand is not None:
         return
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         infos = api.runs(store)
     if as_json:
         _print_json(report.runs_json(infos))
@@ -764,7 +800,7 @@ def runs_show(
     as_json: JsonOpt = False,
 ) -> None:
     """One run: input and output files, mode, settings, counts per term outcome, error."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         detail = api.runs_show(store, run_id)
     if as_json:
         _print_json(report.run_detail_json(detail))
@@ -921,7 +957,7 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1") and api_keys is None:
         typer.echo(f"translate-pipe: warning: serving on {host} without --api-keys", err=True)
     run_server(
-        db=paths.db,
+        db=_sqlite(paths),
         packages_dir=paths.packages_dir,
         host=host,
         port=port,
@@ -961,7 +997,7 @@ def review_export(
     ] = 75.0,
 ) -> None:
     """Export a run for review: one unit per segment, needs-review state, terms and TM matches as notes."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         text = api.review_export(store, run, fmt, output=output, fuzzy=fuzzy)
     if output is None:
         typer.echo(text, nl=False)
@@ -999,7 +1035,7 @@ def tm_export(
     to_code: Annotated[str, typer.Option("--to", metavar="LANG", help="Target language")] = "en",
 ) -> None:
     """Export the translation memory as TMX 1.4b (deterministic)."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         text, n = api.tm_export(store, source_lang=from_code, target_lang=to_code, output=output)
     if output is None:
         typer.echo(text, nl=False)

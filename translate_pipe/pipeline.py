@@ -1,6 +1,7 @@
 """The only module that chains the stages: segment -> match terms -> translate -> align -> store.
 
-Two chains, both on an injected :class:`~translate_pipe.store.Store` and an engine loader
+Two chains, both on an injected store (:class:`~translate_pipe.store.Store`; ``translate``
+needs only a :class:`~translate_pipe.store.SharedStore`, e.g. PostgreSQL) and an engine loader
 (``load_engine(from_code, to_code) -> Engine``; the loader is called only after every cheap
 check has passed, so a bad glossary never loads a model):
 
@@ -47,7 +48,7 @@ from .records import (
 )
 from .records import Constrainer as ConstrainerProtocol
 from .segment import iter_for_model
-from .store import Store
+from .store import SharedStore, Store
 from .tm import Reuse, TranslationMemory, copy_translation, plan_reuse
 
 Progress = Callable[[int, int], None]
@@ -167,7 +168,7 @@ def iter_render(source_text: str, segments: Iterable[SegmentTranslation]) -> Ite
 
 # -- the chains ---------------------------------------------------------------------------------
 def translate(
-    store: Store,
+    store: SharedStore,
     load_engine: EngineLoader,
     docs: Sequence[InputDoc],
     *,
@@ -223,7 +224,7 @@ def translate(
 
 
 def resume(
-    store: Store,
+    store: SharedStore,
     load_engine: EngineLoader,
     run_id: int,
     *,
@@ -409,7 +410,7 @@ def retranslate(
     return RetranslateResult(run, reruns, len(rows), info.version)
 
 
-def glossary_matcher(store: Store, info: GlossaryInfo, version: int | None = None) -> Matcher:
+def glossary_matcher(store: SharedStore, info: GlossaryInfo, version: int | None = None) -> Matcher:
     """A matcher over the glossary's terms as they stood at ``version`` (default: current)."""
     stored = store.glossary_terms(info.id, version)
     return Matcher([(st.id, st.term) for st in stored], info.source_lang)
@@ -421,7 +422,7 @@ def _listed(segments: list[Segment]) -> SegmentSource:
 
 
 def _run(
-    store: Store,
+    store: SharedStore,
     engine: Engine,
     docs: Sequence[InputDoc],
     sources: Sequence[SegmentSource],
@@ -537,7 +538,7 @@ def _run(
     return RunResult(run_id, pkg.name, pkg.package_version, results, settings.glossary, resumed_from=skipped)
 
 
-def _stored(store: Store, run_id: int, document_id: int) -> StoredResults:
+def _stored(store: SharedStore, run_id: int, document_id: int) -> StoredResults:
     return lambda: store.iter_translations(run_id, document_id)
 
 
@@ -594,7 +595,7 @@ def _with_chunks(
 
 
 def _chunk_results(
-    store: Store,
+    store: SharedStore,
     run_id: int,
     chunk: Sequence[WorkItem],
     plan: dict[tuple[int, int], Reuse],
@@ -746,7 +747,7 @@ def translate_segments(
 
 # -- translation memory and repeats (issue 12, tm.py) ------------------------------------------
 def _reuse_plan(
-    store: Store,
+    store: SharedStore,
     segmented: Sequence[Sequence[Segment]],
     settings: TranslateSettings,
     matcher: TermFinder | None,

@@ -31,19 +31,25 @@ Schema overview (see ``MIGRATIONS``)::
     review_imports, post_edits, tm_units   the review loop and translation memory (schema 5)
 
 Schema 5 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
+
+:class:`SharedStore` is what a ``translate`` run and the commands a team shares (runs, the
+glossary, review export) need from a store; :class:`Store` (SQLite) and
+:class:`translate_pipe.pgstore.PgStore` (PostgreSQL, ``--db postgresql://...``) both fit it.
+:func:`open_shared` picks one by the database given: a path or a :class:`DatabaseURL`.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 import datetime as _dt
 import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from .errors import GlossaryError, StoreError
 from .records import (
@@ -67,6 +73,8 @@ if TYPE_CHECKING:
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "DatabaseURL",
+    "SharedStore",
     "GlossaryInfo",
     "RunDocument",
     "RunInfo",
@@ -74,6 +82,8 @@ __all__ = [
     "StoredTerm",
     "StoredTranslation",
     "VersionInfo",
+    "database_target",
+    "open_shared",
     "text_sha256",
 ]
 
@@ -267,6 +277,121 @@ def _now() -> str:
 
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# -- the store interface shared by SQLite and PostgreSQL ------------------------------------------
+@dataclass(frozen=True)
+class DatabaseURL:
+    """A PostgreSQL database, as given to ``--db``: ``postgresql://user[:password]@host:port/dbname``."""
+
+    url: str
+
+    def __str__(self) -> str:
+        """The URL with its password hidden (it is printed in messages)."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def database_target(value: str | Path) -> Path | DatabaseURL:
+    """``--db`` as given: a ``postgresql://`` URL, else a SQLite file path."""
+    text = str(value)
+    if text.startswith(POSTGRES_SCHEMES):
+        return DatabaseURL(text)
+    return Path(value)
+
+
+class SharedStore(Protocol):
+    """What ``translate`` (pipeline.translate/resume) and the commands a team shares (runs,
+    glossary, review export, TM export) need from a store.  :class:`Store` and
+    :class:`translate_pipe.pgstore.PgStore` fit it; the other commands take a :class:`Store`."""
+
+    def close(self) -> None: ...
+    def __enter__(self) -> SharedStore: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
+
+    # runs
+    def ensure_ops_tables(self) -> None: ...
+    def start_run(
+        self,
+        *,
+        model_name: str,
+        model_version: str,
+        model_checksum: str,
+        source_lang: str,
+        target_lang: str,
+        settings: Row,
+        glossary_id: int | None = None,
+        glossary_version: int | None = None,
+        kind: str = "translate",
+        parent_run_id: int | None = None,
+    ) -> int: ...
+    def claim_run(self, run_id: int, reopen: bool = False) -> None: ...
+    def register_run_documents(
+        self, run_id: int, docs: Sequence[tuple[str, str, str | None, str | None]]
+    ) -> list[int]: ...
+    def write_chunk(
+        self,
+        run_id: int,
+        items: Sequence[tuple[int, SegmentTranslation, Sequence[str]]],
+        glossary_version: int | None = None,
+        done: int | None = None,
+    ) -> int: ...
+    def segments_done(self, run_id: int) -> int: ...
+    def finish_run(self, run_id: int, status: str, error: str | None = None) -> None: ...
+    def run(self, run_id: int) -> RunInfo: ...
+    def runs(self) -> list[RunInfo]: ...
+    def run_documents(self, run_id: int) -> list[RunDocument]: ...
+    def run_counts(self, run_id: int) -> tuple[int, dict[str, int]]: ...
+    def document_text(self, document_id: int) -> str: ...
+
+    # stored translations
+    def iter_translations(
+        self, run_id: int, document_id: int, page: int = 500, after: int = -1
+    ) -> Iterator[tuple[SegmentTranslation, tuple[str, ...]]]: ...
+    def run_translation(
+        self, run_id: int, document_id: int, segment_index: int
+    ) -> tuple[SegmentTranslation, tuple[str, ...]]: ...
+    def translations(self, run_id: int, document_id: int | None = None) -> list[StoredTranslation]: ...
+    def alignment(self, translation_id: int) -> list[tuple[int, int, int, int]]: ...
+    def term_alignments(self, translation_id: int) -> list[Row]: ...
+    def translation_origins(self, run_id: int) -> dict[int, tuple[str, int | None]]: ...
+
+    # glossaries
+    def glossary(self, name: str) -> GlossaryInfo: ...
+    def glossaries(self) -> list[GlossaryInfo]: ...
+    def ensure_glossary(self, name: str, source_lang: str, target_lang: str) -> GlossaryInfo: ...
+    def glossary_terms(self, glossary_id: int, version: int | None = None) -> list[StoredTerm]: ...
+    def apply_glossary_changes(
+        self, glossary_id: int, terms: Iterable[Term], *, author: str, action: str, summary: str
+    ) -> int | None: ...
+    def term_history(self, glossary_id: int, source: str, context: str = "") -> list[StoredTerm]: ...
+    def glossary_log(self, glossary_id: int) -> list[VersionInfo]: ...
+    def term_changes(self, glossary_id: int, version: int) -> list[tuple[str, str]]: ...
+    def acknowledge(self, term_id: int, code: str, version: int, author: str) -> None: ...
+    def acknowledgements(self, glossary_id: int) -> dict[tuple[str, str, str], int]: ...
+
+    # caches read by a run: the model's renderings of terms, the translation memory
+    def get_renderings(self, model: str, sources: Sequence[str]) -> dict[str, list[str]]: ...
+    def put_renderings(self, model: str, renderings: Mapping[str, Sequence[str]]) -> None: ...
+    def tm_units(self, source_lang: str, target_lang: str) -> list[dict[str, Any]]: ...
+    def tm_exact(self, source_lang: str, target_lang: str, source_norm: str) -> list[dict[str, Any]]: ...
+
+
+def open_shared(db: Path | DatabaseURL, *, create: bool = True, init: bool = False, hint: str = "") -> SharedStore:
+    """The store of ``db``: SQLite for a path (as :class:`Store` / :meth:`Store.open_existing`),
+    PostgreSQL for a :class:`DatabaseURL` (psycopg is imported only then)."""
+    if isinstance(db, DatabaseURL):
+        from .pgstore import PgStore
+
+        return PgStore(db, create=create)
+    return Store(db, init=init) if create else Store.open_existing(db, hint, init=init)
 
 
 class Store:
