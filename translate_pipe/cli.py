@@ -10,6 +10,7 @@ Exit codes: 0 success, 1 user error (one line on stderr), 2 usage error.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 import typer.core
 
@@ -136,6 +136,7 @@ class Paths:
     db: Path | api.DatabaseURL  # a SQLite file, or a postgresql:// URL
     packages_option: Path | None  # --packages-dir / ARGOS_PACKAGES_DIR, if given
     init: bool = False  # --init: add our tables to a database that holds other tables
+    command: str = ""  # the command being run (for messages), e.g. "score compare"
 
     @property
     def packages_dir(self) -> Path:
@@ -146,7 +147,8 @@ class Paths:
 def _paths(ctx: typer.Context) -> Paths:
     obj = ctx.find_root().obj
     assert isinstance(obj, Paths)
-    return obj
+    command = ctx.command_path[len(ctx.find_root().command_path) :].strip()
+    return dataclasses.replace(obj, command=command)
 
 
 def _version(value: bool) -> None:
@@ -196,14 +198,8 @@ SHARED_COMMANDS = "translate, runs, glossary, review export and tm export"  # wh
 def _sqlite(paths: Paths) -> Path:
     """The SQLite database file; the commands that work only on SQLite refuse a PostgreSQL URL."""
     if isinstance(paths.db, api.DatabaseURL):
-        ctx = click.get_current_context()
-        names = []
-        while ctx.parent is not None:
-            names.append(ctx.info_name or "")
-            ctx = ctx.parent
-        command = " ".join(reversed(names))
         raise _fail(
-            f"`{command}` needs a SQLite database (--db FILE); on a PostgreSQL database ({paths.db}) "
+            f"`{paths.command}` needs a SQLite database (--db FILE); on a PostgreSQL database ({paths.db}) "
             f"only {SHARED_COMMANDS} work"
         )
     return paths.db

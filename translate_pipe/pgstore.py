@@ -13,9 +13,10 @@ so that concurrent drivers apply it once.
 
 Several drivers may write at once: ids come from identity columns, every "insert if new" is
 ``INSERT ... ON CONFLICT DO NOTHING`` (documents, segments, translations per (run, segment)),
-rows are written in a fixed order (documents by checksum, segments by document and start) so
-two writers never wait on each other in a cycle, and a glossary's new version is made under a
-row lock on the glossary.  Every SQL statement of PostgreSQL lives here (the rest is in
+a run's documents are registered one driver at a time (an advisory lock for that short
+transaction) and segments written in a fixed order (by document and start), so two writers
+never wait on each other in a cycle, and a glossary's new version is made under a row lock on
+the glossary.  Every SQL statement of PostgreSQL lives here (the rest is in
 :mod:`translate_pipe.store`).
 """
 
@@ -66,6 +67,7 @@ __all__ = ["PgSchema", "PgStore", "postgres_schema"]
 Row = dict[str, Any]
 SCHEMA_TABLE = "translate_pipe_schema"
 _LOCK_KEY = 0x7472_7069  # pg_advisory_xact_lock key of schema changes ("trpi")
+_DOCUMENTS_LOCK = _LOCK_KEY + 1  # ... and of registering a run's documents
 STALE_HEARTBEAT_SECONDS = Store.STALE_HEARTBEAT_SECONDS
 
 
@@ -80,7 +82,7 @@ class PgTable:
 @dataclass
 class PgSchema:
     tables: list[PgTable] = field(default_factory=list)
-    foreign_keys: list[tuple[str, str]] = field(default_factory=list)  # (table, ALTER TABLE ... ADD ...)
+    foreign_keys: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)  # (table, columns, ALTER ...)
     indexes: list[str] = field(default_factory=list)
     views: list[tuple[str, str]] = field(default_factory=list)  # (name, CREATE VIEW ...)
 
@@ -181,7 +183,7 @@ def postgres_schema() -> PgSchema:
                 refs = ", ".join(_q(p[2]) for p in parts)
                 action = f" ON DELETE {on_delete}" if on_delete and on_delete != "NO ACTION" else ""
                 schema.foreign_keys.append(
-                    (name, f"ALTER TABLE {_q(name)} ADD FOREIGN KEY ({cols}) REFERENCES {_q(other)} ({refs}){action}")
+                    (name, tuple(p[1] for p in parts), f"ALTER TABLE {_q(name)} ADD FOREIGN KEY ({cols}) REFERENCES {_q(other)} ({refs}){action}")
                 )
         for (sql,) in conn.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
@@ -329,7 +331,7 @@ class PgStore:
                     have[r["table_name"]].add(r["column_name"])
             for view, _ in schema.views:
                 self._execute(f"DROP VIEW IF EXISTS {_q(view)}")
-            new_tables = set()
+            new_tables, new_columns = set(), set()
             for table in schema.tables:
                 if table.name not in have:
                     self._execute(schema.create_table(table))
@@ -337,9 +339,10 @@ class PgStore:
                     continue
                 for column, definition in table.columns.items():  # additive steps of a newer schema
                     if column not in have[table.name]:
-                        self._execute(f"ALTER TABLE {_q(table.name)} ADD COLUMN {_q(column)} {_REFERENCES.sub('', definition)}")
-            for table_name, statement in schema.foreign_keys:
-                if table_name in new_tables:
+                        self._execute(f"ALTER TABLE {_q(table.name)} ADD COLUMN {_q(column)} {definition}")
+                        new_columns.add((table.name, column))
+            for table_name, columns, statement in schema.foreign_keys:
+                if table_name in new_tables or any((table_name, c) in new_columns for c in columns):
                     self._execute(statement)
             for statement in schema.indexes + [sql for _, sql in schema.views]:
                 self._execute(statement)
@@ -493,13 +496,12 @@ class PgStore:
     def register_run_documents(
         self, run_id: int, docs: Sequence[tuple[str, str, str | None, str | None]]
     ) -> list[int]:
-        """As :meth:`Store.register_run_documents`; new documents are inserted in checksum order
-        (two drivers registering the same texts never wait on each other in a cycle)."""
+        """As :meth:`Store.register_run_documents`.  Registrations take turns (an advisory
+        lock until commit), so two drivers registering the same texts in different orders
+        never wait on each other in a cycle; ids follow the run's order, as in SQLite."""
         with self.transaction():
-            first: dict[tuple[str, str], int] = {}
-            for text, source_lang, path, _ in sorted(docs, key=lambda d: (text_sha256(d[0]), d[1])):
-                first.setdefault((text, source_lang), self.add_document(text, source_lang, path))
-            ids = [first[(text, source_lang)] for text, source_lang, _, _ in docs]
+            self._execute("SELECT pg_advisory_xact_lock(%s)", (_DOCUMENTS_LOCK,))
+            ids = [self.add_document(text, source_lang, path) for text, source_lang, path, _ in docs]
             self._many(
                 "INSERT INTO run_documents (run_id, document_id, position, path, output_path) "
                 "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (run_id, position) DO NOTHING",

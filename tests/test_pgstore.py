@@ -1,0 +1,369 @@
+"""The PostgreSQL store (``--db postgresql://...``) on a real server (Debian's postgresql,
+started once per session by tests/pgserver.py on a free 127.0.0.1 port).
+
+The same ``translate`` stored in SQLite and in PostgreSQL gives the same rows and the same
+``--json``; two driver processes writing runs into one database at once do not collide; the
+schema is made once by concurrent openers and completed by a newer translate-pipe; commands
+PostgreSQL does not support fail with one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from translate_pipe.cli import app
+from translate_pipe.errors import StoreError
+from translate_pipe.pgstore import PgStore, postgres_schema
+from translate_pipe.records import Segment, SegmentTranslation
+from translate_pipe.store import SCHEMA_VERSION, DatabaseURL, Store, database_target
+
+from .pgserver import new_database, running_postgres
+from .tinymodel import TINY_PAIRS
+
+ROOT = Path(__file__).resolve().parents[1]
+GLOSSARY = ROOT / "glossaries" / "diplomatic.csv"
+runner = CliRunner()
+
+# three documents of the tiny model's sentences (repeats inside and across documents)
+SENTENCES = [ar for ar, _ in TINY_PAIRS]
+DOCS = {
+    "a.ar.txt": "\n".join(SENTENCES) + "\n",
+    "b.ar.txt": f"{SENTENCES[2]}\n\n{SENTENCES[0]} {SENTENCES[1]}\n",
+    "c.ar.txt": f"{SENTENCES[1]}\n{SENTENCES[2]}\n{SENTENCES[0]}\n",
+}
+OPTIONS = ["--glossary", "diplomatic", "--allow-failures", "--chunk-segments", "2", "--n-best", "2"]
+
+# the stored rows compared between SQLite and PostgreSQL (ids included: both count from 1)
+ROWS = {
+    "runs": "SELECT id, kind, parent_run_id, model_name, model_version, model_checksum, source_lang, target_lang, "
+    "settings, glossary_id, glossary_version, status, error FROM runs ORDER BY id",
+    "documents": "SELECT id, sha256, source_lang, path, text FROM documents ORDER BY id",
+    "run_documents": "SELECT run_id, document_id, position, path, output_path FROM run_documents ORDER BY run_id, position",
+    "segments": 'SELECT id, document_id, start, "end", paragraph, text FROM segments ORDER BY id',
+    "translations": "SELECT id, run_id, segment_id, segment_index, target, score, truncated, origin, tm_unit_id "
+    "FROM translations ORDER BY id",
+    "alignments": "SELECT translation_id, src_start, src_end, tgt_start, tgt_end FROM alignments ORDER BY rowid",
+    "term_alignments": "SELECT translation_id, term_id, glossary_version, source_term, target_term, src_start, src_end, "
+    "tgt_start, tgt_end, method, status, reason FROM term_alignments ORDER BY rowid",
+    "translation_extras": "SELECT translation_id, data FROM translation_extras ORDER BY translation_id",
+    "glossary_terms": "SELECT id, glossary_id, source, context FROM glossary_terms ORDER BY id",
+    "term_revisions": "SELECT term_id, version, target, variants, note, domain, status, target_plural, "
+    "source_plurals, blocked_in FROM term_revisions ORDER BY term_id, version",
+    "run_processes": "SELECT run_id, done FROM run_processes ORDER BY run_id",
+}
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    with running_postgres() as url:
+        yield url
+
+
+@pytest.fixture()
+def pg_url(pg_server: str) -> str:
+    """A new empty database for each test."""
+    return new_database(pg_server)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory, tiny_package: Path) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("pg")
+    packages = root / "packages"
+    r = runner.invoke(app, ["--db", str(root / "x.db"), "--packages-dir", str(packages), "models", "install",
+                            "--from-file", str(tiny_package)])
+    assert r.exit_code == 0, r.output
+    inputs = []
+    for name, text in DOCS.items():
+        (root / name).write_text(text, encoding="utf-8")
+        inputs.append(str(root / name))
+    return {"root": root, "packages": packages, "inputs": inputs}
+
+
+def cli(work: dict[str, Any], db: str, *args: str) -> Any:
+    return runner.invoke(app, ["--db", db, "--packages-dir", str(work["packages"]), *args])
+
+
+def stored_rows(db: str) -> dict[str, list[tuple[Any, ...]]]:
+    if db.startswith("postgresql://"):
+        with psycopg.connect(db) as conn:
+            return {t: [tuple(r) for r in conn.execute(sql).fetchall()] for t, sql in ROWS.items()}
+    with sqlite3.connect(db) as conn:
+        return {t: [tuple(r) for r in conn.execute(sql).fetchall()] for t, sql in ROWS.items()}
+
+
+def without_times(data: Any) -> Any:
+    """JSON with the times a run was made at dropped (they differ between two runs)."""
+    if isinstance(data, dict):
+        return {k: without_times(v) for k, v in data.items() if k not in ("started_at", "finished_at", "created_at")}
+    if isinstance(data, list):
+        return [without_times(v) for v in data]
+    return data
+
+
+def run_everything(work: dict[str, Any], db: str, out: Path) -> dict[str, Any]:
+    """The shared commands on one database; their outputs (JSON parsed)."""
+    got: dict[str, Any] = {}
+    r = cli(work, db, "glossary", "import", str(GLOSSARY), "--name", "diplomatic", "--author", "tester")
+    assert r.exit_code == 0, r.output
+    r = cli(work, db, "glossary", "add", "diplomatic", "الوزارة", "the ministry", "--author", "tester")
+    assert r.exit_code == 0, r.output
+    r = cli(work, db, "translate", *work["inputs"], "-o", str(out), "--json", *OPTIONS)
+    assert r.exit_code == 0, r.output
+    got["translate"] = json.loads(r.stdout)
+    for doc in got["translate"]["documents"]:
+        doc["output"] = Path(doc["output"]).name
+    got["outputs"] = {p.name: p.read_text(encoding="utf-8") for p in sorted(out.iterdir())}
+    for name, args in (
+        ("runs", ["runs", "--json"]),
+        ("runs show", ["runs", "show", "1", "--json"]),
+        ("glossary list", ["glossary", "list", "--json"]),
+        ("glossary terms", ["glossary", "list", "diplomatic", "--json"]),
+        ("glossary log", ["glossary", "log", "diplomatic", "--json"]),
+        ("glossary diff", ["glossary", "diff", "diplomatic", "1", "2", "--json"]),
+    ):
+        r = cli(work, db, *args)
+        assert r.exit_code == 0, (name, r.output)
+        got[name] = without_times(json.loads(r.stdout.replace(str(out), "OUT")))
+    r = cli(work, db, "review", "export", "1", "--format", "xliff")
+    assert r.exit_code == 0, r.output
+    got["review export"] = r.stdout
+    return got
+
+
+def test_same_run_in_sqlite_and_postgresql(work: dict[str, Any], pg_url: str, tmp_path: Path) -> None:
+    sqlite_db = str(tmp_path / "t.db")
+    in_sqlite = run_everything(work, sqlite_db, tmp_path / "out")  # the same outputs: the same rows
+    in_pg = run_everything(work, pg_url, tmp_path / "out")
+    for key in in_sqlite:
+        assert in_pg[key] == in_sqlite[key], key
+    rows_sqlite, rows_pg = stored_rows(sqlite_db), stored_rows(pg_url)
+    for table in ROWS:
+        assert rows_pg[table] == rows_sqlite[table], table
+    # the run has what the comparison is about: alignments, term outcomes, alternatives
+    assert rows_pg["alignments"] and rows_pg["term_alignments"] and rows_pg["translation_extras"]
+    assert {r[-2] for r in rows_pg["term_alignments"]} & {"present", "enforced", "inserted"}
+    assert in_pg["runs"][0]["status"] == "completed"
+
+
+def test_two_drivers_write_into_one_database_at_once(work: dict[str, Any], pg_url: str, tmp_path: Path) -> None:
+    """Two translate processes started together on the same inputs: two runs, every segment
+    stored once per run, the shared documents and segments stored once."""
+    r = cli(work, pg_url, "glossary", "import", str(GLOSSARY), "--name", "diplomatic")
+    assert r.exit_code == 0, r.output
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "translate_pipe", "--db", pg_url, "--packages-dir", str(work["packages"]),
+             "translate", *work["inputs"], "-o", str(tmp_path / f"out{i}"), "--json", *OPTIONS, "--chunk-segments", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        for i in range(2)
+    ]
+    results = [p.communicate(timeout=300) for p in procs]
+    for p, (_, err) in zip(procs, results):
+        assert p.returncode == 0, err
+    outs = [json.loads(out) for out, _ in results]
+    assert sorted(o["run_id"] for o in outs) == [1, 2]
+    assert outs[0]["documents"] == [{**d, "output": d["output"].replace("out1", "out0")} for d in outs[1]["documents"]]
+    n_segments = sum(len(d["segments"]) for d in outs[0]["documents"])
+    with psycopg.connect(pg_url) as conn:
+        per_run = conn.execute("SELECT run_id, count(*), count(DISTINCT segment_id) FROM translations GROUP BY run_id "
+                               "ORDER BY run_id").fetchall()
+        assert per_run == [(1, n_segments, n_segments), (2, n_segments, n_segments)]
+        assert conn.execute("SELECT count(*) FROM documents").fetchone() == (len(DOCS),)
+        assert conn.execute("SELECT count(*), count(DISTINCT (document_id, start, \"end\")) FROM segments").fetchone() \
+            == (n_segments, n_segments)
+        assert conn.execute("SELECT status FROM runs ORDER BY id").fetchall() == [("completed",), ("completed",)]
+        links = conn.execute("SELECT t.run_id, count(*) FROM alignments a JOIN translations t ON t.id = a.translation_id "
+                             "GROUP BY t.run_id ORDER BY t.run_id").fetchall()
+        assert links[0][1] == links[1][1] > 0
+
+
+@pytest.mark.parametrize("drivers", [2, 4])
+def test_drivers_writing_the_same_documents_at_the_same_moment(pg_url: str, drivers: int) -> None:
+    """The store itself, several threads (one connection each) released together at every step:
+    each registers the same documents and writes the same segments, chunk by chunk, twice (a
+    retried chunk).  Ids never collide and each run holds each segment exactly once."""
+    text = "".join(f"جملة رقم {i}.\n" for i in range(40))
+    segments = [Segment(i, i * 12, i * 12 + 11, text[i * 12 : i * 12 + 11], i) for i in range(40)]
+    PgStore(DatabaseURL(pg_url)).close()  # the schema (made once; tested above)
+    barrier = threading.Barrier(drivers)
+    errors: list[BaseException] = []
+    run_ids: list[int] = []
+
+    def drive(n: int) -> None:
+        try:
+            with PgStore(DatabaseURL(pg_url)) as store:
+                barrier.wait()
+                with store.transaction():
+                    run_id = store.start_run(model_name="m", model_version="1", model_checksum="c", source_lang="ar",
+                                             target_lang="en", settings={"driver": n})
+                    store.claim_run(run_id)
+                    [document_id, other] = store.register_run_documents(
+                        run_id, [(text, "ar", "a.txt", None), (f"نص {n}", "ar", None, None)]
+                    )
+                run_ids.append(run_id)
+                for start in range(0, 40, 8):
+                    chunk = [
+                        (document_id, SegmentTranslation(s, f"sentence {s.index}", ((0, 4, 0, 8),)), ())
+                        for s in segments[start : start + 8]
+                    ]
+                    barrier.wait()
+                    assert store.write_chunk(run_id, chunk, done=start + 8) == 8
+                    assert store.write_chunk(run_id, chunk, done=start + 8) == 0  # retried: nothing twice
+                store.finish_run(run_id, "completed")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=drive, args=(n,)) for n in range(drivers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(run_ids) == list(range(1, drivers + 1))
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM documents").fetchone() == (1 + drivers,)
+        assert conn.execute("SELECT count(*) FROM segments").fetchone() == (40,)
+        assert conn.execute("SELECT run_id, count(DISTINCT segment_id), count(*) FROM translations GROUP BY run_id "
+                            "ORDER BY run_id").fetchall() == [(r, 40, 40) for r in range(1, drivers + 1)]
+        assert conn.execute("SELECT count(*) FROM alignments").fetchone() == (40 * drivers,)
+        assert conn.execute("SELECT run_id, done FROM run_processes ORDER BY run_id").fetchall() == [
+            (r, 40) for r in range(1, drivers + 1)
+        ]
+
+
+def test_the_schema_is_made_once_by_concurrent_openers(pg_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def open_and_close() -> None:
+        try:
+            PgStore(DatabaseURL(pg_url)).close()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_close) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    PgStore(DatabaseURL(pg_url)).close()  # once more: nothing to do
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT version FROM translate_pipe_schema").fetchall() == [(SCHEMA_VERSION,)]
+        tables = {r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+        )}
+    assert tables == {t.name for t in postgres_schema().tables} | {"translate_pipe_schema"}
+
+
+def test_a_newer_schema_adds_the_missing_tables_and_columns(pg_url: str) -> None:
+    """A database made by an older translate-pipe (here: one step older, without a table and a
+    column) is completed, its rows kept."""
+    with PgStore(DatabaseURL(pg_url)) as store:
+        store.ensure_glossary("g", "ar", "en")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE translation_extras")
+        conn.execute("ALTER TABLE translations DROP COLUMN tm_unit_id CASCADE")  # and the view that shows it
+        conn.execute("UPDATE translate_pipe_schema SET version = %s", (SCHEMA_VERSION - 1,))
+    with PgStore(DatabaseURL(pg_url)) as store:
+        assert [g.name for g in store.glossaries()] == ["g"]
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT to_regclass('translation_extras') IS NOT NULL").fetchone() == (True,)
+        assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'translations' "
+                            "AND column_name = 'tm_unit_id'").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM information_schema.table_constraints WHERE table_name IN "
+                            "('translations', 'translation_extras') AND constraint_type = 'FOREIGN KEY'").fetchone() == (4,)
+        assert conn.execute("SELECT to_regclass('translations_with_source') IS NOT NULL").fetchone() == (True,)
+        assert conn.execute("SELECT version FROM translate_pipe_schema ORDER BY version").fetchall() == [
+            (SCHEMA_VERSION - 1,), (SCHEMA_VERSION,)
+        ]
+
+
+def test_a_newer_database_is_refused(pg_url: str) -> None:
+    PgStore(DatabaseURL(pg_url)).close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE translate_pipe_schema SET version = %s", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StoreError, match="newer than this translate-pipe understands"):
+        PgStore(DatabaseURL(pg_url))
+
+
+def test_read_only_commands_leave_an_empty_database_alone(work: dict[str, Any], pg_url: str) -> None:
+    r = cli(work, pg_url, "runs")
+    assert r.exit_code == 1
+    assert "holds no translate-pipe tables yet" in r.stderr and "Traceback" not in r.output
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT to_regclass('runs')").fetchone() == (None,)
+
+
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (["score", "--run", "1"], "score"),
+        (["score", "compare", "1", "2"], "score compare"),
+        (["retranslate", "--glossary", "diplomatic"], "retranslate"),
+        (["refs", "list"], "refs list"),
+        (["review", "import", "x.xlf", "--reviewer", "r"], "review import"),
+        (["tm", "import", "x.tmx"], "tm import"),
+        (["report", "1", "-o", "r.html"], "report"),
+        (["glossary", "suggest", "diplomatic"], "glossary suggest"),
+        (["db", "check"], "db check"),
+        (["db", "backup", "x.db"], "db backup"),
+        (["serve"], "serve"),
+    ],
+)
+def test_commands_postgresql_does_not_support_say_so(work: dict[str, Any], args: list[str], command: str) -> None:
+    r = cli(work, "postgresql://nobody:secret@127.0.0.1:9/none", *args)
+    assert r.exit_code == 1, r.output
+    line = r.stderr.strip()
+    assert line == (
+        f"translate-pipe: error: `{command}` needs a SQLite database (--db FILE); on a PostgreSQL database "
+        "(postgresql://nobody:***@127.0.0.1:9/none) only translate, runs, glossary, review export and tm export work"
+    )
+
+
+def test_an_unreachable_server_is_one_line(work: dict[str, Any]) -> None:
+    r = cli(work, "postgresql://nobody@127.0.0.1:9/none", "runs")
+    assert r.exit_code == 1
+    assert r.stderr.startswith("translate-pipe: error: cannot connect to postgresql://nobody@127.0.0.1:9/none: ")
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("outputs/t.db", Path("outputs/t.db")),
+        ("postgresql://u@h:5432/d", DatabaseURL("postgresql://u@h:5432/d")),
+        ("postgres://u@h/d", DatabaseURL("postgres://u@h/d")),
+        ("postgresql.db", Path("postgresql.db")),
+    ],
+)
+def test_db_is_a_file_or_a_url(value: str, expected: Path | DatabaseURL) -> None:
+    assert database_target(value) == expected
+
+
+def test_store_and_pgstore_fit_the_shared_interface() -> None:
+    """The type checker proves it (api.open_shared_store returns either as SharedStore); here
+    the methods of the protocol exist on both, with the same parameters."""
+    import inspect
+
+    from translate_pipe.store import SharedStore
+
+    names = [n for n, v in vars(SharedStore).items() if callable(v) and not n.startswith("_")]
+    assert len(names) > 30
+    for name in names:
+        assert inspect.signature(getattr(PgStore, name)).parameters.keys() == \
+            inspect.signature(getattr(Store, name)).parameters.keys(), name
