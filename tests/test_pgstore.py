@@ -191,6 +191,28 @@ def test_two_drivers_write_into_one_database_at_once(work: dict[str, Any], pg_ur
         assert links[0][1] == links[1][1] > 0
 
 
+def test_an_interrupted_run_resumes_in_postgresql(work: dict[str, Any], pg_url: str, tmp_path: Path) -> None:
+    """A run cut after two chunks (its later rows gone, marked failed) is completed by
+    ``translate --resume`` to the same --json and rows as the uninterrupted run."""
+    assert cli(work, pg_url, "glossary", "import", str(GLOSSARY), "--name", "diplomatic").exit_code == 0
+    r = cli(work, pg_url, "translate", *work["inputs"], "-o", str(tmp_path / "out"), "--json", *OPTIONS)
+    assert r.exit_code == 0, r.output
+    whole, rows = json.loads(r.stdout), stored_rows(pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM translations WHERE id > 4")  # the first two chunks of 2 stay
+        conn.execute("UPDATE run_processes SET done = 4")
+        conn.execute("UPDATE runs SET status = 'failed', error = 'killed'")
+    r = cli(work, pg_url, "translate", "--resume", "1", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == whole
+    again = stored_rows(pg_url)
+    for table in ("runs", "documents", "segments", "run_documents"):
+        assert again[table] == rows[table], table
+    for table in ("translations", "alignments", "term_alignments", "translation_extras"):  # new ids after 4
+        assert len(again[table]) == len(rows[table]), table
+    assert [t[2:] for t in again["translations"]] == [t[2:] for t in rows["translations"]]
+
+
 @pytest.mark.parametrize("drivers", [2, 4])
 def test_drivers_writing_the_same_documents_at_the_same_moment(pg_url: str, drivers: int) -> None:
     """The store itself, several threads (one connection each) released together at every step:
