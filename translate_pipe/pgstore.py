@@ -276,19 +276,13 @@ class PgStore:
             with self._errors(), self.conn.cursor() as cur:
                 cur.executemany(sql, rows)  # type: ignore[arg-type]
 
-    def _many_returning(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[int | None]:
-        """executemany of an INSERT ... RETURNING id: the id of each row (None: not inserted)."""
-        if not rows:
-            return []
-        out: list[int | None] = []
-        with self._errors(), self.conn.cursor() as cur:
-            cur.executemany(sql, rows, returning=True)  # type: ignore[arg-type]
-            while True:
-                row = cur.fetchone()
-                out.append(None if row is None else int(row["id"]))
-                if not cur.nextset():
-                    break
-        return out
+    def _copy(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Bulk insert with COPY (the word links are the bulk of a run: tens per segment)."""
+        if rows:
+            names = ", ".join(_q(c) for c in columns)
+            with self._errors(), self.conn.cursor() as cur, cur.copy(f"COPY {_q(table)} ({names}) FROM STDIN") as copy:  # type: ignore[arg-type]
+                for row in rows:
+                    copy.write_row(row)
 
     def _migrate(self, create: bool) -> None:
         """Make the schema, or add what a newer translate-pipe has (once: under an advisory lock)."""
@@ -369,13 +363,16 @@ class PgStore:
         return str(rows[0]["text"])
 
     def add_segments(self, document_id: int, segments: Sequence[Any]) -> list[int]:
-        """Ids of these segments of a document, inserting the new ones."""
+        """Ids of these segments of a document, inserting the new ones (one statement; in
+        document order, so that concurrent writers lock the same rows in the same order)."""
         if not segments:
             return []
-        self._many(
-            'INSERT INTO segments (document_id, start, "end", paragraph, text) VALUES (%s, %s, %s, %s, %s) '
-            "ON CONFLICT (document_id, start, \"end\") DO NOTHING",
-            sorted({(document_id, s.start, s.end, s.paragraph, s.text) for s in segments}),
+        rows = sorted({(s.start, s.end, s.paragraph, s.text) for s in segments})
+        self._execute(
+            'INSERT INTO segments (document_id, start, "end", paragraph, text) SELECT %s, * FROM '
+            "unnest(%s::integer[], %s::integer[], %s::integer[], %s::text[]) "
+            'ON CONFLICT (document_id, start, "end") DO NOTHING',
+            (document_id, *(list(column) for column in zip(*rows))),
         )
         ids = {
             (r["start"], r["end"]): int(r["id"])
@@ -528,15 +525,21 @@ class PgStore:
             for document_id in sorted(by_doc):
                 results = by_doc[document_id]
                 segment_ids = self.add_segments(document_id, [st.segment for st, _ in results])
-                new_ids = self._many_returning(
-                    "INSERT INTO translations (run_id, segment_id, segment_index, target, score, truncated, origin, "
-                    "tm_unit_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, segment_id) DO NOTHING "
-                    "RETURNING id",
-                    [
-                        (run_id, segment_id, st.segment.index, st.target, st.score, int(st.truncated), st.origin, st.tm_unit_id)
-                        for segment_id, (st, _) in zip(segment_ids, results)
-                    ],
-                )
+                columns = list(zip(*(
+                    (segment_id, st.segment.index, st.target, st.score, int(st.truncated), st.origin, st.tm_unit_id)
+                    for segment_id, (st, _) in zip(segment_ids, results)
+                )))
+                inserted = {
+                    int(r["segment_id"]): int(r["id"])
+                    for r in self._rows(
+                        "INSERT INTO translations (run_id, segment_id, segment_index, target, score, truncated, origin, "
+                        "tm_unit_id) SELECT %s, * FROM unnest(%s::bigint[], %s::integer[], %s::text[], "
+                        "%s::double precision[], %s::integer[], %s::text[], %s::bigint[]) "
+                        "ON CONFLICT (run_id, segment_id) DO NOTHING RETURNING id, segment_id",
+                        (run_id, *(list(c) for c in columns)),
+                    )
+                }
+                new_ids = [inserted.pop(segment_id, None) for segment_id in segment_ids]
                 for translation_id, (st, alts) in zip(new_ids, results):
                     if translation_id is None:
                         continue  # already stored by this run
@@ -557,17 +560,14 @@ class PgStore:
                         extra["forms"] = forms
                     if extra:
                         extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
-            self._many(
-                "INSERT INTO alignments (translation_id, src_start, src_end, tgt_start, tgt_end) VALUES (%s, %s, %s, %s, %s)",
-                links,
-            )
-            self._many(
-                "INSERT INTO term_alignments (translation_id, term_id, glossary_version, source_term, target_term, "
-                "src_start, src_end, tgt_start, tgt_end, method, status, reason) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            self._copy("alignments", ("translation_id", "src_start", "src_end", "tgt_start", "tgt_end"), links)
+            self._copy(
+                "term_alignments",
+                ("translation_id", "term_id", "glossary_version", "source_term", "target_term", "src_start", "src_end",
+                 "tgt_start", "tgt_end", "method", "status", "reason"),
                 terms,
             )
-            self._many("INSERT INTO translation_extras (translation_id, data) VALUES (%s, %s)", extras)
+            self._copy("translation_extras", ("translation_id", "data"), extras)
             self._execute(
                 "UPDATE run_processes SET heartbeat_at = %s, done = coalesce(%s, done) WHERE run_id = %s",
                 (_now(), done, run_id),
