@@ -132,6 +132,9 @@ def run_everything(work: dict[str, Any], db: str, out: Path) -> dict[str, Any]:
         ("glossary terms", ["glossary", "list", "diplomatic", "--json"]),
         ("glossary log", ["glossary", "log", "diplomatic", "--json"]),
         ("glossary diff", ["glossary", "diff", "diplomatic", "1", "2", "--json"]),
+        ("glossary show", ["glossary", "show", "diplomatic", "الوزارة", "--json"]),
+        ("glossary lint", ["glossary", "lint", "diplomatic", "--json"]),
+        ("glossary match", ["glossary", "match", "diplomatic", work["inputs"][0], "--json"]),
     ):
         r = cli(work, db, *args)
         assert r.exit_code == 0, (name, r.output)
@@ -139,6 +142,16 @@ def run_everything(work: dict[str, Any], db: str, out: Path) -> dict[str, Any]:
     r = cli(work, db, "review", "export", "1", "--format", "xliff")
     assert r.exit_code == 0, r.output
     got["review export"] = r.stdout
+    for name, args in (
+        ("glossary ack", ["glossary", "ack", "diplomatic", "الائتلاف الوطني السوري", "--author", "tester"]),
+        ("glossary lint after ack", ["glossary", "lint", "diplomatic", "--json"]),
+        ("glossary remove", ["glossary", "remove", "diplomatic", "الوزارة", "--author", "tester"]),
+        ("glossary export", ["glossary", "export", "diplomatic", "--format", "po"]),
+        ("tm export", ["tm", "export"]),
+    ):
+        r = cli(work, db, *args)
+        assert r.exit_code == 0, (name, r.output)
+        got[name] = r.stdout
     return got
 
 
