@@ -402,3 +402,13 @@ def test_store_and_pgstore_fit_the_shared_interface() -> None:
     for name in names:
         assert inspect.signature(getattr(PgStore, name)).parameters.keys() == \
             inspect.signature(getattr(Store, name)).parameters.keys(), name
+
+
+def test_psycopg_is_imported_only_lazily_by_the_postgresql_store() -> None:
+    """SQLite users need no driver: psycopg is imported inside pgstore's functions, nowhere else."""
+    from .test_layers import MODULES, imports
+
+    for module, path in MODULES.items():
+        for target, top_level in imports(path):
+            if target.split(".")[0] == "psycopg":
+                assert module == "translate_pipe.pgstore" and not top_level, f"{module} imports {target}"
