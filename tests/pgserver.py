@@ -56,13 +56,13 @@ def running_postgres() -> Iterator[str]:
         subprocess.run(
             [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8",
              "--locale=C.UTF-8", "--no-sync"],
-            check=True, capture_output=True,
+            check=True, capture_output=True, cwd=root,  # a working directory the server's user can enter
         )
         options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off " \
                   "-c synchronous_commit=off -c full_page_writes=off"
         started = subprocess.run(
             [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"],
-            capture_output=True, text=True,
+            capture_output=True, text=True, cwd=root,
         )
         if started.returncode != 0:
             raise RuntimeError(f"PostgreSQL did not start: {started.stderr}{log.read_text(errors='replace') if log.exists() else ''}")
@@ -71,7 +71,7 @@ def running_postgres() -> Iterator[str]:
         finally:
             subprocess.run(
                 [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                capture_output=True,
+                capture_output=True, cwd=root,
             )
     finally:
         shutil.rmtree(root, ignore_errors=True)
