@@ -44,7 +44,8 @@ from .records import (
     TermMatch,
     VersionInfo,
 )
-from .store import DatabaseURL, SharedStore, Store, database_target, open_shared
+from .store import DatabaseURL, SharedStore, Store, open_shared
+from .store import database_target as database_target  # the CLI resolves --db with it
 
 # -- resources --------------------------------------------------------------------------------
 _ENGINES: dict[tuple[str, str, str, str, int, str], Engine] = {}
@@ -65,9 +66,6 @@ def open_store(db: Path, *, create: bool = True, init: bool = False) -> Store:
     if create:
         return Store(db, init=init)
     return Store.open_existing(db, hint=_NO_DATABASE_HINT, init=init)
-
-
-__all__ = ["DatabaseURL", "SharedStore", "Store", "database_target"]  # the CLI resolves --db with these
 
 
 def open_shared_store(db: Path | DatabaseURL, *, create: bool = True, init: bool = False) -> SharedStore:
