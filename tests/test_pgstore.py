@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,11 +172,14 @@ def test_same_run_in_sqlite_and_postgresql(work: dict[str, Any], pg_url: str, tm
 
 
 def test_two_drivers_write_into_one_database_at_once(work: dict[str, Any], pg_url: str, tmp_path: Path) -> None:
-    """Two translate processes started together on the same inputs: two runs, every segment
+    """Two translate processes on the same inputs, held at the start of their runs until both
+    are there (the test locks ``runs``), then released together: two runs, every segment
     stored once per run, the shared documents and segments stored once."""
     r = cli(work, pg_url, "glossary", "import", str(GLOSSARY), "--name", "diplomatic")
     assert r.exit_code == 0, r.output
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    gate = psycopg.connect(pg_url)  # a transaction holding the lock until both drivers wait on it
+    gate.execute("LOCK TABLE runs IN EXCLUSIVE MODE")
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "translate_pipe", "--db", pg_url, "--packages-dir", str(work["packages"]),
@@ -184,7 +188,20 @@ def test_two_drivers_write_into_one_database_at_once(work: dict[str, Any], pg_ur
         )
         for i in range(2)
     ]
-    results = [p.communicate(timeout=300) for p in procs]
+    try:
+        deadline = time.monotonic() + 240
+        while gate.execute("SELECT count(*) FROM pg_locks WHERE relation = 'runs'::regclass AND NOT granted"
+                           ).fetchone() != (2,):
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "the drivers never met"
+            time.sleep(0.1)
+        gate.commit()
+        results = [p.communicate(timeout=300) for p in procs]
+    finally:
+        gate.close()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     for p, (_, err) in zip(procs, results):
         assert p.returncode == 0, err
     outs = [json.loads(out) for out, _ in results]
@@ -199,6 +216,7 @@ def test_two_drivers_write_into_one_database_at_once(work: dict[str, Any], pg_ur
         assert conn.execute("SELECT count(*), count(DISTINCT (document_id, start, \"end\")) FROM segments").fetchone() \
             == (n_segments, n_segments)
         assert conn.execute("SELECT status FROM runs ORDER BY id").fetchall() == [("completed",), ("completed",)]
+        assert conn.execute("SELECT max(started_at) < min(finished_at) FROM runs").fetchone() == (True,)  # overlapped
         links = conn.execute("SELECT t.run_id, count(*) FROM alignments a JOIN translations t ON t.id = a.translation_id "
                              "GROUP BY t.run_id ORDER BY t.run_id").fetchall()
         assert links[0][1] == links[1][1] > 0
