@@ -441,7 +441,7 @@ class PgStore:
             r["status"]: int(r["n"])
             for r in self._rows(
                 "SELECT a.status, count(*) AS n FROM term_alignments a JOIN translations t ON t.id = a.translation_id "
-                "WHERE t.run_id = %s GROUP BY a.status ORDER BY a.status",
+                "WHERE t.run_id = %s GROUP BY a.status ORDER BY a.status COLLATE \"C\"",
                 (run_id,),
             )
         }
@@ -849,14 +849,14 @@ class PgStore:
     def tm_units(self, source_lang: str, target_lang: str) -> list[dict[str, Any]]:
         return self._rows(
             "SELECT id, source, source_norm, target, origin, author, created_at FROM tm_units "
-            "WHERE source_lang = %s AND target_lang = %s ORDER BY created_at DESC, id DESC",
+            "WHERE source_lang = %s AND target_lang = %s ORDER BY created_at COLLATE \"C\" DESC, id DESC",
             (source_lang, target_lang),
         )
 
     def tm_exact(self, source_lang: str, target_lang: str, source_norm: str) -> list[dict[str, Any]]:
         return self._rows(
             "SELECT id, source, source_norm, target, origin, author, created_at FROM tm_units "
-            "WHERE source_lang = %s AND target_lang = %s AND source_norm = %s ORDER BY created_at DESC, id DESC",
+            "WHERE source_lang = %s AND target_lang = %s AND source_norm = %s ORDER BY created_at COLLATE \"C\" DESC, id DESC",
             (source_lang, target_lang, source_norm),
         )
 
