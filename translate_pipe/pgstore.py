@@ -95,7 +95,7 @@ _REFERENCES = re.compile(
     r"\s+REFERENCES\s+\"?\w+\"?\s*\([^)]*\)(\s+ON\s+(DELETE|UPDATE)\s+(CASCADE|SET\s+NULL|SET\s+DEFAULT|RESTRICT|NO\s+ACTION))*",
     re.IGNORECASE,
 )
-_TYPES = {"REAL": "DOUBLE PRECISION", "FLOAT": "DOUBLE PRECISION", "TEXT": "TEXT"}
+_TYPES = {"REAL": "DOUBLE PRECISION", "FLOAT": "DOUBLE PRECISION", "TEXT": "TEXT", "BLOB": "BYTEA"}
 
 
 def _q(name: str) -> str:
@@ -152,9 +152,12 @@ def postgres_schema() -> PgSchema:
     one that ``store.MIGRATIONS`` build on an in-memory database."""
     schema = PgSchema()
     with Store(":memory:") as sqlite:
-        # tables a SQLite database makes on first use (not migrations yet): made here too
-        sqlite.ensure_ops_tables()
-        if not sqlite.db[Store.RENDERINGS].exists():
+        # tables a SQLite database made on first use before schema 6 (issue 14 made them a
+        # migration step): made here too, so that PostgreSQL has them whichever schema this is
+        ensure_ops_tables = getattr(sqlite, "ensure_ops_tables", None)
+        if ensure_ops_tables is not None:
+            ensure_ops_tables()
+        if not sqlite.db["term_renderings"].exists():
             sqlite.put_renderings("", {"": []})
         conn = sqlite.conn
         for name, sql in conn.execute(
@@ -574,6 +577,25 @@ class PgStore:
             )
         return stored
 
+    def add_run_files(self, run_id: int, files: Mapping[int, tuple[bytes, str]]) -> None:
+        """As Store.add_run_files (schema 6): the original bytes of a run's formatted documents
+        (by position) and where each one's translation is written."""
+        self._many(
+            "INSERT INTO run_document_files (run_id, position, data, output_path) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (run_id, position) DO NOTHING",
+            [(run_id, position, data, output) for position, (data, output) in sorted(files.items())],
+        )
+
+    def run_files(self, run_id: int) -> dict[int, tuple[bytes, str]]:
+        """:meth:`add_run_files`' files of a run: position -> (original bytes, output path)."""
+        return {
+            int(r["position"]): (bytes(r["data"]), str(r["output_path"]))
+            for r in self._rows(
+                "SELECT position, data, output_path FROM run_document_files WHERE run_id = %s ORDER BY position",
+                (run_id,),
+            )
+        }
+
     def segments_done(self, run_id: int) -> int:
         return int(self._value("SELECT coalesce(max(done), 0) FROM run_processes WHERE run_id = %s", (run_id,)) or 0)
 
@@ -610,14 +632,19 @@ class PgStore:
         }
 
     def run_translation(
-        self, run_id: int, document_id: int, segment_index: int
+        self, run_id: int, document_id: int, segment_index: int, start: int | None = None
     ) -> tuple[SegmentTranslation, tuple[str, ...]]:
-        start = self._value(
-            "SELECT s.start FROM translations t JOIN segments s ON s.id = t.segment_id "
-            "WHERE t.run_id = %s AND s.document_id = %s AND t.segment_index = %s",
-            (run_id, document_id, segment_index),
-        )
+        """One stored translation of a run, by document and segment index (``start``, where
+        the segment starts, when known)."""
+        if start is None:
+            start = self._value(
+                "SELECT s.start FROM translations t JOIN segments s ON s.id = t.segment_id "
+                "WHERE t.run_id = %s AND s.document_id = %s AND t.segment_index = %s",
+                (run_id, document_id, segment_index),
+            )
         found = None if start is None else next(self.iter_translations(run_id, document_id, 1, int(start) - 1), None)
+        if found is not None and found[0].segment.index != segment_index:
+            found = None
         if found is None:
             raise StoreError(f"run {run_id} has no translation of segment {segment_index} of document {document_id}")
         return found
@@ -834,14 +861,14 @@ class PgStore:
         if not sources:
             return {}
         rows = self._rows(
-            f"SELECT source, renderings FROM {Store.RENDERINGS} WHERE model = %s AND source = ANY(%s)",
+            "SELECT source, renderings FROM term_renderings WHERE model = %s AND source = ANY(%s)",
             (model, list(sources)),
         )
         return {r["source"]: list(json.loads(r["renderings"])) for r in rows}
 
     def put_renderings(self, model: str, renderings: Mapping[str, Sequence[str]]) -> None:
         self._many(
-            f"INSERT INTO {Store.RENDERINGS} (model, source, renderings) VALUES (%s, %s, %s) "
+            "INSERT INTO term_renderings (model, source, renderings) VALUES (%s, %s, %s) "
             "ON CONFLICT (model, source) DO UPDATE SET renderings = excluded.renderings",
             [(model, s, json.dumps(list(r), ensure_ascii=False)) for s, r in renderings.items()],
         )
