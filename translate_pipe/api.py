@@ -70,7 +70,7 @@ def open_store(db: Path, *, create: bool = True, init: bool = False) -> Store:
 
 def open_shared_store(db: Path | DatabaseURL, *, create: bool = True, init: bool = False) -> SharedStore:
     """As :func:`open_store`, for the commands a PostgreSQL database supports too (translate,
-    runs, glossary, review export, TM export): ``db`` may be a ``postgresql://`` URL."""
+    runs, glossary, review export/import, TM export/import): ``db`` may be a ``postgresql://`` URL."""
     return open_shared(db, create=create, init=init, hint=_NO_DATABASE_HINT)
 
 
@@ -835,7 +835,7 @@ def review_export(
     return text
 
 
-def review_import(store: Store, path: Path, *, reviewer: str, fmt: str | None = None, run: int | None = None) -> Any:
+def review_import(store: SharedStore, path: Path, *, reviewer: str, fmt: str | None = None, run: int | None = None) -> Any:
     """Check and store a reviewed file (see review.py); returns a ``review.ImportResult``."""
     from .review import import_review
 
@@ -862,7 +862,7 @@ def tm_export(store: SharedStore, *, source_lang: str = "ar", target_lang: str =
 
 
 def tm_import(
-    store: Store, path: Path, *, source_lang: str = "ar", target_lang: str = "en", author: str = ""
+    store: SharedStore, path: Path, *, source_lang: str = "ar", target_lang: str = "en", author: str = ""
 ) -> tuple[int, int]:
     """Add the units of a TMX file (all or nothing); returns (units stored, units skipped)."""
     from .errors import TMError
@@ -897,7 +897,7 @@ def report_html(store: Store, run_id: int, *, output: Path | None = None) -> str
     return html
 
 
-def glossary_suggest(store: Store, name: str, *, min_count: int = 3) -> list[Any]:
+def glossary_suggest(store: SharedStore, name: str, *, min_count: int = 3) -> list[Any]:
     """Entries proposed from repeated reviewer corrections (review.suggest)."""
     from .review import suggest
 

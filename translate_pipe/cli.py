@@ -173,7 +173,7 @@ def _root(
             envvar="TRANSLATE_PIPE_DB",
             metavar="PATH|URL",
             help="SQLite database file, or postgresql://USER@HOST:PORT/DBNAME (translate, runs, glossary, "
-            "review export, tm export) [default: outputs/translate_pipe.db]",
+            "review, tm) [default: outputs/translate_pipe.db]",
         ),
     ] = None,
     packages_dir: Annotated[
@@ -192,7 +192,7 @@ def _root(
     ctx.obj = Paths(db=api.database_target(db) if db else DEFAULT_DB, packages_option=packages_dir, init=init)
 
 
-SHARED_COMMANDS = "translate, runs, glossary, review export and tm export"  # what PostgreSQL supports
+SHARED_COMMANDS = "translate, runs, glossary, review and tm"  # what PostgreSQL supports
 
 
 def _sqlite(paths: Paths) -> Path:
@@ -1014,7 +1014,7 @@ def review_import(
     as_json: JsonOpt = False,
 ) -> None:
     """Store the post-edits of a reviewed file (all or nothing) with their HTER."""
-    with _open_store(_paths(ctx)) as store:
+    with _open_shared(_paths(ctx)) as store:
         res = api.review_import(store, path, reviewer=_author(reviewer), fmt=fmt, run=run)
     if as_json:
         _print_json(report.review_import_json(res))
@@ -1048,7 +1048,7 @@ def tm_import(
     author: AuthorOpt = None,
 ) -> None:
     """Add the units of a TMX file to the translation memory (all or nothing)."""
-    with _open_store(_paths(ctx)) as store:
+    with _open_shared(_paths(ctx)) as store:
         n, skipped = api.tm_import(store, path, source_lang=from_code, target_lang=to_code, author=_author(author))
     typer.echo(f"{path}: {n} unit(s) stored" + (f", {skipped} skipped (missing {from_code} or {to_code} text)" if skipped else ""))
 
@@ -1073,7 +1073,7 @@ def glossary_suggest(
     as_json: JsonOpt = False,
 ) -> None:
     """Propose entries from corrections reviewers made the same way in several segments (post-edits of runs translated with NAME)."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         found = api.glossary_suggest(store, name, min_count=min_count)
     if as_json:
         _print_json(report.suggestions_json(found))

@@ -873,6 +873,126 @@ class PgStore:
             [(model, s, json.dumps(list(r), ensure_ascii=False)) for s, r in renderings.items()],
         )
 
+    # -- the review loop: imports of reviewed files, post-edits, translation memory, scores ------
+    def review_imports(self, run_id: int) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT id, run_id, path, format, sha256, reviewer, imported_at, units, edited, hter, hter_signature "
+            "FROM review_imports WHERE run_id = %s ORDER BY id",
+            (run_id,),
+        )
+
+    def add_review_import(
+        self,
+        *,
+        run_id: int,
+        path: str,
+        fmt: str,
+        sha256: str,
+        reviewer: str,
+        units: int,
+        post_edits: Sequence[dict[str, Any]],
+        hter: float | None,
+        hter_signature: str,
+        tm_units: Sequence[dict[str, Any]],
+    ) -> int:
+        """As :meth:`Store.add_review_import`: one review file in ONE transaction."""
+        now = _now()
+        with self.transaction():
+            import_id = int(
+                self._rows(
+                    "INSERT INTO review_imports (run_id, path, format, sha256, reviewer, imported_at, units, edited, "
+                    "hter, hter_signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                    (run_id, path, fmt, sha256, reviewer, now, units, len(post_edits), hter, hter_signature),
+                )[0]["id"]
+            )
+            ids = [
+                int(
+                    self._rows(
+                        "INSERT INTO post_edits (translation_id, import_id, target, reviewer, state, approved, "
+                        "created_at, hter, hter_signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                        (pe["translation_id"], import_id, pe["target"], reviewer, pe["state"], int(pe["approved"]),
+                         now, pe["hter"], hter_signature),
+                    )[0]["id"]
+                )
+                for pe in post_edits
+            ]
+            self.add_tm_units(
+                [{**u, "post_edit_id": ids[u["post_edit"]], "author": reviewer, "origin": "review"} for u in tm_units]
+            )
+        return import_id
+
+    def post_edits(self, run_id: int, latest: bool = True) -> list[dict[str, Any]]:
+        """As :meth:`Store.post_edits`."""
+        sql = (
+            "SELECT p.id, p.translation_id, p.import_id, p.target, p.reviewer, p.state, p.approved, p.created_at, "
+            "p.hter, p.hter_signature, t.target AS mt, t.segment_index, s.document_id, s.text AS source, "
+            "s.start AS source_start FROM post_edits p JOIN translations t ON t.id = p.translation_id "
+            "JOIN segments s ON s.id = t.segment_id WHERE t.run_id = %s"
+        )
+        if latest:
+            sql += " AND p.id = (SELECT max(p2.id) FROM post_edits p2 WHERE p2.translation_id = p.translation_id)"
+        return self._rows(sql + " ORDER BY s.document_id, t.segment_index, p.id", (run_id,))
+
+    def glossary_post_edits(self, glossary_id: int) -> list[dict[str, Any]]:
+        """As :meth:`Store.glossary_post_edits`: the latest post-edit of every translation made
+        by a run with this glossary."""
+        return self._rows(
+            "SELECT p.id, p.translation_id, p.target, t.target AS mt, t.run_id, t.segment_index, "
+            "s.document_id, s.start AS source_start, s.text AS source FROM post_edits p "
+            "JOIN translations t ON t.id = p.translation_id JOIN segments s ON s.id = t.segment_id "
+            "JOIN runs r ON r.id = t.run_id WHERE r.glossary_id = %s AND p.id = (SELECT max(p2.id) FROM "
+            "post_edits p2 WHERE p2.translation_id = p.translation_id) ORDER BY p.id",
+            (glossary_id,),
+        )
+
+    def add_tm_units(self, units: Sequence[dict[str, Any]]) -> int:
+        """As :meth:`Store.add_tm_units`: same source and target, one unit (the newest kept)."""
+        now = _now()
+        with self.transaction():
+            for u in units:
+                self._execute(
+                    "INSERT INTO tm_units (source_lang, target_lang, source, source_norm, target, origin, "
+                    "post_edit_id, author, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (source_lang, target_lang, source, target) DO UPDATE SET "
+                    "source_norm = excluded.source_norm, origin = excluded.origin, "
+                    "post_edit_id = excluded.post_edit_id, author = excluded.author, created_at = excluded.created_at",
+                    (u["source_lang"], u["target_lang"], u["source"], u["source_norm"], u["target"], u["origin"],
+                     u.get("post_edit_id"), u.get("author", ""), u.get("created_at") or now),
+                )
+        return len(units)
+
+    def save_scores(
+        self, run_id: int, refset: str, level: str, rows: Sequence[tuple[str, float | None, str, Row]]
+    ) -> None:
+        """As :meth:`Store.save_scores` (a stored score is replaced)."""
+        with self.transaction():
+            for metric, value, signature, details in rows:
+                self._execute(
+                    "INSERT INTO scores (run_id, metric, value, signature, refset, level, details, created_at) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, metric, refset, level) DO UPDATE "
+                    "SET value = excluded.value, signature = excluded.signature, "
+                    "details = excluded.details, created_at = excluded.created_at",
+                    (run_id, metric, value, signature, refset, level, json.dumps(details, ensure_ascii=False), _now()),
+                )
+            self._execute(
+                "INSERT INTO score_references (score_id, refset_id) SELECT sc.id, rs.id FROM scores sc "
+                "JOIN run_documents rd ON rd.run_id = sc.run_id JOIN refsets rs ON rs.document_id = rd.document_id "
+                "WHERE sc.run_id = %s AND rs.name = ANY(%s) ON CONFLICT DO NOTHING",
+                (run_id, refset.split("+")),
+            )
+
+    def scores(self, run_id: int, refset: str | None = None) -> list[Row]:
+        """Stored scores of a run as rows (``details`` decoded)."""
+        sql = "SELECT metric, value, signature, refset, level, details, created_at FROM scores WHERE run_id = %s"
+        params: list[Any] = [run_id]
+        if refset is not None:
+            sql += " AND refset = %s"
+            params.append(refset)
+        rows = self._rows(sql + " ORDER BY id", params)
+        for r in rows:
+            r["details"] = json.loads(r["details"])
+        return rows
+
     def tm_units(self, source_lang: str, target_lang: str) -> list[dict[str, Any]]:
         return self._rows(
             "SELECT id, source, source_norm, target, origin, author, created_at FROM tm_units "

@@ -33,7 +33,7 @@ Schema overview (see ``MIGRATIONS``)::
 Schema 5 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
 
 :class:`SharedStore` is what a ``translate`` run and the commands a team shares (runs, the
-glossary, review export) need from a store; :class:`Store` (SQLite) and
+glossary, review export and import, TM export and import) need from a store; :class:`Store` (SQLite) and
 :class:`translate_pipe.pgstore.PgStore` (PostgreSQL, ``--db postgresql://...``) both fit it.
 :func:`open_shared` picks one by the database given: a path or a :class:`DatabaseURL`.
 """
@@ -308,7 +308,7 @@ def database_target(value: str | Path) -> Path | DatabaseURL:
 
 class SharedStore(Protocol):
     """What ``translate`` (pipeline.translate/resume) and the commands a team shares (runs,
-    glossary, review export, TM export) need from a store.  :class:`Store` and
+    glossary, review export and import, TM export and import) need from a store.  :class:`Store` and
     :class:`translate_pipe.pgstore.PgStore` fit it; the other commands take a :class:`Store`."""
 
     def close(self) -> None: ...
@@ -382,6 +382,30 @@ class SharedStore(Protocol):
     def put_renderings(self, model: str, renderings: Mapping[str, Sequence[str]]) -> None: ...
     def tm_units(self, source_lang: str, target_lang: str) -> list[dict[str, Any]]: ...
     def tm_exact(self, source_lang: str, target_lang: str, source_norm: str) -> list[dict[str, Any]]: ...
+
+    # the review loop: review import, tm import, glossary suggest
+    def review_imports(self, run_id: int) -> list[dict[str, Any]]: ...
+    def add_review_import(
+        self,
+        *,
+        run_id: int,
+        path: str,
+        fmt: str,
+        sha256: str,
+        reviewer: str,
+        units: int,
+        post_edits: Sequence[dict[str, Any]],
+        hter: float | None,
+        hter_signature: str,
+        tm_units: Sequence[dict[str, Any]],
+    ) -> int: ...
+    def post_edits(self, run_id: int, latest: bool = True) -> list[dict[str, Any]]: ...
+    def glossary_post_edits(self, glossary_id: int) -> list[dict[str, Any]]: ...
+    def add_tm_units(self, units: Sequence[dict[str, Any]]) -> int: ...
+    def save_scores(
+        self, run_id: int, refset: str, level: str, rows: Sequence[tuple[str, float | None, str, Row]]
+    ) -> None: ...
+    def scores(self, run_id: int, refset: str | None = None) -> list[Row]: ...
 
 
 def open_shared(db: Path | DatabaseURL, *, create: bool = True, init: bool = False, hint: str = "") -> SharedStore:
