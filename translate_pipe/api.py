@@ -69,8 +69,8 @@ def open_store(db: Path, *, create: bool = True, init: bool = False) -> Store:
 
 
 def open_shared_store(db: Path | DatabaseURL, *, create: bool = True, init: bool = False) -> SharedStore:
-    """As :func:`open_store`, for the commands a PostgreSQL database supports too (translate,
-    runs, glossary, review export/import, TM export/import): ``db`` may be a ``postgresql://`` URL."""
+    """As :func:`open_store`, for the commands a PostgreSQL database supports too (all but
+    ``serve`` and ``db``): ``db`` may be a ``postgresql://`` URL."""
     return open_shared(db, create=create, init=init, hint=_NO_DATABASE_HINT)
 
 
@@ -226,7 +226,7 @@ def _store_for(db: Path | DatabaseURL, store: SharedStore | None, create: bool =
 def retranslate(
     glossary: str,
     *,
-    db: Path,
+    db: Path | DatabaseURL,
     packages_dir: Path,
     device: str = "cpu",
     threads: int = DEFAULT_THREADS,
@@ -236,7 +236,7 @@ def retranslate(
     progress: Callable[[int, int], None] | None = None,
 ) -> RetranslateResult:
     """Re-run only the segments whose matched glossary terms changed (see :func:`pipeline.retranslate`)."""
-    with open_store(db, create=False) as store:
+    with open_shared_store(db, create=False) as store:
         result = _retranslate(
             store,
             _engine_loader(packages_dir, device, threads, compute_type),
@@ -605,7 +605,7 @@ def _paragraph_lines(text: str) -> list[str]:
 
 
 def refs_import(
-    store: Store,
+    store: SharedStore,
     source: Path,
     reference: Path,
     *,
@@ -634,7 +634,7 @@ def refs_import(
     return document_id, refset, len(lines), replaced
 
 
-def refs_list(store: Store) -> list[RefSetInfo]:
+def refs_list(store: SharedStore) -> list[RefSetInfo]:
     return store.refset_list()
 
 
@@ -650,7 +650,7 @@ class RunTexts:
     level: str  # "segment" when every paragraph is one segment, else "paragraph"
 
 
-def run_texts(store: Store, run_id: int) -> RunTexts:
+def run_texts(store: SharedStore, run_id: int) -> RunTexts:
     store.run(run_id)  # raises for an unknown run
     docs = store.run_documents(run_id)
     if not docs:
@@ -717,7 +717,7 @@ class ScoreResult:
 
 
 def score_files(
-    store: Store | None,
+    store: SharedStore | None,
     hyp: Path,
     refs: Sequence[Path],
     *,
@@ -748,7 +748,7 @@ def score_files(
     return ScoreResult(values, signatures, scores.segments, report.term_success, report.details(), terms_wmt=wmt)
 
 
-def score_run(store: Store, run_id: int, *, glossary: str | None = None, recompute: bool = False) -> ScoreResult:
+def score_run(store: SharedStore, run_id: int, *, glossary: str | None = None, recompute: bool = False) -> ScoreResult:
     """Score a stored run against the stored references of its documents; results are stored.
 
     Stored scores are returned as they are unless ``recompute`` (or a metric is missing, or
@@ -797,7 +797,7 @@ _WMT_TERM_METRICS = ("term_exact_match", "term_window_overlap", "term_ter")
 
 
 def _wmt_rows(
-    store: Store, glossary: str, sources: Sequence[str], hyps: Sequence[str], refs: Sequence[Sequence[str]]
+    store: SharedStore, glossary: str, sources: Sequence[str], hyps: Sequence[str], refs: Sequence[Sequence[str]]
 ) -> list[tuple[str, float | None, str, dict[str, Any]]]:
     from .termscore import wmt_measures
 
@@ -808,7 +808,7 @@ def _wmt_rows(
     return [(m.metric, m.value, m.signature, m.details) for m in measures]
 
 
-def score_compare(store: Store, run_a: int, run_b: int, *, n_samples: int = 1000, seed: int = 12345) -> score.Comparison:
+def score_compare(store: SharedStore, run_a: int, run_b: int, *, n_samples: int = 1000, seed: int = 12345) -> score.Comparison:
     """Paired bootstrap resampling between two runs over the same documents."""
     store.run(run_a), store.run(run_b)  # an unknown run is named before anything else is checked
     a, b = run_texts(store, run_a), run_texts(store, run_b)
@@ -886,7 +886,7 @@ def tm_import(
     return store.add_tm_units(units), data.skipped
 
 
-def report_html(store: Store, run_id: int, *, output: Path | None = None) -> str:
+def report_html(store: SharedStore, run_id: int, *, output: Path | None = None) -> str:
     """The bilingual HTML report of a run (report_html.py); written atomically to ``output`` if given."""
     from .files import atomic_write
     from .report_html import render_report

@@ -172,8 +172,8 @@ def _root(
             "--db",
             envvar="TRANSLATE_PIPE_DB",
             metavar="PATH|URL",
-            help="SQLite database file, or postgresql://USER@HOST:PORT/DBNAME (translate, runs, glossary, "
-            "review, tm) [default: outputs/translate_pipe.db]",
+            help="SQLite database file, or postgresql://USER@HOST:PORT/DBNAME (every command but serve "
+            "and db) [default: outputs/translate_pipe.db]",
         ),
     ] = None,
     packages_dir: Annotated[
@@ -192,15 +192,15 @@ def _root(
     ctx.obj = Paths(db=api.database_target(db) if db else DEFAULT_DB, packages_option=packages_dir, init=init)
 
 
-SHARED_COMMANDS = "translate, runs, glossary, review and tm"  # what PostgreSQL supports
+SHARED_COMMANDS = "every command but serve and db"  # what PostgreSQL supports
 
 
 def _sqlite(paths: Paths) -> Path:
     """The SQLite database file; the commands that work only on SQLite refuse a PostgreSQL URL."""
     if isinstance(paths.db, api.DatabaseURL):
         raise _fail(
-            f"`{paths.command}` needs a SQLite database (--db FILE); on a PostgreSQL database ({paths.db}) "
-            f"only {SHARED_COMMANDS} work"
+            f"`{paths.command}` needs a SQLite database (--db FILE); a PostgreSQL database ({paths.db}) "
+            f"works with {SHARED_COMMANDS}"
         )
     return paths.db
 
@@ -485,7 +485,7 @@ def retranslate(
     with _progress("Retranslating") as bar:
         result = api.retranslate(
             glossary,
-            db=_sqlite(paths),
+            db=paths.db,
             packages_dir=paths.packages_dir,
             device=device,
             threads=threads,
@@ -815,7 +815,7 @@ def refs_import(
 ) -> None:
     """Store a reference translation for a document."""
     limit = _size(max_input_size)
-    with _open_store(_paths(ctx)) as store:
+    with _open_shared(_paths(ctx)) as store:
         document_id, refset, n, replaced = api.refs_import(
             store, source, reference, name=name, source_lang=from_code, max_input_bytes=limit
         )
@@ -829,7 +829,7 @@ def refs_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the reference sets as JSON")] = False,
 ) -> None:
     """List the stored reference sets: document, name, number of lines, file."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         refsets = api.refs_list(store)
     if as_json:
         _print_json(report.refs_json(refsets))
@@ -858,7 +858,7 @@ def score(
     if hyp is not None and glossary is None:
         out = api.score_files(None, hyp, refs or [], src=src)  # no database needed
     else:
-        with _read_store(_paths(ctx)) as store:
+        with _read_shared(_paths(ctx)) as store:
             if hyp is not None:
                 out = api.score_files(store, hyp, refs or [], glossary=glossary, src=src)
             else:
@@ -881,7 +881,7 @@ def score_compare(
     as_json: JsonOpt = False,
 ) -> None:
     """Paired bootstrap resampling between two runs over the same documents."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         cmp = api.score_compare(store, run_a, run_b, n_samples=samples, seed=seed)
     if as_json:
         _print_json(report.compare_json(cmp))
@@ -1060,7 +1060,7 @@ def report_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="HTML file to write")],
 ) -> None:
     """Write a static bilingual HTML page of a run: terms, word links, scores, post-edits."""
-    with _read_store(_paths(ctx)) as store:
+    with _read_shared(_paths(ctx)) as store:
         api.report_html(store, run, output=output)
     typer.echo(f"wrote {output}", err=True)
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import GlossaryError, StoreError
 from .records import (
     GlossaryInfo,
+    RefSetInfo,
     RunDocument,
     RunInfo,
     SegmentTranslation,
@@ -872,6 +873,74 @@ class PgStore:
             "ON CONFLICT (model, source) DO UPDATE SET renderings = excluded.renderings",
             [(model, s, json.dumps(list(r), ensure_ascii=False)) for s, r in renderings.items()],
         )
+
+    # -- retranslate: the latest translation of each segment made with a glossary ---------------
+    def glossary_translations(self, glossary_id: int) -> list[tuple[StoredTranslation, int]]:
+        """As :meth:`Store.glossary_translations`."""
+        rows = self._rows(
+            f"SELECT {_TRANSLATION_COLUMNS}, r.glossary_version FROM translations t "
+            "JOIN segments s ON s.id = t.segment_id JOIN runs r ON r.id = t.run_id "
+            "WHERE r.status = 'completed' AND r.glossary_id = %s AND t.id = ("
+            "SELECT max(t2.id) FROM translations t2 JOIN runs r2 ON r2.id = t2.run_id "
+            "WHERE t2.segment_id = t.segment_id AND r2.status = 'completed' AND r2.glossary_id = %s) "
+            "ORDER BY s.document_id, s.start",
+            (glossary_id, glossary_id),
+        )
+        return [(_stored_translation(r), int(r["glossary_version"] or 0)) for r in rows]
+
+    def last_writer(self, output_path: str) -> int | None:
+        """The latest completed run that wrote ``output_path``, if any."""
+        value = self._value(
+            "SELECT max(d.run_id) FROM run_documents d JOIN runs r ON r.id = d.run_id "
+            "WHERE d.output_path = %s AND r.status = 'completed'",
+            (output_path,),
+        )
+        return None if value is None else int(value)
+
+    # -- references ---------------------------------------------------------------------------
+    def add_refset(self, document_id: int, name: str, path: str | None, lines: Sequence[str]) -> bool:
+        """As :meth:`Store.add_refset`: True when it replaced one of the same name (the stored
+        scores of every run over that document are dropped then)."""
+        with self.transaction():
+            replaced = self._execute("DELETE FROM refsets WHERE document_id = %s AND name = %s", (document_id, name)) > 0
+            if replaced:
+                self._execute(
+                    "DELETE FROM scores WHERE run_id IN (SELECT run_id FROM run_documents WHERE document_id = %s)",
+                    (document_id,),
+                )
+            refset_id = int(
+                self._rows(
+                    "INSERT INTO refsets (document_id, name, path, created_at) VALUES (%s, %s, %s, %s) RETURNING id",
+                    (document_id, name, path, _now()),
+                )[0]["id"]
+            )
+            self._many(
+                "INSERT INTO reference_lines (refset_id, line, text) VALUES (%s, %s, %s)",
+                [(refset_id, i, line) for i, line in enumerate(lines)],
+            )
+        return replaced
+
+    def refsets(self, document_id: int) -> list[tuple[str, list[str]]]:
+        """(name, lines) of every reference set of a document, by name."""
+        out: dict[str, list[str]] = {}
+        for r in self._rows(
+            "SELECT s.name, l.text FROM refsets s JOIN reference_lines l ON l.refset_id = s.id "
+            'WHERE s.document_id = %s ORDER BY s.name COLLATE "C", l.line',
+            (document_id,),
+        ):
+            out.setdefault(r["name"], []).append(r["text"])
+        return list(out.items())
+
+    def refset_list(self) -> list[RefSetInfo]:
+        """Every reference set, by document and name."""
+        return [
+            RefSetInfo(**r)
+            for r in self._rows(
+                "SELECT s.document_id, d.path AS document_path, s.name, s.path, "
+                "(SELECT count(*) FROM reference_lines l WHERE l.refset_id = s.id) AS lines, s.created_at "
+                'FROM refsets s JOIN documents d ON d.id = s.document_id ORDER BY s.document_id, s.name COLLATE "C"'
+            )
+        ]
 
     # -- the review loop: imports of reviewed files, post-edits, translation memory, scores ------
     def review_imports(self, run_id: int) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """The only module that chains the stages: segment -> match terms -> translate -> align -> store.
 
-Two chains, both on an injected store (:class:`~translate_pipe.store.Store`; ``translate``
-needs only a :class:`~translate_pipe.store.SharedStore`, e.g. PostgreSQL) and an engine loader
+Two chains, both on an injected :class:`~translate_pipe.store.SharedStore` (SQLite's
+:class:`~translate_pipe.store.Store` or PostgreSQL's ``PgStore``) and an engine loader
 (``load_engine(from_code, to_code) -> Engine``; the loader is called only after every cheap
 check has passed, so a bad glossary never loads a model):
 
@@ -48,7 +48,7 @@ from .records import (
 )
 from .records import Constrainer as ConstrainerProtocol
 from .segment import iter_for_model
-from .store import SharedStore, Store
+from .store import SharedStore
 from .tm import Reuse, TranslationMemory, copy_translation, plan_reuse
 
 Progress = Callable[[int, int], None]
@@ -313,7 +313,7 @@ class RetranslateResult:
 
 
 def retranslate(
-    store: Store,
+    store: SharedStore,
     load_engine: EngineLoader,
     glossary: str,
     *,
