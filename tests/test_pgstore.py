@@ -48,7 +48,8 @@ DOCS = {
 OPTIONS = ["--glossary", "diplomatic", "--allow-failures", "--chunk-segments", "2", "--n-best", "2"]
 
 # the stored rows compared between SQLite and PostgreSQL (ids included: both count from 1)
-TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?"  # when things were stored: differs
+# when things were stored (ISO, and PO headers' "2026-11-25 18:17+0000"): differs between the stores
+TIME = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(\+00:00|\+0000|Z)?"
 ROWS = {
     "runs": "SELECT id, kind, parent_run_id, model_name, model_version, model_checksum, source_lang, target_lang, "
     "settings, glossary_id, glossary_version, status, error FROM runs ORDER BY id",
@@ -154,7 +155,7 @@ def run_everything(work: dict[str, Any], db: str, out: Path) -> dict[str, Any]:
         got[name] = without_times(json.loads(r.stdout.replace(str(out), "OUT")))
     r = cli(work, db, "review", "export", "1", "--format", "xliff")
     assert r.exit_code == 0, r.output
-    got["review export"] = r.stdout
+    got["review export"] = re.sub(TIME, "TIME", r.stdout)
     # a reviewer approves every unit, correcting each target the same way
     reviewed = re.sub(
         r'(<target [^>]*state=")[^"]*(">)([^<]*)(</target>)', r"\1final\2\3 Reviewed.\4", r.stdout
@@ -176,8 +177,8 @@ def run_everything(work: dict[str, Any], db: str, out: Path) -> dict[str, Any]:
     ):
         r = cli(work, db, *args)
         assert r.exit_code == 0, (name, r.output)
-        got[name] = r.stdout.replace(str(out), "OUT")
-    got["tm"] = (out / "memory.tmx").read_text(encoding="utf-8")
+        got[name] = re.sub(TIME, "TIME", r.stdout.replace(str(out), "OUT"))
+    got["tm"] = re.sub(TIME, "TIME", (out / "memory.tmx").read_text(encoding="utf-8"))
     (out / "memory.tmx").unlink()
     # references, scores, the HTML report, then a retranslation after the glossary edits
     for i, (name, text) in enumerate(DOCS.items()):
