@@ -64,12 +64,15 @@ from .records import (
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from .tm import Seen
+
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "GlossaryInfo",
     "RunDocument",
     "RunInfo",
+    "SeenStore",
     "Store",
     "StoredTerm",
     "StoredTranslation",
@@ -1194,15 +1197,19 @@ CREATE TABLE IF NOT EXISTS translation_extras (
         return int(self._value("SELECT coalesce(max(done), 0) FROM run_processes WHERE run_id = ?", (run_id,)) or 0)
 
     def run_translation(
-        self, run_id: int, document_id: int, segment_index: int
+        self, run_id: int, document_id: int, segment_index: int, start: int | None = None
     ) -> tuple[SegmentTranslation, tuple[str, ...]]:
-        """One stored translation of a run, by document and segment index."""
-        start = self._value(
-            "SELECT s.start FROM translations t JOIN segments s ON s.id = t.segment_id "
-            "WHERE t.run_id = ? AND s.document_id = ? AND t.segment_index = ?",
-            (run_id, document_id, segment_index),
-        )
+        """One stored translation of a run, by document and segment index (``start``, where
+        the segment starts, when known, finds it through the segments' index)."""
+        if start is None:
+            start = self._value(
+                "SELECT s.start FROM translations t JOIN segments s ON s.id = t.segment_id "
+                "WHERE t.run_id = ? AND s.document_id = ? AND t.segment_index = ?",
+                (run_id, document_id, segment_index),
+            )
         found = None if start is None else next(self.iter_translations(run_id, document_id, 1, int(start) - 1), None)
+        if found is not None and found[0].segment.index != segment_index:
+            found = None
         if found is None:
             raise StoreError(f"run {run_id} has no translation of segment {segment_index} of document {document_id}")
         return found
@@ -1352,6 +1359,46 @@ _TRANSLATION_COLUMNS = (
     't.id AS translation_id, t.run_id, s.document_id, t.segment_index, s.start, s."end" AS "end", '
     "s.text, s.paragraph, t.target, t.truncated"
 )
+
+
+class SeenStore:
+    """The texts a run has met (a :class:`translate_pipe.tm.SeenIndex`), by digest, in a
+    private temporary database of its own (SQLite keeps it in a temporary file, with a
+    bounded page cache), so planning the reuse of a run of any size takes bounded memory.
+    Its own connection: usable from whichever thread iterates the run's chunks."""
+
+    BATCH = 500  # digests per lookup (SQLite's bound on parameters is far higher)
+
+    def __init__(self) -> None:
+        self.conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        self.conn.execute(
+            "CREATE TABLE seen (digest BLOB PRIMARY KEY, doc INTEGER NOT NULL, idx INTEGER NOT NULL, "
+            "start INTEGER NOT NULL, tm_unit_id INTEGER, tm_target TEXT) WITHOUT ROWID"
+        )
+
+    def lookup(self, digests: Sequence[bytes]) -> dict[bytes, Seen]:
+        from .tm import Seen
+
+        found: dict[bytes, Seen] = {}
+        for i in range(0, len(digests), self.BATCH):
+            part = digests[i : i + self.BATCH]
+            marks = ", ".join("?" for _ in part)
+            for digest, doc, idx, start, unit, target in self.conn.execute(
+                f"SELECT digest, doc, idx, start, tm_unit_id, tm_target FROM seen WHERE digest IN ({marks})", part
+            ):
+                found[bytes(digest)] = Seen(doc, idx, start, unit, target)
+        return found
+
+    def add(self, entries: Sequence[tuple[bytes, Seen]]) -> None:
+        self.conn.execute("BEGIN")
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO seen (digest, doc, idx, start, tm_unit_id, tm_target) VALUES (?, ?, ?, ?, ?, ?)",
+            [(d, e.doc, e.index, e.start, e.tm_unit_id, e.tm_target) for d, e in entries],
+        )
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _run_info(r: Row) -> RunInfo:
