@@ -446,7 +446,6 @@ def _run(
     constrainer: ConstrainerProtocol | None = (
         Constrainer(soft=settings.soft, cache=store) if matcher is not None else None
     )
-    store.ensure_ops_tables()
     registered = [
         (d.text, pkg.from_code, None if d.is_stdin else d.name, str(o) if o else None) for d, o in zip(docs, outputs)
     ]

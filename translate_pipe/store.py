@@ -29,6 +29,8 @@ Schema overview (see ``MIGRATIONS``)::
     scores           stored metric values with their signatures
     score_references which reference sets a stored score used (schema 5)
     review_imports, post_edits, tm_units   the review loop and translation memory (schema 5)
+    term_renderings  the constrainer's cache of the model's renderings of terms (schema 6)
+    run_processes, translation_extras, run_document_files   resume and bookkeeping (schema 6)
 
 Schema 5 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
 """
@@ -82,7 +84,7 @@ __all__ = [
 
 Row = dict[str, Any]  # a row as sqlite-utils returns it
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -571,6 +573,26 @@ class Store:
             )
         return document_id
 
+    def add_run_files(self, run_id: int, files: Mapping[int, tuple[bytes, str]]) -> None:
+        """The original bytes of a run's formatted documents (by position in the run) and the
+        file each one's translation is written to, stored before anything is translated, so
+        that a resumed run writes them too (schema 6)."""
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO run_document_files (run_id, position, data, output_path) VALUES (?, ?, ?, ?)",
+                [(run_id, position, data, output) for position, (data, output) in sorted(files.items())],
+            )
+
+    def run_files(self, run_id: int) -> dict[int, tuple[bytes, str]]:
+        """:meth:`add_run_files`' files of a run: position -> (original bytes, output path)."""
+        return {
+            int(position): (bytes(data), str(output))
+            for position, data, output in self.conn.execute(
+                "SELECT position, data, output_path FROM run_document_files WHERE run_id = ? ORDER BY position",
+                (run_id,),
+            )
+        }
+
     def run_documents(self, run_id: int) -> list[RunDocument]:
         """The documents of a run, in order."""
         return [
@@ -1003,13 +1025,12 @@ class Store:
         return sorted(self.db.view_names())
 
     # -- the model's own renderings of glossary terms (a cache for the constrainer) -----------
-    # A cache, not a record: the table is made on first write, so reading never changes a
-    # database, and it can be dropped at any time.
+    # A cache, not a record (schema 6): its rows can be deleted at any time.
     RENDERINGS = "term_renderings"
 
     def get_renderings(self, model: str, sources: Sequence[str]) -> dict[str, list[str]]:
         """Cached n-best renderings of term sources by the model with this checksum."""
-        if not sources or not self.db[self.RENDERINGS].exists():
+        if not sources:
             return {}
         marks = ", ".join("?" for _ in sources)
         rows = self._rows(
@@ -1030,30 +1051,8 @@ class Store:
             )
 
     # -- operations (issue 14): chunked writes, resume, liveness, checks, backups -------------
-    # Two tables of run bookkeeping, made on the first run that needs them (like the renderings
-    # cache above), so read-only commands never change a database:
-    #   run_processes             the process (pid, host) running a run and its last heartbeat
-    #   translation_extras        what term_alignments/translations have no column for: the other
-    #                             hypotheses (--n-best) and each term's number and target form
-    OPS_TABLES = """
-CREATE TABLE IF NOT EXISTS run_processes (
-    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    heartbeat_at TEXT NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS translation_extras (
-    translation_id INTEGER PRIMARY KEY REFERENCES translations(id) ON DELETE CASCADE,
-    data TEXT NOT NULL
-)
-"""
+    # run_processes and translation_extras: see schema 6 (OPS_SQL below)
     STALE_HEARTBEAT_SECONDS = 600  # a run on another host without a heartbeat this long is interrupted
-
-    def ensure_ops_tables(self) -> None:
-        with self.transaction():
-            for statement in _split_sql(self.OPS_TABLES):
-                self.db.execute(statement)
 
     def claim_run(self, run_id: int, reopen: bool = False) -> None:
         """Record this process as the one running ``run_id`` (refused while another live
@@ -1061,7 +1060,6 @@ CREATE TABLE IF NOT EXISTS translation_extras (
         import os
         import socket
 
-        self.ensure_ops_tables()
         with self.transaction():
             claimed = self._value("SELECT count(*) FROM run_processes WHERE run_id = ?", (run_id,))
             if claimed and self.run(run_id).status == "running":
@@ -1086,7 +1084,7 @@ CREATE TABLE IF NOT EXISTS translation_extras (
         import os
         import socket
 
-        if info.status != "running" or not self.db["run_processes"].exists():
+        if info.status != "running":
             return info
         rows = self._rows("SELECT pid, host, heartbeat_at FROM run_processes WHERE run_id = ?", (info.id,))
         if not rows:
@@ -1192,8 +1190,6 @@ CREATE TABLE IF NOT EXISTS translation_extras (
 
     def segments_done(self, run_id: int) -> int:
         """Segments of the run processed and committed (0 for a run never claimed)."""
-        if not self.db["run_processes"].exists():
-            return 0
         return int(self._value("SELECT coalesce(max(done), 0) FROM run_processes WHERE run_id = ?", (run_id,)) or 0)
 
     def run_translation(
@@ -1220,7 +1216,6 @@ CREATE TABLE IF NOT EXISTS translation_extras (
         """The stored translations of one document of a run, in document order (segments
         starting after character ``after``), with their word links, term outcomes and
         alternatives, read ``page`` segments at a time."""
-        has_extras = self.db["translation_extras"].exists()
         while True:
             rows = self._rows(
                 # CROSS JOIN: walk the document's segments in order (their index), so that each
@@ -1256,14 +1251,12 @@ CREATE TABLE IF NOT EXISTS translation_extras (
                 outcomes.setdefault(o["translation_id"], []).append(
                     TermOutcome(match, o["tgt_start"], o["tgt_end"], o["status"], o["method"], o["reason"])
                 )
-            extras: dict[int, dict[str, Any]] = {}
-            if has_extras:
-                extras = {
-                    int(a[0]): json.loads(a[1])
-                    for a in self.conn.execute(
-                        f"SELECT translation_id, data FROM translation_extras WHERE translation_id IN ({marks})", ids
-                    )
-                }
+            extras = {
+                int(a[0]): json.loads(a[1])
+                for a in self.conn.execute(
+                    f"SELECT translation_id, data FROM translation_extras WHERE translation_id IN ({marks})", ids
+                )
+            }
             for r in rows:
                 tid = int(r["translation_id"])
                 st = _stored_translation(r)
@@ -1550,6 +1543,46 @@ ALTER TABLE translations ADD COLUMN tm_unit_id INTEGER REFERENCES tm_units(id) O
 
 if MIGRATIONS.setdefault(REVIEW_SCHEMA, _REVIEW_SQL) is not _REVIEW_SQL:  # a merge gave two steps one number
     raise StoreError(f"schema step {REVIEW_SCHEMA} is defined twice; renumber the review loop's step (store.py)")
+
+# == schema 6 (issue 14): operations ===========================================================
+# Tables that earlier versions made on first use (so a database may already hold them, hence
+# IF NOT EXISTS; their columns are the same), and the original files of formatted documents.
+#   term_renderings      the model's own renderings of glossary terms (the constrainer's cache)
+#   run_processes        the process (pid, host) running a run, its heartbeat and segments done
+#   translation_extras   what translations/term_alignments have no column for: the other
+#                        hypotheses (--n-best) and each term's number and target form (JSON)
+#   run_document_files   a run's formatted documents (.docx, .odt, .html, ...) as read, and where
+#                        each translation is written: a resumed run writes them again
+OPS_SCHEMA = 6
+_OPS_SQL = """
+CREATE TABLE IF NOT EXISTS term_renderings (
+    model TEXT,
+    source TEXT,
+    renderings TEXT,
+    PRIMARY KEY (model, source)
+);
+CREATE TABLE IF NOT EXISTS run_processes (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS translation_extras (
+    translation_id INTEGER PRIMARY KEY REFERENCES translations(id) ON DELETE CASCADE,
+    data TEXT NOT NULL
+);
+CREATE TABLE run_document_files (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    output_path TEXT NOT NULL,
+    PRIMARY KEY (run_id, position)
+);
+"""
+
+if MIGRATIONS.setdefault(OPS_SCHEMA, _OPS_SQL) is not _OPS_SQL:  # a merge gave two steps one number
+    raise StoreError(f"schema step {OPS_SCHEMA} is defined twice; renumber the operations step (store.py)")
 
 # Indexes on every foreign key and the views people browse (docs/database.md): made after
 # the last migration step (see Store._migrate), so later steps may rebuild the tables.
