@@ -147,7 +147,7 @@ def translate(
         raise InputError("standard input (-) can be given only once")
     from . import documents  # issue 13: .html/.docx/.odt/.pdf inputs, written back after the run
 
-    docs, formatted = documents.read_inputs(inputs, stdin, max_input_bytes)
+    docs, formatted, originals = documents.read_inputs(inputs, stdin, max_input_bytes)
     outputs = plan_outputs([d.name for d in docs], output_dir, from_code, to_code)
     outputs, doc_outputs = documents.plan_outputs(inputs, outputs, formatted, from_code, to_code)
     package = find_package(packages_dir, from_code, to_code)
@@ -179,6 +179,7 @@ def translate(
             settings=settings,
             outputs=outputs,
             progress=progress,
+            files={i: (originals[i], str(out)) for i, out in doc_outputs.items()},  # for --resume
         )
         run = documents.write_outputs(run, formatted, doc_outputs)  # issue 13
         return TranslateResult(run if store is not None else materialize(run))
@@ -203,6 +204,9 @@ def resume(
             run_id,
             progress=progress,
         )
+        from . import documents
+
+        run = documents.rewrite_outputs(run, opened.run_files(run_id))  # formatted documents
         return TranslateResult(run if store is not None else materialize(run))
 
 

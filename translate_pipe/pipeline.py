@@ -20,7 +20,7 @@ Nothing here reads a user's file, prints or knows the ``--json`` shape (:mod:`.r
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -178,11 +178,14 @@ def translate(
     outputs: Sequence[Path | None] | None = None,
     progress: Progress | None = None,
     decoder: DecoderFactory | None = None,
+    files: Mapping[int, tuple[bytes, str]] | None = None,
 ) -> RunResult:
     """Translate documents as one run stored in ``store``; write each translation to its
     output (None: not written).  With ``settings.glossary``, its current version is matched
     and enforced (checked before the engine is loaded).  ``decoder`` says where the chunks
-    are decoded (default: in this process, :class:`LocalDecoder`)."""
+    are decoded (default: in this process, :class:`LocalDecoder`).  ``files``: the original
+    bytes of formatted documents (by position) and where their translations go, stored with
+    the run's documents (the caller writes them; :func:`resume` gives them back)."""
     outputs = list(outputs) if outputs is not None else [None] * len(docs)
     matcher: TermFinder | None = None
     glossary_id = None
@@ -220,6 +223,7 @@ def translate(
         glossary_id=glossary_id,
         progress=progress,
         decoder=decoder,
+        files=files,
     )
 
 
@@ -436,6 +440,7 @@ def _run(
     parent_run_id: int | None = None,
     resume_run: int | None = None,
     decoder: DecoderFactory | None = None,
+    files: Mapping[int, tuple[bytes, str]] | None = None,
 ) -> RunResult:
     """Translate ``chunk_segments`` segments at a time and commit each chunk as it completes
     (its translations, links, term outcomes and the count of segments done, in one
@@ -466,6 +471,8 @@ def _run(
             )
             store.claim_run(run_id)
             document_ids = store.register_run_documents(run_id, registered)
+            if files:
+                store.add_run_files(run_id, files)
     else:
         run_id = resume_run
         store.claim_run(run_id, reopen=True)
