@@ -148,3 +148,24 @@ def test_unsplittable_word_is_refused_before_the_run(env: dict[str, Any]) -> Non
     assert "is a single word of 3000 characters" in r.output and "--max-source-tokens 200" in r.output
     with Store(env["db"]) as store:
         assert store.runs() == []
+
+
+@pytest.mark.parametrize("also_stdout", [False, True], ids=["file-only", "file-and-stdout"])
+def test_json_file_holds_the_json_result(env: dict[str, Any], also_stdout: bool) -> None:
+    """--json-file PATH writes what --json prints (byte for byte), and the report stays on
+    stderr; with --json as well, both get it."""
+    reference = cli(env, "translate", str(env["doc"]), "-o", str(env["out"]), "--json")
+    target = env["tmp"] / "reports" / "run.json"
+    r = cli(env, "translate", str(env["doc"]), "-o", str(env["out"]), "--json-file", str(target),
+            *(["--json"] if also_stdout else []))
+    assert r.exit_code == 0, r.output
+    data = json.loads(target.read_text(encoding="utf-8"))
+    expected = json.loads(reference.stdout)
+    assert data["run_id"] == expected["run_id"] + 1
+    assert target.read_text(encoding="utf-8") == reference.stdout.replace(
+        f'"run_id": {expected["run_id"]},', f'"run_id": {data["run_id"]},', 1)
+    if also_stdout:
+        assert r.stdout == target.read_text(encoding="utf-8")
+    else:
+        assert not r.stdout.strip().startswith("{")
+        assert f"-> {target}" in r.stderr

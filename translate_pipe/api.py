@@ -185,6 +185,17 @@ def translate(
         return TranslateResult(run if store is not None else materialize(run))
 
 
+def write_run_json(result: TranslateResult, path: Path) -> None:
+    """Write the ``translate --json`` result to ``path``, segment by segment (a run of any
+    size is never held), atomically: the file appears whole or not at all."""
+    from itertools import chain
+
+    from . import report
+    from .files import atomic_write
+
+    atomic_write(Path(path), chain(report.iter_run_json(result.run), ["\n"]))
+
+
 def resume(
     run_id: int,
     *,
