@@ -477,6 +477,8 @@ def _run(
         run_id = resume_run
         store.claim_run(run_id, reopen=True)
         document_ids = store.register_run_documents(run_id, registered)  # finds them again
+    del registered
+    _return_freed_memory()  # storing a long text used transient copies of it
     seen = SeenStore()
     try:
         # translation memory and repeats (tm.py), planned chunk by chunk: planned segments
@@ -547,6 +549,21 @@ def _run(
         seen.close()
     store.finish_run(run_id, "completed")
     return RunResult(run_id, pkg.name, pkg.package_version, results, settings.glossary, resumed_from=skipped)
+
+
+def _return_freed_memory() -> None:
+    """Give the memory freed so far back to the system where the C library can (glibc's
+    ``malloc_trim``; elsewhere nothing): the run's steady state then starts lower."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        trim = None
+    if trim is not None:
+        trim(0)
 
 
 def _stored(store: Store, run_id: int, document_id: int) -> StoredResults:

@@ -270,8 +270,15 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
+_PIECE = 1 << 20  # characters encoded at a time (a document may be tens of megabytes)
+
+
 def text_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """SHA-256 of the UTF-8 text, encoded a piece at a time (no second copy of the text)."""
+    digest = hashlib.sha256()
+    for i in range(0, len(text), _PIECE):
+        digest.update(text[i : i + _PIECE].encode("utf-8"))
+    return digest.hexdigest()
 
 
 class Store:
@@ -411,9 +418,30 @@ class Store:
         found = self._value("SELECT id FROM documents WHERE sha256 = ? AND source_lang = ?", (sha, source_lang))
         if found is not None:
             return int(found)
-        return self._insert(
-            "documents", {"sha256": sha, "source_lang": source_lang, "path": path, "text": text, "created_at": _now()}
-        )
+        # Never the str itself as a parameter: Python would keep a UTF-8 copy inside it for as
+        # long as the text lives (the whole run).  Where SQLite's incremental I/O is available
+        # (Python 3.11), a text of the right length is made and written a piece at a time;
+        # else the UTF-8 bytes are bound and stored as TEXT.
+        blobopen = getattr(self.conn, "blobopen", None)
+        with self.transaction():
+            if blobopen is None:
+                cursor = self.conn.execute(
+                    "INSERT INTO documents (sha256, source_lang, path, text, created_at) "
+                    "VALUES (?, ?, ?, CAST(? AS TEXT), ?)",
+                    (sha, source_lang, path, text.encode("utf-8"), _now()),
+                )
+                return int(cursor.lastrowid or 0)
+            size = sum(len(text[i : i + _PIECE].encode("utf-8")) for i in range(0, len(text), _PIECE))
+            cursor = self.conn.execute(
+                "INSERT INTO documents (sha256, source_lang, path, text, created_at) "
+                "VALUES (?, ?, ?, CAST(zeroblob(?) AS TEXT), ?)",
+                (sha, source_lang, path, size, _now()),
+            )
+            document_id = int(cursor.lastrowid or 0)
+            with blobopen("documents", "text", document_id) as blob:
+                for i in range(0, len(text), _PIECE):
+                    blob.write(text[i : i + _PIECE].encode("utf-8"))
+            return document_id
 
     def document_text(self, document_id: int) -> str:
         import sqlite_utils.db
