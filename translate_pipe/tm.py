@@ -24,6 +24,12 @@ Reuse at translation time (:func:`plan_reuse`)
   target of every glossary term matched in the segment (else it is decoded as usual);
 * every other segment is decoded.
 
+The pipeline plans a chunk at a time (:class:`ReusePlanner`): what each text became the first
+time it was met (decoded at which segment, or taken from which unit) is kept in a
+:class:`SeenIndex` by a 16-byte digest of the text -- in a temporary database for a run
+(``store.SeenStore``), so the plan of a run of any size takes bounded memory -- and the
+translation a repeat copies is read back from the store when its chunk is already committed.
+
 TMX
 ---
 :func:`write_tmx` writes TMX 1.4b (one ``<tu>`` per unit, sorted by source then target, no
