@@ -108,3 +108,31 @@ def test_planning_chunk_by_chunk_is_planning_at_once(chunk: int, index: str) -> 
             plan.update(planner.plan(items[i : i + chunk]))
         assert plan == expected
         assert sorted(r.origin for r in plan.values()) == ["repeat", "repeat", "repeat", "tm"]
+
+
+def test_planning_in_another_thread_with_a_copy_of_the_memory() -> None:
+    """A decoder may read a run's chunks (and so plan them) in a thread of its own: the
+    planner then looks the translation memory up in the run's copy of it, not the store."""
+    import threading
+
+    from translate_pipe.store import SeenStore
+    from translate_pipe.tm import MemorySnapshot, ReusePlanner
+
+    units = [("هـ و", "E F"), ("هـ و", "E G"), ("ز", "Z")]
+    texts = ["أ ب", "هـ و", "أ ب", "هـ و", "ز", "ح"]
+    with _store_with(units) as store:
+        segs, pos = [], 0
+        for k, text in enumerate(texts):
+            segs.append(_seg(k, text, pos))
+            pos += len(text) + 1
+        expected = plan_reuse([segs], TranslationMemory(store, "ar", "en"), {})
+        seen = SeenStore()
+        seen.copy_memory(store, "ar", "en")
+        planner = ReusePlanner(seen, MemorySnapshot(seen, "ar"))
+        got: dict = {}
+        worker = threading.Thread(target=lambda: got.update(planner.plan([((0, s.index), s, []) for s in segs])))
+        worker.start()
+        worker.join()
+        assert got == expected
+        assert [got[(0, k)].origin if (0, k) in got else None for k in range(len(texts))] == [
+            None, "tm", "repeat", "tm", "tm", None]

@@ -49,7 +49,7 @@ from .records import (
 from .records import Constrainer as ConstrainerProtocol
 from .segment import iter_for_model
 from .store import SeenStore, Store
-from .tm import Key, Reuse, ReusePlanner, TranslationMemory, copy_translation
+from .tm import Key, MemorySnapshot, Reuse, ReusePlanner, copy_translation
 
 Progress = Callable[[int, int], None]
 EngineLoader = Callable[[str, str], Engine]  # (from_code, to_code) -> a loaded engine
@@ -482,8 +482,13 @@ def _run(
     seen = SeenStore()
     try:
         # translation memory and repeats (tm.py), planned chunk by chunk: planned segments
-        # are not decoded; the texts met so far are kept in a temporary database, not here
-        memory = TranslationMemory(store, pkg.from_code, pkg.to_code) if settings.translation_memory else None
+        # are not decoded; the texts met so far, and a copy of the translation memory, are in
+        # a temporary database of the run's own (not here, and usable from the thread that
+        # reads the chunks, which may not be this one)
+        memory = None
+        if settings.translation_memory:
+            seen.copy_memory(store, pkg.from_code, pkg.to_code)
+            memory = MemorySnapshot(seen, pkg.from_code)
         planner = ReusePlanner(seen, memory)
         counts = [sum(1 for _ in source()) for source in sources]
         total = sum(counts)

@@ -1396,6 +1396,37 @@ class SeenStore:
             "CREATE TABLE seen (digest BLOB PRIMARY KEY, doc INTEGER NOT NULL, idx INTEGER NOT NULL, "
             "start INTEGER NOT NULL, tm_unit_id INTEGER, tm_target TEXT) WITHOUT ROWID"
         )
+        self.conn.execute(
+            "CREATE TABLE memory (source_norm TEXT PRIMARY KEY, id INTEGER NOT NULL, source TEXT NOT NULL, "
+            "target TEXT NOT NULL, origin TEXT NOT NULL, author TEXT NOT NULL, created_at TEXT NOT NULL)"
+        )
+
+    def copy_memory(self, store: Store, source_lang: str, target_lang: str) -> None:
+        """Copy the newest translation-memory unit of each normalised source of a language
+        pair from ``store`` (read a page at a time), so that exact lookups during the run
+        (:meth:`memory_exact`) need neither the store's connection nor memory."""
+        rows = store.conn.execute(
+            "SELECT source_norm, id, source, target, origin, author, created_at FROM tm_units "
+            "WHERE source_lang = ? AND target_lang = ? ORDER BY source_norm, created_at DESC, id DESC",
+            (source_lang, target_lang),
+        )
+        self.conn.execute("BEGIN")
+        while True:
+            page = rows.fetchmany(self.BATCH)
+            if not page:
+                break
+            self.conn.executemany("INSERT OR IGNORE INTO memory VALUES (?, ?, ?, ?, ?, ?, ?)", page)  # newest first
+        self.conn.execute("COMMIT")
+
+    def memory_exact(self, source_norm: str) -> dict[str, Any] | None:
+        """The copied unit (:meth:`copy_memory`) of a normalised source, or None."""
+        row = self.conn.execute(
+            "SELECT id, source, source_norm, target, origin, author, created_at FROM memory WHERE source_norm = ?",
+            (source_norm,),
+        ).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("id", "source", "source_norm", "target", "origin", "author", "created_at"), row))
 
     def lookup(self, digests: Sequence[bytes]) -> dict[bytes, Seen]:
         from .tm import Seen

@@ -203,6 +203,26 @@ class Seen:
     tm_target: str | None = None
 
 
+class ExactMemory(Protocol):
+    """What reuse planning asks of a translation memory."""
+
+    def exact(self, text: str) -> TMUnit | None: ...
+
+
+class MemorySnapshot:
+    """Exact lookups in a copy of a translation memory taken when a run starts (in the run's
+    temporary database, ``store.SeenStore.copy_memory``): usable from whichever thread reads
+    the run's chunks, and the same answers throughout the run."""
+
+    def __init__(self, copy: Any, source_lang: str) -> None:
+        self.copy = copy
+        self.source_lang = source_lang
+
+    def exact(self, text: str) -> TMUnit | None:
+        row = self.copy.memory_exact(source_key(text, self.source_lang))
+        return TMUnit(**row) if row is not None else None
+
+
 class SeenIndex(Protocol):
     """The texts a run has met so far, by digest (:func:`text_digest`); bounded in memory
     (:class:`translate_pipe.store.SeenStore` keeps it in a private temporary database)."""
@@ -236,7 +256,7 @@ class ReusePlanner:
     Chunks must be given in run order, each once (a resumed run gives the committed ones
     too, to :meth:`plan` as well, and ignores their plan)."""
 
-    def __init__(self, index: SeenIndex, memory: TranslationMemory | None) -> None:
+    def __init__(self, index: SeenIndex, memory: ExactMemory | None) -> None:
         self.index = index
         self.memory = memory
 
