@@ -153,13 +153,6 @@ def postgres_schema() -> PgSchema:
     one that ``store.MIGRATIONS`` build on an in-memory database."""
     schema = PgSchema()
     with Store(":memory:") as sqlite:
-        # tables a SQLite database made on first use before schema 6 (issue 14 made them a
-        # migration step): made here too, so that PostgreSQL has them whichever schema this is
-        ensure_ops_tables = getattr(sqlite, "ensure_ops_tables", None)
-        if ensure_ops_tables is not None:
-            ensure_ops_tables()
-        if not sqlite.db["term_renderings"].exists():
-            sqlite.put_renderings("", {"": []})
         conn = sqlite.conn
         for name, sql in conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
@@ -388,9 +381,6 @@ class PgStore:
         return [ids[(s.start, s.end)] for s in segments]
 
     # -- runs -------------------------------------------------------------------------------
-    def ensure_ops_tables(self) -> None:
-        """Nothing to do: the run bookkeeping tables are part of the PostgreSQL schema."""
-
     def start_run(
         self,
         *,
@@ -1068,6 +1058,24 @@ class PgStore:
             "WHERE source_lang = %s AND target_lang = %s ORDER BY created_at COLLATE \"C\" DESC, id DESC",
             (source_lang, target_lang),
         )
+
+    def tm_unit_pages(self, source_lang: str, target_lang: str, page: int) -> Iterator[list[tuple[Any, ...]]]:
+        """As :meth:`Store.tm_unit_pages` (streamed from the server)."""
+        from psycopg.rows import tuple_row
+
+        batch: list[tuple[Any, ...]] = []
+        with self._errors(), self.conn.cursor(row_factory=tuple_row) as cur:
+            for row in cur.stream(
+                "SELECT source_norm, id, source, target, origin, author, created_at FROM tm_units "
+                'WHERE source_lang = %s AND target_lang = %s ORDER BY source_norm, created_at COLLATE "C" DESC, id DESC',
+                (source_lang, target_lang),
+            ):
+                batch.append(row)
+                if len(batch) >= page:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
 
     def tm_exact(self, source_lang: str, target_lang: str, source_norm: str) -> list[dict[str, Any]]:
         return self._rows(
