@@ -397,6 +397,17 @@ def test_a_newer_schema_adds_the_missing_tables_and_columns(pg_url: str) -> None
         ]
 
 
+def test_formatted_documents_of_a_run_round_trip(pg_url: str) -> None:
+    """Schema 6's run_document_files (a resumed run writes .docx/.html outputs from them): bytes kept."""
+    data = bytes(range(256)) * 3
+    with PgStore(DatabaseURL(pg_url)) as store:
+        run_id = store.start_run(model_name="m", model_version="1", model_checksum="c", source_lang="ar",
+                                 target_lang="en", settings={})
+        store.add_run_files(run_id, {1: (data, "out/b.en.docx"), 0: (b"<html/>", "out/a.en.html")})
+        store.add_run_files(run_id, {0: (b"other", "elsewhere")})  # stored once, as in SQLite
+        assert store.run_files(run_id) == {0: (b"<html/>", "out/a.en.html"), 1: (data, "out/b.en.docx")}
+
+
 def test_a_newer_database_is_refused(pg_url: str) -> None:
     PgStore(DatabaseURL(pg_url)).close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
