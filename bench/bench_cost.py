@@ -37,7 +37,7 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 FLORES = ROOT.parent / "shared" / "eval" / "flores101"
@@ -59,9 +59,9 @@ def _child_raw(spec: dict[str, Any]) -> dict[str, Any]:
     segments = json.loads(Path(spec["segments"]).read_text(encoding="utf-8"))
     sp = sentencepiece.SentencePieceProcessor(model_file=spec["sp_model"])
     translator = ctranslate2.Translator(spec["model_dir"], device="cpu", intra_threads=1, inter_threads=1)
-    times = []
+    times, cpu = [], []
     for _ in range(spec["repeat"]):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         tokens = sp.encode(segments, out_type=str)
         bound = spec["max_length"] or 2 * max(len(t) for t in tokens) + 10
         out = translator.translate_batch(
@@ -75,7 +75,8 @@ def _child_raw(spec: dict[str, Any]) -> dict[str, Any]:
         )
         [sp.decode(r.hypotheses[0]) for r in out]
         times.append(time.perf_counter() - start)
-    return {"times": times}
+        cpu.append(time.process_time() - cpu_start)
+    return {"times": times, "cpu": cpu}
 
 
 def _child_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
@@ -103,19 +104,21 @@ def _child_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     warm.parent.mkdir(parents=True, exist_ok=True)
     warm.write_text("\n".join(lines[:20]) + "\n", encoding="utf-8")
     api.translate([str(warm)], **kwargs)
-    times = []
+    times, cpu = [], []
     for _ in range(spec["repeat"]):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = api.translate([spec["input"]], **kwargs)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
     if spec.get("segments_out"):
         texts = [st.segment.text for d in result.run.documents for st in d.segments]
         Path(spec["segments_out"]).write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-    return {"times": times}
+    return {"times": times, "cpu": cpu}
 
 
 # -- parent side ----------------------------------------------------------------------------------
-def _run_child(code_root: Path, spec: dict[str, Any], tmp: Path) -> list[float]:
+def _run_child(code_root: Path, spec: dict[str, Any], tmp: Path) -> list[tuple[float, float]]:
+    """(wall seconds, CPU seconds of the whole process, every thread) of each timed run."""
     spec_path = tmp / "spec.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(code_root), "OMP_WAIT_POLICY": "PASSIVE"}
@@ -128,7 +131,8 @@ def _run_child(code_root: Path, spec: dict[str, Any], tmp: Path) -> list[float]:
     )
     if proc.returncode != 0:
         raise SystemExit(f"child failed ({spec['kind']} {spec.get('label', '')}):\n{proc.stderr[-3000:]}")
-    return list(json.loads(proc.stdout.strip().splitlines()[-1])["times"])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return list(zip(out["times"], out["cpu"]))
 
 
 def _flores_lines(n: int) -> list[str]:
@@ -179,10 +183,13 @@ def main() -> None:
                 tar.extractall(before)  # noqa: S202 (our own archive)
             sides = {"before": before, **sides}
 
-        rows: list[tuple[str, str, str, float, str]] = []  # group, workload, side, median seconds, ratio text
+        rows: list[Row] = []
 
-        print(f"machine: {os.cpu_count()} cores (shared); medians of {args.repeat} runs; pipeline --threads 1 "
-              "(intra_threads=1, OMP_WAIT_POLICY=PASSIVE); raw intra_threads=1, inter_threads=1, same environment")
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; medians of {args.repeat} runs; "
+              "pipeline --threads 1 (intra_threads=1, OMP_WAIT_POLICY=PASSIVE; its Python stages in other threads); "
+              "raw intra_threads=1, inter_threads=1, same environment")
+        print("wall: elapsed seconds; CPU: CPU seconds of the whole process (all threads), which a busy machine "
+              "does not inflate as much")
         print("sides: after = this tree" + (f", before = {args.before}" if args.before else ""))
         sys.stdout.flush()
 
@@ -192,8 +199,8 @@ def main() -> None:
             seg_file = tmp / f"{group}-{len(lines)}.segments.json"
             common = dict(kind="pipeline", packages=str(packages), input=str(doc), out=str(tmp / "out"), max_length=max_length, repeat=args.repeat)
             for align in aligns:
-                pipe: dict[str, list[float]] = {side: [] for side in sides}
-                raw: list[float] = []
+                pipe: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
+                raw: list[tuple[float, float]] = []
                 for r in range(args.repeat):  # interleaved: raw, before, after, raw, ...
                     for side, root in sides.items():
                         spec = {**common, "align": align, "db": str(tmp / f"{group}-{side}.db"), "repeat": 1,
@@ -201,12 +208,11 @@ def main() -> None:
                         pipe[side] += _run_child(root, spec, tmp)
                     raw += _run_child(ROOT, dict(kind="raw", segments=str(seg_file), sp_model=str(info.sp_model),
                                                  model_dir=str(info.model_dir), max_length=max_length, repeat=1), tmp)
-                raw_s = statistics.median(raw)
+                raw_s = _median(raw)
                 n = len(json.loads(seg_file.read_text(encoding="utf-8")))
-                rows.append((group, f"{name}, {n} segments", "raw", raw_s, ""))
+                rows.append(Row(group, f"{name}, {n} segments", "raw", raw_s))
                 for side in sides:
-                    p = statistics.median(pipe[side])
-                    rows.append((group, f"{name}, {n} segments, --align {align}", side, p, f"{p / raw_s:.2f}x raw"))
+                    rows.append(Row(group, f"{name}, {n} segments, --align {align}", side, _median(pipe[side]), raw_s, "raw"))
                 _print_rows(rows[-1 - len(sides):])
 
         if "argos" in only:
@@ -254,7 +260,7 @@ def main() -> None:
                     for g in ("g30", "g100"):
                         api.glossary_import(store, g, tmp / f"{g}.csv", author="bench")
             for align in ("predict", "attention"):
-                times: dict[tuple[str, str], list[float]] = {}
+                times: dict[tuple[str, str], list[tuple[float, float]]] = {}
                 for r in range(args.repeat + 1):  # the first round is untimed (renderings cache)
                     for g in (None, "g30", "g100"):
                         for side, root in sides.items():
@@ -265,12 +271,11 @@ def main() -> None:
                             if r:
                                 times.setdefault((side, g or "plain"), []).extend(t_run)
                 for side in sides:
-                    plain = statistics.median(times[(side, "plain")])
-                    rows.append(("constrained", f"{len(pairs)} lines, plain, --align {align}", side, plain, ""))
+                    plain = _median(times[(side, "plain")])
+                    rows.append(Row("constrained", f"{len(pairs)} lines, plain, --align {align}", side, plain))
                     for g in ("g30", "g100"):
-                        s = statistics.median(times[(side, g)])
-                        rows.append(("constrained", f"{len(pairs)} lines, {shares[g]:.0%} with terms, --align {align}", side, s,
-                                     f"{s / plain:.2f}x plain"))
+                        rows.append(Row("constrained", f"{len(pairs)} lines, {shares[g]:.0%} with terms, --align {align}", side,
+                                        _median(times[(side, g)]), plain, "plain"))
                 _print_rows(rows[-3 * len(sides):])
 
         print()
@@ -279,9 +284,25 @@ def main() -> None:
         _print_rows(rows)
 
 
-def _print_rows(rows: list[tuple[str, str, str, float, str]]) -> None:
-    for group, workload, side, secs, ratio in rows:
-        print(f"{group:12} {workload:52} {side:7} {secs:8.2f} s  {ratio}")
+class Row(NamedTuple):
+    group: str
+    workload: str
+    side: str
+    secs: tuple[float, float]  # median wall, median CPU (all threads of the process)
+    base: tuple[float, float] | None = None  # what the ratio is taken against
+    base_name: str = ""
+
+
+def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
+
+
+def _print_rows(rows: list[Row]) -> None:
+    for r in rows:
+        ratio = ""
+        if r.base is not None:
+            ratio = f"{r.secs[0] / r.base[0]:5.2f}x {r.base_name:5} (CPU {r.secs[1] / r.base[1]:5.2f}x)"
+        print(f"{r.group:11} {r.workload:52} {r.side:6} wall {r.secs[0]:7.2f} s  CPU {r.secs[1]:7.2f} s  {ratio}")
     sys.stdout.flush()
 
 

@@ -196,8 +196,37 @@ def test_batches_bounded_by_work_give_the_same_output(model: Any) -> None:
     alone: the translations and links do not change."""
     engine, docs = model
     settings = TranslateSettings(chunk_segments=64, glossary="g")
-    wide = _run(engine, docs, replace(settings, decode=DecodeOptions(max_batch_tokens=100_000)), overlap=True)
-    narrow = _run(engine, docs, replace(settings, decode=DecodeOptions(max_batch_tokens=60)), overlap=True)
+    wide = _run(engine, docs, replace(settings, decode=DecodeOptions(max_batch_tokens=100_000, max_batch_work=10**9)), overlap=True)
+    narrow = _run(engine, docs, replace(settings, decode=DecodeOptions(max_batch_work=300)), overlap=True)
     assert narrow[:4] == wide[:4]  # texts, translations and links, term rows, alternatives
     # the model's scores of a float32 model move in the last digits with the batch's shape
     assert narrow[4] == pytest.approx(wide[4], abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("options", "most"),
+    [
+        (DecodeOptions(max_batch_tokens=1024, max_batch_work=10**9), 0),
+        (DecodeOptions(max_batch_tokens=1024, max_batch_work=2000), 0),
+        (DecodeOptions(max_batch_tokens=1024, max_batch_work=2000, max_length=50), 10),  # 10 x 4 x 50
+        (DecodeOptions(max_batch_tokens=1024, max_batch_work=2000, num_hypotheses=8, max_length=50), 5),
+        (DecodeOptions(max_batch_tokens=60, max_batch_work=10**9), 0),
+    ],
+    ids=["tokens-only", "work-bound", "work-bound-fixed-length", "work-bound-wide-beam", "token-bound"],
+)
+def test_every_batch_respects_both_bounds(model: Any, options: DecodeOptions, most: int) -> None:
+    engine, docs = model
+    sources = [engine.tokenize(line).pieces for line in docs[0].text.splitlines()]
+    sizes: list[int] = []
+    engine.translate(sources, options, on_batch=sizes.append)
+    assert sum(sizes) == len(sources)
+    lengths = sorted(len(s) for s in sources)  # the engine batches by length
+    beam = max(options.beam_size, options.num_hypotheses)
+    pos = 0
+    for n in sizes:
+        batch = lengths[pos : pos + n]
+        pos += n
+        assert n == 1 or sum(batch) <= options.max_batch_tokens
+        assert n == 1 or n * beam * options.bound(batch[-1]) <= options.max_batch_work
+    if most:
+        assert max(sizes) == most

@@ -28,6 +28,7 @@ segment's offset is added), target offsets into the translation.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -42,7 +43,10 @@ Scorer = Callable[[Sequence[int], Sequence[Sequence[str]]], list[list[float]]]
 (then of ``</s>``) given the row, for each row."""
 
 
+@functools.lru_cache(maxsize=65536)
 def is_punct(piece: str) -> bool:
+    """The piece has characters and none is a letter or digit (``▁`` aside); cached, as
+    pieces come from a vocabulary."""
     s = piece.replace(SPACE, "")
     return bool(s) and not any(ch.isalnum() for ch in s)
 
