@@ -62,7 +62,36 @@ from .records import (
 )
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     import sqlite_utils
+
+
+def _sqlite_utils() -> ModuleType:
+    """``sqlite_utils``, imported without numpy and pandas when nothing loaded them yet.
+
+    sqlite-utils imports numpy (and pandas) at import time only to map their scalar types to
+    column types; numpy alone was 60% of its import, and most of the start-up of a command
+    such as ``glossary list``.  The store never hands numpy or pandas values to sqlite-utils
+    (every value is turned into a Python one here), so while ``sqlite_utils.db`` is imported
+    the two are made unimportable (``sys.modules[name] = None``), then restored: anything
+    imported later (CTranslate2) gets numpy as usual.
+    """
+    import sys
+
+    if "sqlite_utils.db" not in sys.modules:
+        blocked = [name for name in ("numpy", "pandas") if name not in sys.modules]
+        for name in blocked:
+            sys.modules[name] = None  # type: ignore[assignment]
+        try:
+            import sqlite_utils.db  # noqa: F401
+        finally:
+            for name in blocked:
+                if sys.modules.get(name, 0) is None:
+                    del sys.modules[name]
+    import sqlite_utils
+
+    return sqlite_utils
 
 __all__ = [
     "MIGRATIONS",
@@ -274,7 +303,7 @@ class Store:
 
     def __init__(self, db: str | Path | sqlite_utils.Database, *, init: bool = False) -> None:
         """``init``: add our tables to a database that holds other tables (refused otherwise)."""
-        import sqlite_utils
+        sqlite_utils = _sqlite_utils()
 
         if isinstance(db, sqlite_utils.Database):
             self.db = db
