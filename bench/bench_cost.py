@@ -154,7 +154,7 @@ def _install(pkg: Path, packages: Path) -> Any:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    ap.add_argument("--before", help="a git revision to measure beside this tree (git archive)")
+    ap.add_argument("--before", help="a git revision (or a folder holding translate_pipe/) to measure beside this tree")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sizes", default="100,500,2000", help="argos-size workloads (sentences)")
     ap.add_argument("--tiny-lines", type=int, default=20_000)
@@ -174,7 +174,9 @@ def main() -> None:
         tmp = Path(t)
         os.environ.setdefault("XDG_DATA_HOME", str(tmp / "xdg"))
         sides: dict[str, Path] = {"after": ROOT}
-        if args.before:
+        if args.before and (Path(args.before) / "translate_pipe").is_dir():
+            sides = {"before": Path(args.before).resolve(), **sides}  # a tree holding translate_pipe/
+        elif args.before:
             before = tmp / "before"
             before.mkdir()
             archive = subprocess.run(["git", "archive", args.before, "translate_pipe"], cwd=ROOT, check=True, capture_output=True).stdout
