@@ -135,10 +135,10 @@ def _run_child(code_root: Path, spec: dict[str, Any], tmp: Path) -> list[tuple[f
     return list(zip(out["times"], out["cpu"]))
 
 
-def _flores_lines(n: int) -> list[str]:
+def _flores_lines(n: int, flores: Path) -> list[str]:
     lines: list[str] = []
     for split in ("dev", "test"):
-        lines += [x.strip() for x in (FLORES / f"flores-{split}.ar").read_text(encoding="utf-8").splitlines() if x.strip()]
+        lines += [x.strip() for x in (flores / f"flores-{split}.ar").read_text(encoding="utf-8").splitlines() if x.strip()]
     lines = list(dict.fromkeys(lines))
     if len(lines) < n:
         raise SystemExit(f"only {len(lines)} distinct FLORES sentences")
@@ -160,6 +160,7 @@ def main() -> None:
     ap.add_argument("--tiny-lines", type=int, default=20_000)
     ap.add_argument("--constrained-lines", type=int, default=400)
     ap.add_argument("--only", default="argos,tiny,constrained", help="workload groups to run")
+    ap.add_argument("--flores", type=Path, default=FLORES, help="folder with flores-{dev,test}.ar")
     ap.add_argument("--package", type=Path, help="the argos-size .argosmodel (default: build it)")
     args = ap.parse_args()
     if args.child is not None:
@@ -225,7 +226,7 @@ def main() -> None:
             info = _install(pkg, packages)
             for n in [int(x) for x in args.sizes.split(",") if x]:
                 aligns = ["predict", "attention"]
-                pipeline_vs_raw("argos-size", f"{n} FLORES sentences", info, packages, _flores_lines(n), MAX_LENGTH, aligns)
+                pipeline_vs_raw("argos-size", f"{n} FLORES sentences", info, packages, _flores_lines(n, args.flores), MAX_LENGTH, aligns)
 
         if "tiny" in only or "constrained" in only:
             pkg = build_enforcement_package(tmp / "model-tiny", guided=False)
