@@ -14,6 +14,7 @@ configuration first; the model is loaded outside the timing on every path):
 * **tiny**: the enforcement test model (tests/tinymodel.py: d128, 3 layers, trained, it really
   translates; decoding is cheap so the pipeline's own work shows) on ``--tiny-lines`` distinct
   template sentences; raw as above (output bound ``2 x longest + 10``, as the pipeline's).
+* **store**: ``Store.write_chunk`` alone, 20,000 segments with 12 word links each (rows/s).
 * **constrained**: the same tiny model on 400 held-out sentences, unconstrained and with a
   glossary carried by about 30% and by 100% of the segments (renderings cache warm).
 
@@ -49,7 +50,50 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     if spec["kind"] == "raw":
         return _child_raw(spec)
+    if spec["kind"] == "store":
+        return _child_store(spec)
     return _child_pipeline(spec)
+
+
+def _child_store(spec: dict[str, Any]) -> dict[str, Any]:
+    """``Store.write_chunk`` alone: chunks of 512 translated segments (12 word links each, a
+    term on every third) into a new database file; rows are translations + links + terms."""
+    from translate_pipe.records import Segment, SegmentTranslation, TermMatch, TermOutcome
+    from translate_pipe.store import Store
+
+    n, chunk = spec["segments"], 512
+    words = [f"w{k}" for k in range(12)]
+    line = " ".join(words)
+    text = "\n".join([line] * n) + "\n"
+    times, cpu, rows = [], [], 0
+    for rep in range(spec["repeat"]):
+        db = Path(spec["db"]).with_suffix(f".{rep}.db")
+        db.unlink(missing_ok=True)
+        with Store(db) as store:
+            store.ensure_ops_tables()
+            with store.transaction():
+                run_id = store.start_run(model_name="m", model_version="1", model_checksum="0" * 64, source_lang="ar",
+                                         target_lang="en", settings={}, glossary_id=None, glossary_version=None,
+                                         kind="translate", parent_run_id=None)
+                store.claim_run(run_id)
+                (doc_id,) = store.register_run_documents(run_id, [(text, "ar", "bench.txt", None)])
+            items = []
+            for i in range(n):
+                start = i * (len(line) + 1)
+                seg = Segment(i, start, start + len(line), line, i)
+                links = tuple((start + 3 * k, start + 3 * k + 2, 3 * k, 3 * k + 2) for k in range(12))
+                terms: tuple[TermOutcome, ...] = ()
+                if i % 3 == 0:
+                    m = TermMatch("w0", "x0", start, start + 2, "w0")
+                    terms = (TermOutcome(m, 0, 2, "enforced", "rendering"),)
+                items.append((doc_id, SegmentTranslation(seg, line, links, terms, -0.5), ()))
+            rows = n + 12 * n + len(range(0, n, 3))
+            start_t, start_c = time.perf_counter(), time.process_time()
+            for k in range(0, n, chunk):
+                store.write_chunk(run_id, items[k : k + chunk], None, done=k + chunk)
+            times.append(time.perf_counter() - start_t)
+            cpu.append(time.process_time() - start_c)
+    return {"times": times, "cpu": cpu, "rows": rows}
 
 
 def _child_raw(spec: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +203,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,500,2000", help="argos-size workloads (sentences)")
     ap.add_argument("--tiny-lines", type=int, default=20_000)
     ap.add_argument("--constrained-lines", type=int, default=400)
-    ap.add_argument("--only", default="argos,tiny,constrained", help="workload groups to run")
+    ap.add_argument("--only", default="store,argos,tiny,constrained", help="workload groups to run")
     ap.add_argument("--flores", type=Path, default=FLORES, help="folder with flores-{dev,test}.ar")
     ap.add_argument("--package", type=Path, help="the argos-size .argosmodel (default: build it)")
     args = ap.parse_args()
@@ -217,6 +261,20 @@ def main() -> None:
                 for side in sides:
                     rows.append(Row(group, f"{name}, {n} segments, --align {align}", side, _median(pipe[side]), raw_s, "raw"))
                 _print_rows(rows[-1 - len(sides):])
+
+        if "store" in only:
+            n_store = 20_000
+            runs_store: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
+            for _ in range(args.repeat):
+                for side, root in sides.items():
+                    spec = dict(kind="store", segments=n_store, db=str(tmp / f"store-{side}.db"), repeat=1)
+                    runs_store[side] += _run_child(root, spec, tmp)
+            rows_per_segment = 1 + 12 + 1 / 3
+            for side in sides:
+                wall, cpu_s = _median(runs_store[side])
+                rows.append(Row("store", f"write_chunk, {n_store} segments: {n_store / wall:,.0f} segments/s, "
+                                f"{n_store * rows_per_segment / wall:,.0f} rows/s", side, (wall, cpu_s)))
+            _print_rows(rows[-len(sides):])
 
         if "argos" in only:
             from bench.bench_translate import build_package

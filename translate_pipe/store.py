@@ -1167,37 +1167,43 @@ CREATE TABLE IF NOT EXISTS translation_extras (
             by_doc: dict[int, list[tuple[SegmentTranslation, Sequence[str]]]] = {}
             for document_id, st, alts in items:
                 by_doc.setdefault(document_id, []).append((st, alts))
+            new: list[tuple[int, SegmentTranslation, Sequence[str]]] = []  # (segment id, ...) not stored yet
             for document_id, results in by_doc.items():
                 segment_ids = self.add_segments(document_id, [st.segment for st, _ in results])
+                have = self._run_translation_ids(run_id, segment_ids)
                 for segment_id, (st, alts) in zip(segment_ids, results):
-                    cursor = self.conn.execute(
-                        "INSERT OR IGNORE INTO translations (run_id, segment_id, segment_index, target, score, truncated, "
-                        "origin, tm_unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            run_id, segment_id, st.segment.index, st.target, st.score, int(st.truncated),
-                            st.origin, st.tm_unit_id,
-                        ),
+                    if segment_id not in have:  # already stored by this run: skipped
+                        have[segment_id] = 0
+                        new.append((segment_id, st, alts))
+            # one statement for the chunk's translations, one query for their ids
+            self.conn.executemany(
+                "INSERT INTO translations (run_id, segment_id, segment_index, target, score, truncated, "
+                "origin, tm_unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, segment_id, st.segment.index, st.target, st.score, int(st.truncated), st.origin, st.tm_unit_id)
+                    for segment_id, st, _ in new
+                ],
+            )
+            ids = self._run_translation_ids(run_id, [segment_id for segment_id, _, _ in new])
+            for segment_id, st, alts in new:
+                translation_id = ids[segment_id]
+                stored += 1
+                links.extend((translation_id, *link) for link in st.alignment)
+                terms.extend(
+                    (
+                        translation_id, o.match.term_id, glossary_version, o.match.source, o.match.target,
+                        o.match.start, o.match.end, o.target_start, o.target_end, o.method, o.status, o.reason,
                     )
-                    if cursor.rowcount == 0:
-                        continue  # already stored by this run
-                    translation_id = int(cursor.lastrowid or 0)
-                    stored += 1
-                    links.extend((translation_id, *link) for link in st.alignment)
-                    terms.extend(
-                        (
-                            translation_id, o.match.term_id, glossary_version, o.match.source, o.match.target,
-                            o.match.start, o.match.end, o.target_start, o.target_end, o.method, o.status, o.reason,
-                        )
-                        for o in st.terms
-                    )
-                    forms = [[o.match.number, o.match.target_form] for o in st.terms]
-                    extra: dict[str, object] = {}
-                    if alts:
-                        extra["alternatives"] = list(alts)
-                    if any(f != ["singular", "approved"] for f in forms):
-                        extra["forms"] = forms
-                    if extra:
-                        extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
+                    for o in st.terms
+                )
+                forms = [[o.match.number, o.match.target_form] for o in st.terms]
+                extra: dict[str, object] = {}
+                if alts:
+                    extra["alternatives"] = list(alts)
+                if any(f != ["singular", "approved"] for f in forms):
+                    extra["forms"] = forms
+                if extra:
+                    extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
             self.conn.executemany(
                 "INSERT INTO alignments (translation_id, src_start, src_end, tgt_start, tgt_end) VALUES (?, ?, ?, ?, ?)",
                 links,
@@ -1215,6 +1221,18 @@ CREATE TABLE IF NOT EXISTS translation_extras (
                 (_now(), done, run_id),
             )
         return stored
+
+    def _run_translation_ids(self, run_id: int, segment_ids: Sequence[int]) -> dict[int, int]:
+        """segment id -> translation id of the run's translations of these segments (one range
+        query over the segment ids, filtered)."""
+        if not segment_ids:
+            return {}
+        wanted = set(segment_ids)
+        rows = self.conn.execute(
+            "SELECT segment_id, id FROM translations WHERE run_id = ? AND segment_id BETWEEN ? AND ?",
+            (run_id, min(wanted), max(wanted)),
+        )
+        return {int(sid): int(tid) for sid, tid in rows if sid in wanted}
 
     def segments_done(self, run_id: int) -> int:
         """Segments of the run processed and committed (0 for a run never claimed)."""
