@@ -205,6 +205,7 @@ def main() -> None:
     ap.add_argument("--tiny-lines", type=int, default=20_000)
     ap.add_argument("--constrained-lines", type=int, default=400)
     ap.add_argument("--only", default="startup,store,argos,tiny,constrained", help="workload groups to run")
+    ap.add_argument("--aligns", default="predict,attention", help="alignment methods of the pipeline-vs-raw rows")
     ap.add_argument("--flores", type=Path, default=FLORES, help="folder with flores-{dev,test}.ar")
     ap.add_argument("--package", type=Path, help="the argos-size .argosmodel (default: build it)")
     args = ap.parse_args()
@@ -306,7 +307,7 @@ def main() -> None:
             packages = tmp / "packages-argos"
             info = _install(pkg, packages)
             for n in [int(x) for x in args.sizes.split(",") if x]:
-                aligns = ["predict", "attention"]
+                aligns = args.aligns.split(",")
                 pipeline_vs_raw("argos-size", f"{n} FLORES sentences", info, packages, _flores_lines(n, args.flores), MAX_LENGTH, aligns)
 
         if "tiny" in only or "constrained" in only:
@@ -315,7 +316,7 @@ def main() -> None:
             info = _install(pkg, packages)
         if "tiny" in only:
             lines = [p.source for p in template_pairs(args.tiny_lines, seed=5)]
-            pipeline_vs_raw("tiny", f"{len(lines)} template lines", info, packages, lines, None, ["predict", "attention"])
+            pipeline_vs_raw("tiny", f"{len(lines)} template lines", info, packages, lines, None, args.aligns.split(","))
 
         if "constrained" in only:
             from translate_pipe.glossary import Matcher
@@ -343,7 +344,7 @@ def main() -> None:
                 with api.open_store(tmp / f"constrained-{side}.db") as store:
                     for g in ("g30", "g100"):
                         api.glossary_import(store, g, tmp / f"{g}.csv", author="bench")
-            for align in ("predict", "attention"):
+            for align in args.aligns.split(","):
                 times: dict[tuple[str, str], list[tuple[float, float]]] = {}
                 for r in range(args.repeat + 1):  # the first round is untimed (renderings cache)
                     for g in (None, "g30", "g100"):
