@@ -97,7 +97,7 @@ def _clear_token_caches() -> None:
     """Empty the module-level token analysis caches of translate_pipe.arabic (cold start)."""
     from translate_pipe import arabic
 
-    for name in ("proclitic_readings", "suffix_readings", "word_analyses", "text_word_keys"):
+    for name in ("proclitic_readings", "_proclitic_splits", "suffix_readings", "word_analyses", "text_word_keys"):
         cached = getattr(arabic, name, None)
         if cached is not None and hasattr(cached, "cache_clear"):
             cached.cache_clear()

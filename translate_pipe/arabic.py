@@ -83,6 +83,7 @@ __all__ = [
     "token_layout",
     "token_spans",
     "word_analyses",
+    "word_analyses_both",
     "word_key",
 ]
 
@@ -266,6 +267,20 @@ class Normalised:
         while o_end < n and original[o_end] in self._attached:
             o_end += 1
         return o_start, o_end
+
+    def spans(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """:meth:`span` of each of ``spans``."""
+        origin, original, attached = self._origin, self.original, self._attached
+        n, size = len(original), len(self.text)
+        out = []
+        for start, end in spans:
+            if not 0 <= start < end <= size:
+                raise ValueError(f"span ({start}, {end}) is empty or outside 0..{size}")
+            o_end = origin[end - 1] + 1
+            while o_end < n and original[o_end] in attached:
+                o_end += 1
+            out.append((origin[start], o_end))
+        return out
 
 
 def normalise(text: str, lang: str = "ar") -> Normalised:
@@ -623,31 +638,44 @@ def word_analyses(
     reading can match; this only saves time, the result for those keys is the same.
 
     Not cached here: :class:`~translate_pipe.glossary.Matcher` keeps what it needs of the
-    result per distinct text token.
+    result per distinct text token (from :func:`word_analyses_both`).
     """
+    return word_analyses_both(word, flags, stems)[0 if first else 1]
+
+
+def word_analyses_both(
+    word: str, flags: int = 0, stems: Container[str] | None = None
+) -> tuple[tuple[Analysis, ...], tuple[Analysis, ...]]:
+    """:func:`word_analyses` of a token as the first word of a term and as a later word, in one
+    pass over its readings."""
     readings = _proclitic_splits(word)
     if len(readings) == 1 and (stems is not None and not _may_inflect(word, stems) or len(suffix_readings(word, flags)) == 1):
-        return ((0, word, "s", True, False, False),)  # the common case: no proclitic, no suffix
-    out: dict[str, Analysis] = {}
+        bare: tuple[Analysis, ...] = ((0, word, "s", True, False, False),)
+        return bare, bare  # the common case: no proclitic, no suffix
+    firsts: dict[str, Analysis] = {}
+    laters: dict[str, Analysis] = {}
     for prefix, stem, definite in readings:
-        conj = "" if first or prefix[:1] not in ("\u0648", "\u0641") else prefix[0]
+        conj = prefix[0] if prefix[:1] in ("\u0648", "\u0641") else ""
         plen = len(prefix)
         if stems is None or _may_inflect(stem, stems):
             infs = suffix_readings(stem, flags)
         else:
             infs = ((stem, "s", False, True, False, False),)
         short = definite and len(stem) < MIN_BARE_STEM
-        key = conj + (_ARTICLE + stem if short else stem)
-        if key not in out:
-            out[key] = (plen, key, "s", True, False, False)
+        keys = [_ARTICLE + stem if short else stem]
         if short and prefix.endswith((_ARTICLE, _LAM + _LAM)):  # see reading_keys
-            key = conj + stem
-            if key not in out:
-                out[key] = (plen, key, "s", True, False, False)
+            keys.append(stem)
+        for key in keys:
+            if key not in firsts:
+                firsts[key] = (plen, key, "s", True, False, False)
+            if conj + key not in laters:
+                laters[conj + key] = (plen, conj + key, "s", True, False, False)
         for s, number, bound, last_ok, fem, alef in infs[1:]:
-            if (bound and definite) or (fem and first):
+            if bound and definite:
                 continue
-            key = conj + (_ARTICLE + s if definite and len(s) < MIN_BARE_STEM else s)
-            if key not in out:
-                out[key] = (plen, key, number, last_ok, fem, alef)
-    return tuple(out.values())
+            key = _ARTICLE + s if definite and len(s) < MIN_BARE_STEM else s
+            if not fem and key not in firsts:
+                firsts[key] = (plen, key, number, last_ok, fem, alef)
+            if conj + key not in laters:
+                laters[conj + key] = (plen, conj + key, number, last_ok, fem, alef)
+    return tuple(firsts.values()), tuple(laters.values())

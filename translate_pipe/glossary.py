@@ -91,6 +91,7 @@ from translate_pipe.arabic import (
     normalise_text,
     token_layout,
     word_analyses,
+    word_analyses_both,
 )
 from translate_pipe.records import Term, TermMatch
 
@@ -285,40 +286,53 @@ class Matcher:
         cache = self._caches[root == _BLOCKS][flags]
         got = cache.get(word)
         if got is None:
-            trie = self._trie
-            starts = []
-            for a in word_analyses(word, flags, True, self._stems) if self.arabic else _plain(word):
-                node = root + _SEP + a[1]
-                info = trie.get(node)
-                if info is None:
-                    continue
-                end = info >> 1
-                hit = None
-                if end and a[3]:
-                    hit = ((end - 1) >> 1, "plural" if (end - 1) & 1 else _NUMBERS[a[2]])
-                starts.append((a[0], node, a[2], hit, not info & _HAS_CHILDREN))
-            got = tuple(starts)
+            if root == _TERMS:
+                self._learn(word, flags)
+                return cache[word]
+            analyses = word_analyses(word, flags, True, self._stems) if self.arabic else _plain(word)
             if len(cache) > _CACHE_LIMIT:
                 cache.clear()
-            cache[word] = got
+            got = cache[word] = self._starts(root, analyses)
         return got
 
     def _inner(self, word: str, flags: int) -> _Inner:
         """(key, last_ok, fem, alef) of a text token after the first word of a term, only the
         keys some term word has (cached)."""
-        cache = self._inner_caches[flags]
-        got = cache.get(word)
+        got = self._inner_caches[flags].get(word)
         if got is None:
-            keys = self._inner_keys
-            got = tuple(
-                (a[1], a[3], a[4], a[5])
-                for a in (word_analyses(word, flags, False, self._stems) if self.arabic else _plain(word))
-                if a[1] in keys
-            )
-            if len(cache) > _CACHE_LIMIT:
-                cache.clear()
-            cache[word] = got
+            self._learn(word, flags)
+            return self._inner_caches[flags][word]
         return got
+
+    def _learn(self, word: str, flags: int) -> None:
+        """Analyse a text token, once for the whole text: how it may start a term
+        (:meth:`_first_nodes`) and how it may continue one (:meth:`_inner`)."""
+        if self.arabic:
+            firsts, laters = word_analyses_both(word, flags, self._stems)
+        else:
+            firsts = laters = _plain(word)
+        starts, inner = self._caches[0][flags], self._inner_caches[flags]
+        if len(starts) > _CACHE_LIMIT or len(inner) > _CACHE_LIMIT:
+            starts.clear()
+            inner.clear()
+        starts[word] = self._starts(_TERMS, firsts)
+        keys = self._inner_keys
+        inner[word] = tuple((a[1], a[3], a[4], a[5]) for a in laters if a[1] in keys)
+
+    def _starts(self, root: str, analyses: tuple[Analysis, ...]) -> tuple[_Start, ...]:
+        trie = self._trie
+        starts = []
+        for a in analyses:
+            node = root + _SEP + a[1]
+            info = trie.get(node)
+            if info is None:
+                continue
+            end = info >> 1
+            hit = None
+            if end and a[3]:
+                hit = ((end - 1) >> 1, "plural" if (end - 1) & 1 else _NUMBERS[a[2]])
+            starts.append((a[0], node, a[2], hit, not info & _HAS_CHILDREN))
+        return tuple(starts)
 
     def _analyse(self, text: str) -> _Text:
         norm = normalise(text, self.lang)
@@ -414,7 +428,10 @@ class Matcher:
     def _next_keys(self, t: _Text, k: int) -> _Inner:
         """(trie key, may end a term, feminine agreement, alif) of token ``k`` (``k >= 1``) as a
         later word of a term: :meth:`_inner`, its keys prefixed with the gap before it."""
-        got = self._inner(t.words[k], t.flags[k])
+        word, flags = t.words[k], t.flags[k]
+        got = self._inner_caches[flags].get(word)
+        if got is None:
+            got = self._inner(word, flags)
         gap = t.gaps[k - 1]
         if gap:
             got = tuple((gap + key, last, fem, alef) for key, last, fem, alef in got)
@@ -436,15 +453,21 @@ class Matcher:
         entries = self._entries
         return [c for c in found if not (entries[c[2]][4] and self._blocked(t, c[2], i, c[1]))]
 
-    def _match(self, t: _Text, i: int, plen: int, j: int, entry: int, number: str) -> TermMatch:
-        start, end = t.norm.span(t.starts[i] + plen, t.ends[j])
-        if end < len(t.text) and t.text[end] in _CLOSERS:
-            end = _balance_end(t.text, start, end)
-        source, target, _, term_id, _ = self._entries[entry]
-        form = "approved"
-        if number != "singular":
-            target, form = self._plural(entry)
-        return TermMatch(source, target, start, end, t.text[start:end], term_id, number, form)
+    def _matches(self, t: _Text, found: list[tuple[int, int, int, int, str]]) -> list[TermMatch]:
+        """The :class:`TermMatch` of each (first token, prefix length, last token, entry,
+        number) of ``found``."""
+        text, entries = t.text, self._entries
+        spans = t.norm.spans([(t.starts[i] + plen, t.ends[j]) for i, plen, j, _, _ in found])
+        out = []
+        for (_, _, _, entry, number), (start, end) in zip(found, spans):
+            if end < len(text) and text[end] in _CLOSERS:
+                end = _balance_end(text, start, end)
+            source, target, _, term_id, _ = entries[entry]
+            form = "approved"
+            if number != "singular":
+                target, form = self._plural(entry)
+            out.append(TermMatch(source, target, start, end, text[start:end], term_id, number, form))
+        return out
 
     def _plural(self, entry: int) -> tuple[str, str]:
         """The entry's plural target and where it comes from (cached)."""
@@ -458,7 +481,7 @@ class Matcher:
     def find(self, text: str) -> list[TermMatch]:
         """Leftmost-longest, non-overlapping matches, offsets into ``text``, in text order."""
         t = self._analyse(text)
-        matches: list[TermMatch] = []
+        chosen: list[tuple[int, int, int, int, str]] = []
         words, flags = t.words, t.flags
         caches = self._caches[0]
         walk, blocking = self._walk, self._block_words > 0
@@ -481,14 +504,14 @@ class Matcher:
                 if c[1] > best[1]:
                     best = c
             plen, j, entry, number = best
-            matches.append(self._match(t, i, plen, j, entry, number))
+            chosen.append((i, plen, j, entry, number))
             i = j + 1
-        return matches
+        return self._matches(t, chosen)
 
     def find_all(self, text: str) -> list[TermMatch]:
         """Every match, overlapping ones included, sorted by (start, -end); for analysis/lint."""
         t = self._analyse(text)
-        out: dict[tuple[int, int, int], TermMatch] = {}
+        out: dict[tuple[int, int, int], tuple[int, int, int, int, str]] = {}
         for i in range(len(t.words)):
             # readings come shortest prefix first: keep that one per (first, last token, term)
             starts = self._first_nodes(_TERMS, t.words[i], t.flags[i])
@@ -497,8 +520,8 @@ class Matcher:
                 found = self._unblocked(t, i, found)
             for plen, j, entry, number in found:
                 if (i, j, entry) not in out:
-                    out[(i, j, entry)] = self._match(t, i, plen, j, entry, number)
-        return sorted(out.values(), key=lambda m: (m.start, -m.end, m.source))
+                    out[(i, j, entry)] = (i, plen, j, entry, number)
+        return sorted(self._matches(t, list(out.values())), key=lambda m: (m.start, -m.end, m.source))
 
 
 # How a text token starts a term: (prefix length, trie node, number, the term ending there
