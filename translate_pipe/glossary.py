@@ -840,33 +840,115 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
     return issues
 
 
-_NUMBER_NOTE = re.compile(r"plural|singular|uncountable|mass noun|\u062c\u0645\u0639", re.IGNORECASE)
+# Head nouns that are (in this domain) mass or uncountable: a term headed by one has no plural to
+# give.  Words ending in -ism and -ness are taken as such too (:func:`_is_mass_noun`).
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_MASS_NOUNS = _word_set(
+    """
+    access accountability advice aid assistance autonomy calm cessation compliance condemnation consent
+    cooperation coordination corruption de-escalation democracy development dialogue diplomacy
+    disengagement displacement disarmament enrichment escalation evidence extremism funding governance health help
+    humanity immunity impunity independence information infrastructure integrity intelligence
+    interference justice knowledge legitimacy leadership liberty momentum neutrality news
+    non-interference non-proliferation occupation opposition oversight peace peacekeeping progress prosperity
+    protection reconciliation reconstruction recovery relief research restraint rhetoric safety
+    security self-determination self-defence shelling sovereignty stability stabilisation
+    stabilization solidarity support sustainability territorial tolerance trade transparency
+    unity unrest vigilance violence welfare
+    """
+)
+# English words ending in an adjective suffix that are (also) countable nouns
+_NOUNS_LIKE_ADJECTIVES = _word_set(
+    """
+    animal approval arrival capital cardinal criminal denial dismissal festival general hospital
+    individual initiative journal memorial minimal national official periodical principal
+    professional proposal referral refusal removal renewal representative rival signal survival
+    terminal trial tribunal withdrawal objective directive executive alternative explosive
+    incentive narrative perspective collective relative mechanic
+    """
+)
+_ADJECTIVE_ENDINGS = ("al", "ic", "ical", "ous", "ive", "ful", "less", "able", "ible", "ed", "ian", "ese")
+_COMPOUND_ADJECTIVE_ENDINGS = ("-level", "-term", "-scale", "-range", "-wide", "-based", "-led", "-backed", "-run")
+_FUNCTION_WORDS = _word_set("a an and at by de for from in of on or the to with")
+
+
+def _target_head(target: str) -> str:
+    """The head word of an English noun phrase: the last word before "of", else the last word
+    (numbers and brackets ignored), lower-cased."""
+    before = target.split(" of ", 1)[0]
+    words = [w.strip("()[]\"'.,;:") for w in before.split()]
+    words = [w for w in words if any(c.isalpha() for c in w)]
+    return words[-1].casefold() if words else ""
+
+
+def _is_proper_name(target: str) -> bool:
+    """Every content word capitalised ("Homs", "Security Council", "UN Special Envoy for
+    Syria"), or an acronym."""
+    words = [w for w in target.split() if any(c.isalpha() for c in w)]
+    content = [w for w in words if w.casefold() not in _FUNCTION_WORDS]
+    return bool(content) and all(w[:1].isupper() for w in content)
+
+
+def _is_mass_noun(head: str) -> bool:
+    return head in _MASS_NOUNS or head.endswith(("ism", "ness"))
+
+
+def _is_noun_head(target: str, head: str) -> bool:
+    """False when the head is clearly not a noun: an infinitive ("to ratify"), an adverb, or a
+    one-word target with an adjective or participle ending ("bilateral", "displaced") or a
+    compound adjective ("high-level")."""
+    if target.casefold().startswith("to ") or head.endswith("ly") or head in _FUNCTION_WORDS:
+        return False
+    words = [w for w in target.split() if any(c.isalpha() for c in w)]
+    if len(words) == 1 and head.endswith(_ADJECTIVE_ENDINGS) and head not in _NOUNS_LIKE_ADJECTIVES:
+        return False
+    return not (len(words) == 1 and head.endswith(_COMPOUND_ADJECTIVE_ENDINGS))  # "high-level"
+
+
+def plural_missing_reason(term: Term) -> str:
+    """Why the plural of ``term`` is probably missing, or ``""``.
+
+    Reported: a countable noun term (its English head is a noun, neither mass nor uncountable,
+    and it is not a proper name) whose target is singular, with no ``target_plural``, no
+    ``source_plurals`` and no note.  Not reported: proper names (every content word
+    capitalised: "Homs", "Security Council"), mass nouns ("sovereignty", "humanitarian aid",
+    words in -ism and -ness), targets that are already plural ("de-escalation zones") or that
+    do not change in the plural, non-noun heads ("to ratify", "bilateral"), and any entry with a
+    note (the note is where a reviewer says how the term is used in the plural)."""
+    target = " ".join(term.target.split())
+    if not target or term.target_plural.strip() or term.source_plurals or term.note.strip():
+        return ""
+    head = _target_head(target)
+    if not head or _is_proper_name(target) or _is_mass_noun(head) or not _is_noun_head(target, head):
+        return ""
+    if _is_plural(target) or derive_plural(target) == target:
+        return ""  # already plural, or no plural to give
+    if plural_is_uncertain(target):
+        return f"its English plural is irregular or disputed (inflect gives {derive_plural(target)!r})"
+    return (
+        f"a dual or plural match would be translated with the derived plural {derive_plural(target)!r},"
+        " unreviewed"
+    )
 
 
 def _plural_issues(terms: Sequence[Term]) -> list[LintIssue]:
-    """Noun terms whose plural is probably missing: a lower-case (common noun) target with no
-    target plural and no source plural, whose English plural is irregular or disputed
-    (:func:`plural_is_uncertain`), and no note saying anything about number.  (Regular plurals
-    are derived safely, so a missing plural is only reported where derivation is a guess.)"""
+    """Noun terms whose plural is probably missing (:func:`plural_missing_reason`)."""
     issues: list[LintIssue] = []
     for t in terms:
-        target = t.target.strip()
-        if t.target_plural or t.source_plurals or not target[:1].islower():
-            continue
-        if _is_plural(target) or derive_plural(target) == target:
-            continue  # already plural, or no plural to give
-        if not plural_is_uncertain(target) or _NUMBER_NOTE.search(t.note):
-            continue
-        why = f"its English plural is irregular or disputed (inflect gives {derive_plural(target)!r})"
-        issues.append(
-            LintIssue(
-                "warning",
-                "plural-missing",
-                t.source,
-                f"No plural form, and {why}; add target_plural (and source_plurals for a broken "
-                "plural of the source), or a note saying how the term is used in the plural.",
+        why = plural_missing_reason(t)
+        if why:
+            issues.append(
+                LintIssue(
+                    "warning",
+                    "plural-missing",
+                    t.source,
+                    f"No plural form, and {why}; add target_plural (and source_plurals for a broken "
+                    "plural of the source), or a note saying how the term is used in the plural.",
+                )
             )
-        )
     return issues
 
 
