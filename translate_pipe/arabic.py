@@ -228,8 +228,18 @@ def _scheme(arabic: bool) -> _Scheme:
 @lru_cache(maxsize=1)
 def _token_re() -> re.Pattern[str]:
     # combining marks keep a word together (BMP marks; astral ones are too rare to matter)
-    marks = [i for i in range(0x10000) if unicodedata.category(chr(i)).startswith("M")]
-    return re.compile(r"(?:[^\W_]|[" + _char_class(marks) + "])+")
+    return re.compile(r"(?:[^\W_]|[" + _char_class(_marks()) + "])+")
+
+
+@lru_cache(maxsize=1)
+def _token_re_no_underscore() -> re.Pattern[str]:
+    """:func:`_token_re` for a text without ``_``: one character class, twice as fast."""
+    return re.compile(r"[\w" + _char_class(_marks()) + "]+")
+
+
+@lru_cache(maxsize=1)
+def _marks() -> list[int]:
+    return [i for i in range(0x10000) if unicodedata.category(chr(i)).startswith("M")]
 
 
 class Normalised:
@@ -352,7 +362,7 @@ def token_layout(normalised_text: str) -> tuple[list[str], list[str], list[int],
     """The tokens of an already normalised text with what lies between them and where they
     are: ``(words, gaps, starts, ends)``, ``gaps[k]`` between ``words[k]`` and ``words[k + 1]``
     (the same tokens as :func:`token_spans`, found in bulk)."""
-    token_re = _token_re()
+    token_re = _token_re() if "_" in normalised_text else _token_re_no_underscore()
     words = token_re.findall(normalised_text)
     pieces = token_re.split(normalised_text)  # [before, gap, ..., gap, after]
     parts = [""] * (2 * len(words) + 1)
