@@ -374,7 +374,7 @@ class Matcher:
                 if analyses is None:  # each token is analysed once per text, only when reached
                     analyses = nexts[i + 1] = self._next_keys(t, i + 1)
             prefix = node0 + _SEP
-            deeper = []
+            deeper: list[tuple[str, int, str]] | None = None
             for key, last, fem, alef in analyses:
                 info = trie.get(prefix + key)
                 if info is None:
@@ -386,6 +386,8 @@ class Matcher:
                 if end and last:
                     found.append((plen, i + 1, (end - 1) >> 1, "plural" if (end - 1) & 1 else _NUMBERS[num]))
                 if info & _HAS_CHILDREN:
+                    if deeper is None:
+                        deeper = []
                     deeper.append((prefix + key, i + 1, num))
             if deeper:
                 deeper.reverse()
