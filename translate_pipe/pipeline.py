@@ -19,8 +19,8 @@ Nothing here reads a user's file, prints or knows the ``--json`` shape (:mod:`.r
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -42,13 +42,14 @@ from .records import (
     TermFinder,
     TermMatch,
     TermOutcome,
+    Tokens,
     Translated,
     WorkItem,
 )
 from .records import Constrainer as ConstrainerProtocol
 from .segment import iter_for_model
-from .store import Store
-from .tm import Reuse, TranslationMemory, copy_translation, plan_reuse
+from .store import SeenStore, Store
+from .tm import Key, MemorySnapshot, Reuse, ReusePlanner, copy_translation
 
 Progress = Callable[[int, int], None]
 EngineLoader = Callable[[str, str], Engine]  # (from_code, to_code) -> a loaded engine
@@ -177,11 +178,14 @@ def translate(
     outputs: Sequence[Path | None] | None = None,
     progress: Progress | None = None,
     decoder: DecoderFactory | None = None,
+    files: Mapping[int, tuple[bytes, str]] | None = None,
 ) -> RunResult:
     """Translate documents as one run stored in ``store``; write each translation to its
     output (None: not written).  With ``settings.glossary``, its current version is matched
     and enforced (checked before the engine is loaded).  ``decoder`` says where the chunks
-    are decoded (default: in this process, :class:`LocalDecoder`)."""
+    are decoded (default: in this process, :class:`LocalDecoder`).  ``files``: the original
+    bytes of formatted documents (by position) and where their translations go, stored with
+    the run's documents (the caller writes them; :func:`resume` gives them back)."""
     outputs = list(outputs) if outputs is not None else [None] * len(docs)
     matcher: TermFinder | None = None
     glossary_id = None
@@ -219,6 +223,7 @@ def translate(
         glossary_id=glossary_id,
         progress=progress,
         decoder=decoder,
+        files=files,
     )
 
 
@@ -435,6 +440,7 @@ def _run(
     parent_run_id: int | None = None,
     resume_run: int | None = None,
     decoder: DecoderFactory | None = None,
+    files: Mapping[int, tuple[bytes, str]] | None = None,
 ) -> RunResult:
     """Translate ``chunk_segments`` segments at a time and commit each chunk as it completes
     (its translations, links, term outcomes and the count of segments done, in one
@@ -445,7 +451,6 @@ def _run(
     constrainer: ConstrainerProtocol | None = (
         Constrainer(soft=settings.soft, cache=store) if matcher is not None else None
     )
-    store.ensure_ops_tables()
     registered = [
         (d.text, pkg.from_code, None if d.is_stdin else d.name, str(o) if o else None) for d, o in zip(docs, outputs)
     ]
@@ -466,14 +471,25 @@ def _run(
             )
             store.claim_run(run_id)
             document_ids = store.register_run_documents(run_id, registered)
+            if files:
+                store.add_run_files(run_id, files)
     else:
         run_id = resume_run
         store.claim_run(run_id, reopen=True)
         document_ids = store.register_run_documents(run_id, registered)  # finds them again
+    del registered
+    _return_freed_memory()  # storing a long text used transient copies of it
+    seen = SeenStore()
     try:
-        # translation memory and repeats (tm.py): segments in ``plan`` are not decoded
-        again: list[Sequence[Segment]] = [_Again(source) for source in sources]  # type: ignore[misc]
-        plan = _reuse_plan(store, again, settings, matcher, pkg.from_code, pkg.to_code)
+        # translation memory and repeats (tm.py), planned chunk by chunk: planned segments
+        # are not decoded; the texts met so far, and a copy of the translation memory, are in
+        # a temporary database of the run's own (not here, and usable from the thread that
+        # reads the chunks, which may not be this one)
+        memory = None
+        if settings.translation_memory:
+            seen.copy_memory(store, pkg.from_code, pkg.to_code)
+            memory = MemorySnapshot(seen, pkg.from_code)
+        planner = ReusePlanner(seen, memory)
         counts = [sum(1 for _ in source()) for source in sources]
         total = sum(counts)
         done = skipped = store.segments_done(run_id) if resume_run is not None else 0
@@ -481,7 +497,8 @@ def _run(
             progress(done, total)
         first_failure = ""
         chunk_decoder = (decoder or local_decoder)(engine, settings, constrainer)
-        chunks = _chunks(sources, engine, settings.chunk_segments, matcher, skip=skipped)
+        chunks = _chunks(sources, engine, settings.chunk_segments, matcher, planner, skip=skipped)
+        originals = _Originals(store, run_id, document_ids)
         partial = [done]
 
         def decoded(n: int) -> None:  # the bar moves per decoded batch
@@ -489,8 +506,8 @@ def _run(
             if progress:
                 progress(min(partial[0], total), total)
 
-        for chunk, fresh in _with_chunks(chunks, plan, chunk_decoder, decoded):
-            translated = _chunk_results(store, run_id, chunk, plan, document_ids, fresh)
+        for chunk, plan, fresh in _with_chunks(chunks, chunk_decoder, decoded):
+            translated = _chunk_results(chunk, plan, fresh, originals)
             items = []
             for w, (st, alts) in zip(chunk, translated):
                 items.append((document_ids[w.doc_index], st, alts))
@@ -533,22 +550,29 @@ def _run(
     except BaseException as exc:
         store.finish_run(run_id, "failed", str(exc) or type(exc).__name__)
         raise
+    finally:
+        seen.close()
     store.finish_run(run_id, "completed")
     return RunResult(run_id, pkg.name, pkg.package_version, results, settings.glossary, resumed_from=skipped)
 
 
+def _return_freed_memory() -> None:
+    """Give the memory freed so far back to the system where the C library can (glibc's
+    ``malloc_trim``; elsewhere nothing): the run's steady state then starts lower."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        trim = None
+    if trim is not None:
+        trim(0)
+
+
 def _stored(store: Store, run_id: int, document_id: int) -> StoredResults:
     return lambda: store.iter_translations(run_id, document_id)
-
-
-class _Again:
-    """The segments of a document, iterable any number of times (for tm.plan_reuse)."""
-
-    def __init__(self, source: SegmentSource) -> None:
-        self.source = source
-
-    def __iter__(self) -> Iterator[Segment]:
-        return self.source()
 
 
 @dataclass(frozen=True)
@@ -572,34 +596,54 @@ def local_decoder(engine: Engine, settings: TranslateSettings, constrainer: Cons
 
 
 def _with_chunks(
-    chunks: Iterable[list[WorkItem]],
-    plan: dict[tuple[int, int], Reuse],
+    chunks: Iterable[tuple[list[WorkItem], dict[Key, Reuse]]],
     decoder: ChunkDecoder,
     on_decoded: Callable[[int], None] | None,
-) -> Iterator[tuple[list[WorkItem], dict[tuple[int, int], Translated]]]:
-    """Each chunk with the translations of its segments that had to be decoded (not reused),
-    keyed by (document, segment).  The decoder may read ahead; the chunks it has taken wait
-    here, in order, for their results."""
-    waiting: deque[tuple[list[WorkItem], list[WorkItem]]] = deque()
+) -> Iterator[tuple[list[WorkItem], dict[Key, Reuse], dict[Key, Translated]]]:
+    """Each chunk with its reuse plan and the translations of its segments that had to be
+    decoded (not reused), keyed by (document, segment).  The decoder may read ahead; the
+    chunks it has taken wait here, in order, for their results."""
+    waiting: deque[tuple[list[WorkItem], dict[Key, Reuse], list[WorkItem]]] = deque()
 
     def to_decode() -> Iterator[list[WorkItem]]:
-        for chunk in chunks:
+        for chunk, plan in chunks:
             fresh = [w for w in chunk if (w.doc_index, w.segment.index) not in plan]
-            waiting.append((chunk, fresh))
+            waiting.append((chunk, plan, fresh))
             yield fresh
 
     for results in decoder.decode_chunks(to_decode(), on_decoded):
-        chunk, fresh = waiting.popleft()
-        yield chunk, {(w.doc_index, w.segment.index): r for w, r in zip(fresh, results)}
+        chunk, plan, fresh = waiting.popleft()
+        yield chunk, plan, {(w.doc_index, w.segment.index): r for w, r in zip(fresh, results)}
+
+
+class _Originals:
+    """Translations of the run's segments that later ones repeat: the ``size`` most recently
+    used in memory, the others read back from the store (they were committed with their
+    chunk), so a run of any size holds a bounded number."""
+
+    def __init__(self, store: Store, run_id: int, document_ids: Sequence[int], size: int = 256) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.document_ids = document_ids
+        self.size = size
+        self.recent: OrderedDict[Key, Translated] = OrderedDict()
+
+    def get(self, key: Key, start: int | None, decoded: dict[Key, Translated]) -> Translated:
+        found = decoded.get(key) or self.recent.get(key)
+        if found is None:
+            found = self.store.run_translation(self.run_id, self.document_ids[key[0]], key[1], start)
+        self.recent[key] = found
+        self.recent.move_to_end(key)
+        if len(self.recent) > self.size:
+            self.recent.popitem(last=False)
+        return found
 
 
 def _chunk_results(
-    store: Store,
-    run_id: int,
     chunk: Sequence[WorkItem],
-    plan: dict[tuple[int, int], Reuse],
-    document_ids: Sequence[int],
-    decoded: dict[tuple[int, int], Translated],
+    plan: dict[Key, Reuse],
+    decoded: dict[Key, Translated],
+    originals: _Originals,
 ) -> list[Translated]:
     """Translations of a chunk: ``decoded``, from the translation memory, or copies of an
     earlier identical segment of the run (this chunk's, or one already stored)."""
@@ -612,11 +656,14 @@ def _chunk_results(
         elif reuse.origin == "tm" and reuse.translation is not None:
             out.append((reuse.translation, ()))
         elif reuse.of is not None:
-            original = decoded.get(reuse.of) or store.run_translation(run_id, document_ids[reuse.of[0]], reuse.of[1])
+            original = originals.get(reuse.of, reuse.of_start, decoded)
             out.append((copy_translation(original[0], w.segment), original[1]))
         else:
             raise RuntimeError(f"no translation planned for segment {key}")
     return out
+
+
+_NO_TOKENS = Tokens((), ())  # a reused segment is not decoded, so not tokenized
 
 
 def _chunks(
@@ -624,28 +671,39 @@ def _chunks(
     engine: Engine,
     chunk_segments: int,
     matcher: TermFinder | None,
+    planner: ReusePlanner,
     skip: int = 0,
-) -> Iterator[list[WorkItem]]:
-    """Work items of all documents, ``chunk_segments`` at a time; match offsets index the
-    document.  The first ``skip`` segments (whole chunks already committed) are passed over."""
-    chunk: list[WorkItem] = []
+) -> Iterator[tuple[list[WorkItem], dict[Key, Reuse]]]:
+    """Work items of all documents, ``chunk_segments`` at a time, with each chunk's reuse plan
+    (only the segments to decode are tokenized); match offsets index the document.  The
+    first ``skip`` segments (whole chunks already committed) are only planned (the planner
+    must meet them) and passed over."""
+    batch: list[tuple[int, Segment, tuple[TermMatch, ...]]] = []
     position = 0
+    # matches of committed segments matter only to the translation-memory check
+    match_skipped = planner.memory is not None
     for d, source in enumerate(sources):
         for seg in source():
             position += 1
-            if position <= skip:
-                continue
-            matches = (
-                tuple(replace(m, start=m.start + seg.start, end=m.end + seg.start) for m in matcher.find(seg.text))
-                if matcher is not None
-                else ()
-            )
-            chunk.append(WorkItem(d, seg, engine.tokenize(seg.text), matches))
-            if len(chunk) >= chunk_segments:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
+            passed = position <= skip
+            batch.append((d, seg, match_segment(matcher, seg) if match_skipped or not passed else ()))
+            if len(batch) >= chunk_segments or position == skip:
+                plan = planner.plan([((d, seg.index), seg, m) for d, seg, m in batch])
+                if not passed:
+                    yield _work(batch, plan, engine), plan
+                batch = []
+    if batch:
+        plan = planner.plan([((d, seg.index), seg, m) for d, seg, m in batch])
+        yield _work(batch, plan, engine), plan
+
+
+def _work(
+    batch: Sequence[tuple[int, Segment, tuple[TermMatch, ...]]], plan: dict[Key, Reuse], engine: Engine
+) -> list[WorkItem]:
+    return [
+        WorkItem(d, seg, _NO_TOKENS if (d, seg.index) in plan else engine.tokenize(seg.text), matches)
+        for d, seg, matches in batch
+    ]
 
 
 def _own_pieces(
@@ -743,24 +801,3 @@ def translate_segments(
     nothing stored.  Returns (translation, alternatives) per item."""
     work = [WorkItem(0, seg, engine.tokenize(seg.text), tuple(matches)) for seg, matches in items]
     return _translate_chunk(engine, work, options, constrainer, align_method) if work else []
-
-# -- translation memory and repeats (issue 12, tm.py) ------------------------------------------
-def _reuse_plan(
-    store: Store,
-    segmented: Sequence[Sequence[Segment]],
-    settings: TranslateSettings,
-    matcher: TermFinder | None,
-    source_lang: str,
-    target_lang: str,
-) -> dict[tuple[int, int], Reuse]:
-    """Segments not to decode: repeats inside the run, and exact translation-memory matches
-    when ``settings.translation_memory`` (see tm.py)."""
-    memory = TranslationMemory(store, source_lang, target_lang) if settings.translation_memory else None
-    matches: dict[tuple[int, int], list[TermMatch]] = {}
-    if matcher is not None and memory is not None:
-        for d, segs in enumerate(segmented):
-            for seg in segs:
-                matches[(d, seg.index)] = [
-                    replace(m, start=m.start + seg.start, end=m.end + seg.start) for m in matcher.find(seg.text)
-                ]
-    return plan_reuse(segmented, memory, matches)
