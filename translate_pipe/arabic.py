@@ -52,10 +52,11 @@ and before a stem that itself starts with ``ل`` one lam drops as well (``للج
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -79,7 +80,10 @@ __all__ = [
     "reading_keys",
     "suffix_readings",
     "text_word_keys",
+    "token_layout",
+    "token_spans",
     "word_analyses",
+    "word_analyses_both",
     "word_key",
 ]
 
@@ -126,6 +130,8 @@ _LAM = "\u0644"
 _ARTICLE = "\u0627\u0644"  # ال
 _CONJUNCTIONS = ("", "\u0648", "\u0641")  # و ف
 _PREPOSITIONS = ("", "\u0628", "\u0643", "\u0644")  # ب ك ل
+# the first letter of every proclitic prefix: و ف ب ك ل and the article's ا
+_PROCLITIC_INITIALS = frozenset("\u0648\u0641\u0628\u0643\u0644\u0627")
 
 
 def is_arabic(lang: str) -> bool:
@@ -222,8 +228,18 @@ def _scheme(arabic: bool) -> _Scheme:
 @lru_cache(maxsize=1)
 def _token_re() -> re.Pattern[str]:
     # combining marks keep a word together (BMP marks; astral ones are too rare to matter)
-    marks = [i for i in range(0x10000) if unicodedata.category(chr(i)).startswith("M")]
-    return re.compile(r"(?:[^\W_]|[" + _char_class(marks) + "])+")
+    return re.compile(r"(?:[^\W_]|[" + _char_class(_marks()) + "])+")
+
+
+@lru_cache(maxsize=1)
+def _token_re_no_underscore() -> re.Pattern[str]:
+    """:func:`_token_re` for a text without ``_``: one character class, twice as fast."""
+    return re.compile(r"[\w" + _char_class(_marks()) + "]+")
+
+
+@lru_cache(maxsize=1)
+def _marks() -> list[int]:
+    return [i for i in range(0x10000) if unicodedata.category(chr(i)).startswith("M")]
 
 
 class Normalised:
@@ -261,6 +277,20 @@ class Normalised:
         while o_end < n and original[o_end] in self._attached:
             o_end += 1
         return o_start, o_end
+
+    def spans(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """:meth:`span` of each of ``spans``."""
+        origin, original, attached = self._origin, self.original, self._attached
+        n, size = len(original), len(self.text)
+        out = []
+        for start, end in spans:
+            if not 0 <= start < end <= size:
+                raise ValueError(f"span ({start}, {end}) is empty or outside 0..{size}")
+            o_end = origin[end - 1] + 1
+            while o_end < n and original[o_end] in attached:
+                o_end += 1
+            out.append((origin[start], o_end))
+        return out
 
 
 def normalise(text: str, lang: str = "ar") -> Normalised:
@@ -328,6 +358,20 @@ def token_spans(normalised_text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _token_re().finditer(normalised_text)]
 
 
+def token_layout(normalised_text: str) -> tuple[list[str], list[str], list[int], list[int]]:
+    """The tokens of an already normalised text with what lies between them and where they
+    are: ``(words, gaps, starts, ends)``, ``gaps[k]`` between ``words[k]`` and ``words[k + 1]``
+    (the same tokens as :func:`token_spans`, found in bulk)."""
+    token_re = _token_re() if "_" in normalised_text else _token_re_no_underscore()
+    words = token_re.findall(normalised_text)
+    pieces = token_re.split(normalised_text)  # [before, gap, ..., gap, after]
+    parts = [""] * (2 * len(words) + 1)
+    parts[0::2] = pieces
+    parts[1::2] = words
+    offsets = list(itertools.accumulate(map(len, parts)))  # start0, end0, start1, end1, ...
+    return words, pieces[1:-1], offsets[0:-1:2], offsets[1::2]
+
+
 class Reading(NamedTuple):
     """One analysis of a token: ``token == prefix + stem``.
 
@@ -347,14 +391,21 @@ def word_key(stem: str, definite: bool) -> str:
     return stem
 
 
-@lru_cache(maxsize=1 << 16)
 def proclitic_readings(token: str) -> tuple[Reading, ...]:
     """All proclitic readings of a *normalised* Arabic token, shortest prefix first.
 
     The first reading is always ``Reading("", token, False)``.  See the module docstring for the
     prefixes and the minimum stem lengths.
     """
-    readings = [Reading("", token, False)]
+    return tuple(Reading(*r) for r in _proclitic_splits(token))
+
+
+@lru_cache(maxsize=1 << 16)
+def _proclitic_splits(token: str) -> tuple[tuple[str, str, bool], ...]:
+    """:func:`proclitic_readings` as plain tuples (which the garbage collector stops tracking)."""
+    if token[:1] not in _PROCLITIC_INITIALS:
+        return (("", token, False),)
+    readings = [("", token, False)]
     for conj in _CONJUNCTIONS:
         if not token.startswith(conj):
             continue
@@ -364,16 +415,16 @@ def proclitic_readings(token: str) -> tuple[Reading, ...]:
                 continue
             rest = token[len(prefix) :]
             if prefix and len(rest) >= MIN_BARE_STEM:
-                readings.append(Reading(prefix, rest, False))
+                readings.append((prefix, rest, False))
             if prep == _LAM:
                 if rest.startswith(_LAM):
                     if len(rest) - 1 >= MIN_STEM:  # لل + stem: ل + ال + stem
-                        readings.append(Reading(prefix + _LAM, rest[1:], True))
+                        readings.append((prefix + _LAM, rest[1:], True))
                     if len(rest) >= MIN_STEM:  # ل + ال + ل... with one lam dropped
-                        readings.append(Reading(prefix, rest, True))
+                        readings.append((prefix, rest, True))
             elif rest.startswith(_ARTICLE) and len(rest) - 2 >= MIN_STEM:
-                readings.append(Reading(prefix + _ARTICLE, rest[2:], True))
-    readings.sort(key=lambda r: len(r.prefix))
+                readings.append((prefix + _ARTICLE, rest[2:], True))
+    readings.sort(key=lambda r: len(r[0]))
     return tuple(dict.fromkeys(readings))
 
 
@@ -559,15 +610,18 @@ def suffix_readings(stem: str, flags: int = 0) -> tuple[Inflection, ...]:
     return tuple(out)
 
 
-def _may_inflect(stem: str, stems: frozenset[str]) -> bool:
-    """True when some suffix reading of ``stem`` could be in ``stems``: a prefix of at least
-    :data:`MIN_SUFFIX_STEM` letters, as it is or with a final ة (``ه``)."""
-    if len(stem) <= MIN_SUFFIX_STEM or stem[-1] not in _SUFFIX_LAST:
+def _may_inflect(stem: str, stems: Container[str]) -> bool:
+    """True when some suffix reading of ``stem`` could be in ``stems``: for an ending of
+    :func:`suffix_readings` that ``stem`` has, what is left, as it is, with ة (``ه``) added, or
+    with a final ت read as ة."""
+    n = len(stem)
+    if n <= MIN_SUFFIX_STEM or stem[-1] not in _SUFFIX_LAST:
         return False
-    for end in range(MIN_SUFFIX_STEM - 1, len(stem)):
-        head = stem[:end]
-        if (end >= MIN_SUFFIX_STEM and head in stems) or head + _HA in stems:
-            return True
+    for k in range(1, min(_MAX_ENDING, n - MIN_SUFFIX_STEM + 1) + 1):
+        if stem[n - k :] in _BY_ENDING:
+            base = stem[: n - k]
+            if base in stems or base + _HA in stems or (base[-1] == _TA and base[:-1] + _HA in stems):
+                return True
     return False
 
 
@@ -577,9 +631,8 @@ def _may_inflect(stem: str, stems: frozenset[str]) -> bool:
 Analysis = tuple[int, str, str, bool, bool, bool]
 
 
-@lru_cache(maxsize=1 << 17)
 def word_analyses(
-    word: str, flags: int = 0, first: bool = True, stems: frozenset[str] | None = None
+    word: str, flags: int = 0, first: bool = True, stems: Container[str] | None = None
 ) -> tuple[Analysis, ...]:
     """Every key of a normalised Arabic text token, proclitics and suffixes stripped, each key
     once (shortest prefix, then bare before suffixed readings, wins).
@@ -591,32 +644,48 @@ def word_analyses(
     construct, tanween) is not read on a word that has one (``الأمني`` is never ``الأمن`` + ي).
 
     ``stems``: when given (a matcher's glossary word keys), suffixes are only read off a stem
-    one of whose prefixes (or prefix + ة) is in it, since no other reading can match; this
-    only saves time, the result for those keys is the same.
+    when one of the stems they would leave is in it (:func:`_may_inflect`), since no other
+    reading can match; this only saves time, the result for those keys is the same.
+
+    Not cached here: :class:`~translate_pipe.glossary.Matcher` keeps what it needs of the
+    result per distinct text token (from :func:`word_analyses_both`).
     """
-    readings = proclitic_readings(word)
+    return word_analyses_both(word, flags, stems)[0 if first else 1]
+
+
+def word_analyses_both(
+    word: str, flags: int = 0, stems: Container[str] | None = None
+) -> tuple[tuple[Analysis, ...], tuple[Analysis, ...]]:
+    """:func:`word_analyses` of a token as the first word of a term and as a later word, in one
+    pass over its readings."""
+    readings = _proclitic_splits(word)
     if len(readings) == 1 and (stems is not None and not _may_inflect(word, stems) or len(suffix_readings(word, flags)) == 1):
-        return ((0, word, "s", True, False, False),)  # the common case: no proclitic, no suffix
-    out: dict[str, Analysis] = {}
+        bare: tuple[Analysis, ...] = ((0, word, "s", True, False, False),)
+        return bare, bare  # the common case: no proclitic, no suffix
+    firsts: dict[str, Analysis] = {}
+    laters: dict[str, Analysis] = {}
     for prefix, stem, definite in readings:
-        conj = "" if first or prefix[:1] not in ("\u0648", "\u0641") else prefix[0]
+        conj = prefix[0] if prefix[:1] in ("\u0648", "\u0641") else ""
         plen = len(prefix)
         if stems is None or _may_inflect(stem, stems):
             infs = suffix_readings(stem, flags)
         else:
             infs = ((stem, "s", False, True, False, False),)
         short = definite and len(stem) < MIN_BARE_STEM
-        key = conj + (_ARTICLE + stem if short else stem)
-        if key not in out:
-            out[key] = (plen, key, "s", True, False, False)
+        keys = [_ARTICLE + stem if short else stem]
         if short and prefix.endswith((_ARTICLE, _LAM + _LAM)):  # see reading_keys
-            key = conj + stem
-            if key not in out:
-                out[key] = (plen, key, "s", True, False, False)
+            keys.append(stem)
+        for key in keys:
+            if key not in firsts:
+                firsts[key] = (plen, key, "s", True, False, False)
+            if conj + key not in laters:
+                laters[conj + key] = (plen, conj + key, "s", True, False, False)
         for s, number, bound, last_ok, fem, alef in infs[1:]:
-            if (bound and definite) or (fem and first):
+            if bound and definite:
                 continue
-            key = conj + (_ARTICLE + s if definite and len(s) < MIN_BARE_STEM else s)
-            if key not in out:
-                out[key] = (plen, key, number, last_ok, fem, alef)
-    return tuple(out.values())
+            key = _ARTICLE + s if definite and len(s) < MIN_BARE_STEM else s
+            if not fem and key not in firsts:
+                firsts[key] = (plen, key, number, last_ok, fem, alef)
+            if conj + key not in laters:
+                laters[conj + key] = (plen, conj + key, number, last_ok, fem, alef)
+    return tuple(firsts.values()), tuple(laters.values())

@@ -89,8 +89,9 @@ from translate_pipe.arabic import (
     is_arabic,
     normalise,
     normalise_text,
-    token_spans,
+    token_layout,
     word_analyses,
+    word_analyses_both,
 )
 from translate_pipe.records import Term, TermMatch
 
@@ -106,7 +107,6 @@ __all__ = [
     "stale_reasons",
 ]
 
-_END = "\x00"  # trie key of the terminal entry (no real key holds a NUL)
 _CONJ = ("\u0648", "\u0641")  # و ف
 _TA_MARBUTA = frozenset("\u0629\ufe93\ufe94")  # ة and its presentation forms
 _CACHE_LIMIT = 200_000
@@ -115,10 +115,7 @@ TermInput = Term | tuple[int | None, Term]
 
 
 def _words_and_gaps(text: str, lang: str) -> tuple[list[str], list[str]]:
-    nt = normalise_text(text, lang)
-    spans = token_spans(nt)
-    words = [nt[s:e] for s, e in spans]
-    gaps = [nt[spans[k][1] : spans[k + 1][0]] for k in range(len(spans) - 1)]
+    words, gaps, _, _ = token_layout(normalise_text(text, lang))
     return words, gaps
 
 
@@ -175,12 +172,12 @@ def _balance_end(original: str, start: int, end: int) -> int:
     return end
 
 
-class _Entry(NamedTuple):
-    source: str
-    target: str
-    target_plural: str
-    term_id: int | None
-    blocked: bool
+# An entry: (source, target, target plural, term id, has blocking contexts); plain tuples,
+# which the garbage collector stops tracking.
+_Entry = tuple[str, str, str, int | None, bool]
+_TERMS, _BLOCKS = "T", "B"  # the roots of Matcher's trie
+_SEP = "\u200b"  # between the word keys of a trie path: normalisation drops it from every key
+_HAS_CHILDREN = 1
 
 
 class Matcher:
@@ -193,36 +190,39 @@ class Matcher:
     def __init__(self, terms: Iterable[TermInput], lang: str = "ar") -> None:
         self.lang = lang
         self.arabic = is_arabic(lang)
-        self._root: dict[str, Any] = {}
-        self._block_root: dict[str, Any] = {}
+        # The trie, flat: the path of a node (its root, then _SEP + word key for each word) ->
+        # _HAS_CHILDREN | (1 + entry * 2 + 1 for a source plural form, else + 0) << 1 for a
+        # form that ends there.  Strings and integers only: the garbage collector never walks
+        # it (a 50,000-term glossary has some 300,000 nodes).
+        self._trie: dict[str, int] = {}
         self._block_words = 0
         self._entries: list[_Entry] = []
-        self._caches: dict[tuple[int, int], dict[str, tuple[_Start, ...]]] = defaultdict(dict)
-        self._inner_caches: list[dict[str, tuple[tuple[str, str, bool, bool, bool], ...]]] = [
-            {} for _ in range(4)
-        ]
-        self._inner_keys: set[str] = set()
+        # terms, then blocking contexts; per token flags: token -> its starts (_first_nodes)
+        self._caches: list[list[dict[str, tuple[_Start, ...]]]] = [[{} for _ in range(4)] for _ in range(2)]
+        self._inner_caches: list[dict[str, _Inner]] = [{} for _ in range(4)]
+        self._inner_keys: dict[str, None] = {}  # a dict, not a set: not walked by the collector
         self._plurals: dict[int, tuple[str, str]] = {}
-        variants: list[tuple[int, str, str | None]] = []
+        term_keys: dict[tuple[str, bool], tuple[str, ...]] = {}
+        first_keys: set[str] = set()
+        variants: list[tuple[int, str, bool]] = []
         for item in terms:
             term_id, term = (None, item) if isinstance(item, Term) else item
             if term.status == "deprecated":
                 continue
             entry = len(self._entries)
             blocked = [b for b in term.blocked_in if b.strip()]
-            self._entries.append(
-                _Entry(term.source, term.target, term.target_plural.strip(), term_id, bool(blocked))
-            )
-            self._insert(self._root, term.source, entry, None)
-            variants.extend((entry, v, None) for v in term.variants)
-            variants.extend((entry, v, "plural") for v in term.source_plurals)
+            self._entries.append((term.source, term.target, term.target_plural.strip(), term_id, bool(blocked)))
+            self._insert(_TERMS, term.source, entry, False, term_keys, first_keys)
+            variants.extend((entry, v, False) for v in term.variants)
+            variants.extend((entry, v, True) for v in term.source_plurals)
             for b in blocked:
-                self._block_words = max(self._block_words, self._insert(self._block_root, b, entry, None))
-        for entry, form, number in variants:
-            self._insert(self._root, form, entry, number)
+                words = self._insert(_BLOCKS, b, entry, False, term_keys, first_keys)
+                self._block_words = max(self._block_words, words)
+        for entry, form, plural in variants:
+            self._insert(_TERMS, form, entry, plural, term_keys, first_keys)
         # every word key (without a conjunction), to skip suffix readings that cannot match
-        keys = set(self._root) | self._inner_keys | set(self._block_root)
-        self._stems = frozenset(keys | {k[1:] for k in keys if k[:1] in _CONJ})
+        keys = first_keys | set(self._inner_keys)
+        self._stems = dict.fromkeys(keys | {k[1:] for k in keys if k[:1] in _CONJ})
 
     def __len__(self) -> int:
         """Number of (non-deprecated) terms."""
@@ -238,221 +238,313 @@ class Matcher:
             keys += tuple(word[0] + k for k in article_keys(word[1:]))  # والسلامة ~ و + سلامة
         return keys
 
-    def _insert(self, root: dict[str, Any], form: str, entry: int, number: str | None) -> int:
+    def _insert(
+        self,
+        root: str,
+        form: str,
+        entry: int,
+        plural: bool,
+        memo: dict[tuple[str, bool], tuple[str, ...]],
+        first_keys: set[str],
+    ) -> int:
+        """Add the paths of one term form under ``root``; the number of its words."""
         words, gaps = _words_and_gaps(form, self.lang)
         if not words:
             return 0
-        options = [self._term_keys(words[0], True)]
-        for gap, w in zip(gaps, words[1:], strict=True):
-            keys = self._term_keys(w, False)
-            self._inner_keys.update(keys)
-            options.append(tuple(_gap_key(gap) + k for k in keys))
-        for path in itertools.product(*options):
+        options = []
+        for k, w in enumerate(words):
+            keys = memo.get((w, k == 0))
+            if keys is None:
+                keys = memo[(w, k == 0)] = self._term_keys(w, k == 0)
+            if k:
+                self._inner_keys.update(dict.fromkeys(keys))
+                gap = _gap_key(gaps[k - 1])
+                if gap:
+                    keys = tuple(gap + key for key in keys)
+            else:
+                first_keys.update(keys)
+            options.append(keys)
+        trie = self._trie
+        single = all(len(o) == 1 for o in options)
+        for path in (tuple(o[0] for o in options),) if single else itertools.product(*options):
             node = root
-            for key in path:
-                node = node.setdefault(key, {})
-            node.setdefault(_END, (entry, number))
+            for k, key in enumerate(path):
+                if k:
+                    trie[node] |= _HAS_CHILDREN
+                node = node + _SEP + key
+                trie.setdefault(node, 0)
+            if not trie[node] >> 1:  # the first form inserted wins
+                trie[node] |= (1 + entry * 2 + plural) << 1
         return len(words)
 
     # ---------------------------------------------------------------- text analysis
 
-    def _first_nodes(self, root: dict[str, Any], word: str, flags: int) -> tuple[_Start, ...]:
-        """Trie nodes reached by the readings of a text token that starts a term: proclitics
-        and suffixes stripped, shortest prefix first.  Cached: the trie does not change."""
-        cache = self._caches[(id(root), flags)]
-        nodes = cache.get(word)
-        if nodes is None:
-            nodes = tuple(
-                (a[0], node, a[2], a[3])
-                for a in (word_analyses(word, flags, True, self._stems) if self.arabic else _plain(word))
-                if (node := root.get(a[1])) is not None
-            )
-            if len(cache) > _CACHE_LIMIT:
-                cache.clear()
-            cache[word] = nodes
-        return nodes
-
-    def _inner(self, word: str, flags: int) -> tuple[tuple[str, str, bool, bool, bool], ...]:
-        """(key, number, last_ok, fem, alef) of a text token after the first word of a term,
-        only the keys some term word has (cached)."""
-        cache = self._inner_caches[flags]
+    def _first_nodes(self, root: str, word: str, flags: int) -> tuple[_Start, ...]:
+        """How a text token can start a term under ``root``: its readings (proclitics and
+        suffixes stripped, shortest prefix first) that reach a trie node (see :data:`_Start`).
+        Cached: the trie does not change."""
+        cache = self._caches[root == _BLOCKS][flags]
         got = cache.get(word)
         if got is None:
-            keys = self._inner_keys
-            got = tuple(
-                (a[1], a[2], a[3], a[4], a[5])
-                for a in (word_analyses(word, flags, False, self._stems) if self.arabic else _plain(word))
-                if a[1] in keys
-            )
+            if root == _TERMS:
+                self._learn(word, flags)
+                return cache[word]
+            analyses = word_analyses(word, flags, True, self._stems) if self.arabic else _plain(word)
             if len(cache) > _CACHE_LIMIT:
                 cache.clear()
-            cache[word] = got
+            got = cache[word] = self._starts(root, analyses)
         return got
+
+    def _inner(self, word: str, flags: int) -> _Inner:
+        """(key, last_ok, fem, alef) of a text token after the first word of a term, only the
+        keys some term word has (cached)."""
+        got = self._inner_caches[flags].get(word)
+        if got is None:
+            self._learn(word, flags)
+            return self._inner_caches[flags][word]
+        return got
+
+    def _learn(self, word: str, flags: int) -> None:
+        """Analyse a text token, once for the whole text: how it may start a term
+        (:meth:`_first_nodes`) and how it may continue one (:meth:`_inner`)."""
+        if self.arabic:
+            firsts, laters = word_analyses_both(word, flags, self._stems)
+        else:
+            firsts = laters = _plain(word)
+        starts, inner = self._caches[0][flags], self._inner_caches[flags]
+        if len(starts) > _CACHE_LIMIT or len(inner) > _CACHE_LIMIT:
+            starts.clear()
+            inner.clear()
+        starts[word] = self._starts(_TERMS, firsts)
+        keys = self._inner_keys
+        inner[word] = tuple((a[1], a[3], a[4], a[5]) for a in laters if a[1] in keys)
+
+    def _starts(self, root: str, analyses: tuple[Analysis, ...]) -> tuple[_Start, ...]:
+        trie = self._trie
+        starts = []
+        for a in analyses:
+            node = root + _SEP + a[1]
+            info = trie.get(node)
+            if info is None:
+                continue
+            end = info >> 1
+            hit = None
+            if end and a[3]:
+                hit = ((end - 1) >> 1, "plural" if (end - 1) & 1 else _NUMBERS[a[2]])
+            starts.append((a[0], node, a[2], hit, not info & _HAS_CHILDREN))
+        return tuple(starts)
 
     def _analyse(self, text: str) -> _Text:
         norm = normalise(text, self.lang)
         nt = norm.text
-        spans = token_spans(nt)
-        words = [nt[s:e] for s, e in spans]
+        words, gaps, starts, ends = token_layout(nt)
         flags = [0] * len(words)
         if self.arabic:
             origin = norm.origin
-            for k in [k for k, (_, e) in enumerate(spans) if nt[e - 1] == "\u0647"]:
-                if text[origin(spans[k][1] - 1)] in _TA_MARBUTA:
+            for k in [k for k, w in enumerate(words) if w[-1] == "\u0647"]:
+                if text[origin(ends[k] - 1)] in _TA_MARBUTA:
                     flags[k] = FINAL_TA_MARBUTA
             if "\u064b" in text:  # fathatan: the tanween alif may be marked
-                for k in [k for k, (s, e) in enumerate(spans) if nt[e - 1] == "\u0627" and e - s > 1]:
-                    s, e = spans[k]
+                for k in [k for k, w in enumerate(words) if w[-1] == "\u0627" and len(w) > 1]:
+                    s, e = starts[k], ends[k]
                     if "\u064b" in text[origin(e - 2) : norm.span(s, e)[1]]:
                         flags[k] = TANWEEN
-        return _Text(text, norm, spans, words, flags)
+        # what separates token k from token k + 1, as a trie key prefix ("" for one space)
+        keys = ["" if g == " " else _gap_key(g) for g in gaps]
+        return _Text(text, norm, starts, ends, words, flags, keys, [None] * len(words))
 
-    def _walk(
-        self, t: _Text, i: int, starts: tuple[_Start, ...]
-    ) -> list[tuple[int, int, int, str]]:
+    def _walk(self, t: _Text, i: int, starts: tuple[_Start, ...]) -> list[tuple[int, int, int, str]]:
         """Every term starting at token ``i`` (from its ``starts``, see :meth:`_first_nodes`):
         (prefix length, last token, entry, number), in preference order (shorter prefix first,
-        then trie order)."""
+        then trie order).
+
+        From each start, depth-first over the following tokens: at each trie node, every
+        analysis of the next token is tried (the first analysis first) and the terms ending
+        there are reported before going deeper (:meth:`_deeper`)."""
         found: list[tuple[int, int, int, str]] = []
-        spans = t.spans
-        nxt = self._inner(t.words[i + 1], t.flags[i + 1]) if i + 1 < len(spans) else ()
-        for plen, node0, num0, last0 in starts:
-            end = node0.get(_END)
-            if end is not None:
-                if last0:
-                    found.append((plen, i, end[0], end[1] or _NUMBERS[num0]))
-                if len(node0) == 1:
-                    continue  # a leaf: the common case
-            if nxt:
-                self._descend(t, i, plen, [(node0, i, num0)], found)
+        trie, nexts = self._trie, t.nexts
+        analyses: _Inner | None = None
+        for plen, node0, num0, hit, leaf in starts:
+            if hit is not None:
+                found.append((plen, i, hit[0], hit[1]))
+            if leaf or i + 1 >= len(nexts):
+                continue  # a leaf: the common case
+            if analyses is None:
+                analyses = nexts[i + 1]
+                if analyses is None:  # each token is analysed once per text, only when reached
+                    analyses = nexts[i + 1] = self._next_keys(t, i + 1)
+            prefix = node0 + _SEP
+            deeper: list[tuple[str, int, str]] | None = None
+            for key, last, fem, alef in analyses:
+                info = trie.get(prefix + key)
+                if info is None:
+                    continue
+                num = num0 if num0 != "a" else ("s" if alef else "d")  # tanween if the next agrees
+                if fem and num not in ("d", "p"):
+                    continue
+                end = info >> 1
+                if end and last:
+                    found.append((plen, i + 1, (end - 1) >> 1, "plural" if (end - 1) & 1 else _NUMBERS[num]))
+                if info & _HAS_CHILDREN:
+                    if deeper is None:
+                        deeper = []
+                    deeper.append((prefix + key, i + 1, num))
+            if deeper:
+                deeper.reverse()
+                self._deeper(t, plen, deeper, found)
         return found
 
-    def _descend(
+    def _deeper(
         self,
         t: _Text,
-        i: int,
         plen: int,
-        stack: list[tuple[dict[str, Any], int, str]],
+        stack: list[tuple[str, int, str]],
         found: list[tuple[int, int, int, str]],
     ) -> None:
-        """Depth-first over the tokens after the first word of a term (``stack``: trie node,
-        its last token, the number so far); matches are appended to ``found``, the first
-        analysis of a word first."""
-        spans, words, flags, nt = t.spans, t.words, t.flags, t.norm.text
-        n = len(spans)
-        inner = self._inner
+        """:meth:`_walk` from the third word of a term on (``stack``: trie node, its last token,
+        the number of the match; the next one to visit last)."""
+        trie, nexts = self._trie, t.nexts
+        n = len(nexts)
         while stack:
             node, j, num = stack.pop()
-            gap = nt[spans[j][1] : spans[j + 1][0]]
-            gap = "" if gap == " " else _gap_key(gap)
+            if j + 1 >= n:
+                continue
+            analyses = nexts[j + 1]
+            if analyses is None:
+                analyses = nexts[j + 1] = self._next_keys(t, j + 1)
+            prefix = node + _SEP
             deeper = []
-            for key, _, last, fem, alef in inner(words[j + 1], flags[j + 1]):
-                child = node.get(gap + key if gap else key)
-                if child is None:
+            for key, last, fem, _ in analyses:
+                info = trie.get(prefix + key)
+                if info is None or (fem and num not in ("d", "p")):
                     continue
-                n2 = num
-                if j == i and num == "a":  # tanween alif if the next word agrees
-                    n2 = "s" if alef else "d"
-                if fem and n2 not in ("d", "p"):
-                    continue
-                end = child.get(_END)
-                if end is not None:
-                    if last:
-                        found.append((plen, j + 1, end[0], end[1] or _NUMBERS[n2]))
-                    if len(child) == 1:
-                        continue
-                if j + 2 < n:
-                    deeper.append((child, j + 1, n2))
+                end = info >> 1
+                if end and last:
+                    found.append((plen, j + 1, (end - 1) >> 1, "plural" if (end - 1) & 1 else _NUMBERS[num]))
+                if info & _HAS_CHILDREN:
+                    deeper.append((prefix + key, j + 1, num))
             if deeper:
-                stack.extend(reversed(deeper))
+                deeper.reverse()
+                stack.extend(deeper)
+
+    def _next_keys(self, t: _Text, k: int) -> _Inner:
+        """(trie key, may end a term, feminine agreement, alif) of token ``k`` (``k >= 1``) as a
+        later word of a term: :meth:`_inner`, its keys prefixed with the gap before it."""
+        word, flags = t.words[k], t.flags[k]
+        got = self._inner_caches[flags].get(word)
+        if got is None:
+            got = self._inner(word, flags)
+        gap = t.gaps[k - 1]
+        if gap:
+            got = tuple((gap + key, last, fem, alef) for key, last, fem, alef in got)
+        return got
 
     def _blocked(self, t: _Text, entry: int, i: int, j: int) -> bool:
         """True when a blocking context of ``entry`` covers tokens ``i..j``."""
         for k in range(max(0, i - self._block_words + 1), i + 1):
-            starts = self._first_nodes(self._block_root, t.words[k], t.flags[k])
+            starts = self._first_nodes(_BLOCKS, t.words[k], t.flags[k])
             for _, jj, e, _ in self._walk(t, k, starts) if starts else ():
                 if e == entry and jj >= j:
                     return True
         return False
 
-    def _candidates(
-        self, t: _Text, i: int, starts: tuple[_Start, ...]
+    def _unblocked(
+        self, t: _Text, i: int, found: list[tuple[int, int, int, str]]
     ) -> list[tuple[int, int, int, str]]:
-        found = self._walk(t, i, starts)
-        if found and self._block_words:
-            found = [
-                c for c in found if not (self._entries[c[2]].blocked and self._blocked(t, c[2], i, c[1]))
-            ]
-        return found
+        """``found`` (from :meth:`_walk` at token ``i``) without the terms in a blocking context."""
+        entries = self._entries
+        return [c for c in found if not (entries[c[2]][4] and self._blocked(t, c[2], i, c[1]))]
 
-    def _match(self, t: _Text, i: int, plen: int, j: int, entry: int, number: str) -> TermMatch:
-        start, end = t.norm.span(t.spans[i][0] + plen, t.spans[j][1])
-        if end < len(t.text) and t.text[end] in _CLOSERS:
-            end = _balance_end(t.text, start, end)
-        e = self._entries[entry]
-        target, form = e.target, "approved"
-        if number != "singular":
-            target, form = self._plural(entry)
-        return TermMatch(e.source, target, start, end, t.text[start:end], e.term_id, number, form)
+    def _matches(self, t: _Text, found: list[tuple[int, int, int, int, str]]) -> list[TermMatch]:
+        """The :class:`TermMatch` of each (first token, prefix length, last token, entry,
+        number) of ``found``."""
+        text, entries = t.text, self._entries
+        spans = t.norm.spans([(t.starts[i] + plen, t.ends[j]) for i, plen, j, _, _ in found])
+        out = []
+        for (_, _, _, entry, number), (start, end) in zip(found, spans):
+            if end < len(text) and text[end] in _CLOSERS:
+                end = _balance_end(text, start, end)
+            source, target, _, term_id, _ = entries[entry]
+            form = "approved"
+            if number != "singular":
+                target, form = self._plural(entry)
+            out.append(TermMatch(source, target, start, end, text[start:end], term_id, number, form))
+        return out
 
     def _plural(self, entry: int) -> tuple[str, str]:
         """The entry's plural target and where it comes from (cached)."""
         got = self._plurals.get(entry)
         if got is None:
-            e = self._entries[entry]
-            got = (e.target_plural, "plural") if e.target_plural else (
-                derive_plural(e.target), "derived-plural"
-            )
+            _, target, plural, _, _ = self._entries[entry]
+            got = (plural, "plural") if plural else (derive_plural(target), "derived-plural")
             self._plurals[entry] = got
         return got
 
     def find(self, text: str) -> list[TermMatch]:
         """Leftmost-longest, non-overlapping matches, offsets into ``text``, in text order."""
         t = self._analyse(text)
-        matches: list[TermMatch] = []
-        root, words, flags = self._root, t.words, t.flags
-        caches = [self._caches[(id(root), f)] for f in range(4)]
-        i, n = 0, len(t.spans)
+        chosen: list[tuple[int, int, int, int, str]] = []
+        words, flags = t.words, t.flags
+        caches = self._caches[0]
+        walk, blocking = self._walk, self._block_words > 0
+        i, n = 0, len(words)
         while i < n:
             starts = caches[flags[i]].get(words[i])
             if starts is None:
-                starts = self._first_nodes(root, words[i], flags[i])
+                starts = self._first_nodes(_TERMS, words[i], flags[i])
             if not starts:
                 i += 1
                 continue
-            found = self._candidates(t, i, starts)
-            if found:
-                best = found[0] if len(found) == 1 else max(found, key=lambda c: c[1])  # first longest
-                plen, j, entry, number = best
-                matches.append(self._match(t, i, plen, j, entry, number))
-                i = j + 1
-            else:
+            found = walk(t, i, starts)
+            if found and blocking:
+                found = self._unblocked(t, i, found)
+            if not found:
                 i += 1
-        return matches
+                continue
+            best = found[0]
+            for c in found:  # the first of the longest
+                if c[1] > best[1]:
+                    best = c
+            plen, j, entry, number = best
+            chosen.append((i, plen, j, entry, number))
+            i = j + 1
+        return self._matches(t, chosen)
 
     def find_all(self, text: str) -> list[TermMatch]:
         """Every match, overlapping ones included, sorted by (start, -end); for analysis/lint."""
         t = self._analyse(text)
-        out: dict[tuple[int, int, int], TermMatch] = {}
-        for i in range(len(t.spans)):
+        out: dict[tuple[int, int, int], tuple[int, int, int, int, str]] = {}
+        for i in range(len(t.words)):
             # readings come shortest prefix first: keep that one per (first, last token, term)
-            starts = self._first_nodes(self._root, t.words[i], t.flags[i])
-            for plen, j, entry, number in self._candidates(t, i, starts) if starts else ():
+            starts = self._first_nodes(_TERMS, t.words[i], t.flags[i])
+            found = self._walk(t, i, starts) if starts else []
+            if found and self._block_words:
+                found = self._unblocked(t, i, found)
+            for plen, j, entry, number in found:
                 if (i, j, entry) not in out:
-                    out[(i, j, entry)] = self._match(t, i, plen, j, entry, number)
-        return sorted(out.values(), key=lambda m: (m.start, -m.end, m.source))
+                    out[(i, j, entry)] = (i, plen, j, entry, number)
+        return sorted(self._matches(t, list(out.values())), key=lambda m: (m.start, -m.end, m.source))
 
 
-# (prefix length, trie node, number, may end a term)
-_Start = tuple[int, dict[str, Any], str, bool]
+# How a text token starts a term: (prefix length, trie node, number, the term ending there
+# as (entry, number) when the word may end a term, True when the node is a leaf)
+_Start = tuple[int, str, str, tuple[int, str] | None, bool]
+
+
+# (key, may end a term, feminine agreement, tanween/construct alif) of a text token after the
+# first word of a term
+_Inner = tuple[tuple[str, bool, bool, bool], ...]
 
 
 class _Text(NamedTuple):
     text: str
     norm: Normalised
-    spans: list[tuple[int, int]]
+    starts: list[int]  # of each token in the normalised text
+    ends: list[int]
     words: list[str]
     flags: list[int]
+    gaps: list[str]  # gaps[k]: the trie key prefix between tokens k and k + 1
+    nexts: list[_Inner | None]  # each token as a later word of a term (:meth:`Matcher._next_keys`)
 
 
 def _plain(word: str) -> tuple[Analysis, ...]:
@@ -750,33 +842,115 @@ def lint(terms: Sequence[Term], lang: str = "ar") -> list[LintIssue]:
     return issues
 
 
-_NUMBER_NOTE = re.compile(r"plural|singular|uncountable|mass noun|\u062c\u0645\u0639", re.IGNORECASE)
+# Head nouns that are (in this domain) mass or uncountable: a term headed by one has no plural to
+# give.  Words ending in -ism and -ness are taken as such too (:func:`_is_mass_noun`).
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_MASS_NOUNS = _word_set(
+    """
+    access accountability advice aid assistance autonomy calm cessation compliance condemnation consent
+    cooperation coordination corruption de-escalation democracy development dialogue diplomacy
+    disengagement displacement disarmament enrichment escalation evidence extremism funding governance health help
+    humanity immunity impunity independence information infrastructure integrity intelligence
+    interference justice knowledge legitimacy leadership liberty momentum neutrality news
+    non-interference non-proliferation occupation opposition oversight peace peacekeeping progress prosperity
+    protection reconciliation reconstruction recovery relief research restraint rhetoric safety
+    security self-determination self-defence shelling sovereignty stability stabilisation
+    stabilization solidarity support sustainability territorial tolerance trade transparency
+    unity unrest vigilance violence welfare
+    """
+)
+# English words ending in an adjective suffix that are (also) countable nouns
+_NOUNS_LIKE_ADJECTIVES = _word_set(
+    """
+    animal approval arrival capital cardinal criminal denial dismissal festival general hospital
+    individual initiative journal memorial minimal national official periodical principal
+    professional proposal referral refusal removal renewal representative rival signal survival
+    terminal trial tribunal withdrawal objective directive executive alternative explosive
+    incentive narrative perspective collective relative mechanic
+    """
+)
+_ADJECTIVE_ENDINGS = ("al", "ic", "ical", "ous", "ive", "ful", "less", "able", "ible", "ed", "ian", "ese")
+_COMPOUND_ADJECTIVE_ENDINGS = ("-level", "-term", "-scale", "-range", "-wide", "-based", "-led", "-backed", "-run")
+_FUNCTION_WORDS = _word_set("a an and at by de for from in of on or the to with")
+
+
+def _target_head(target: str) -> str:
+    """The head word of an English noun phrase: the last word before "of", else the last word
+    (numbers and brackets ignored), lower-cased."""
+    before = target.split(" of ", 1)[0]
+    words = [w.strip("()[]\"'.,;:") for w in before.split()]
+    words = [w for w in words if any(c.isalpha() for c in w)]
+    return words[-1].casefold() if words else ""
+
+
+def _is_proper_name(target: str) -> bool:
+    """Every content word capitalised ("Homs", "Security Council", "UN Special Envoy for
+    Syria"), or an acronym."""
+    words = [w for w in target.split() if any(c.isalpha() for c in w)]
+    content = [w for w in words if w.casefold() not in _FUNCTION_WORDS]
+    return bool(content) and all(w[:1].isupper() for w in content)
+
+
+def _is_mass_noun(head: str) -> bool:
+    return head in _MASS_NOUNS or head.endswith(("ism", "ness"))
+
+
+def _is_noun_head(target: str, head: str) -> bool:
+    """False when the head is clearly not a noun: an infinitive ("to ratify"), an adverb, or a
+    one-word target with an adjective or participle ending ("bilateral", "displaced") or a
+    compound adjective ("high-level")."""
+    if target.casefold().startswith("to ") or head.endswith("ly") or head in _FUNCTION_WORDS:
+        return False
+    words = [w for w in target.split() if any(c.isalpha() for c in w)]
+    if len(words) == 1 and head.endswith(_ADJECTIVE_ENDINGS) and head not in _NOUNS_LIKE_ADJECTIVES:
+        return False
+    return not (len(words) == 1 and head.endswith(_COMPOUND_ADJECTIVE_ENDINGS))  # "high-level"
+
+
+def plural_missing_reason(term: Term) -> str:
+    """Why the plural of ``term`` is probably missing, or ``""``.
+
+    Reported: a countable noun term (its English head is a noun, neither mass nor uncountable,
+    and it is not a proper name) whose target is singular, with no ``target_plural``, no
+    ``source_plurals`` and no note.  Not reported: proper names (every content word
+    capitalised: "Homs", "Security Council"), mass nouns ("sovereignty", "humanitarian aid",
+    words in -ism and -ness), targets that are already plural ("de-escalation zones") or that
+    do not change in the plural, non-noun heads ("to ratify", "bilateral"), and any entry with a
+    note (the note is where a reviewer says how the term is used in the plural)."""
+    target = " ".join(term.target.split())
+    if not target or term.target_plural.strip() or term.source_plurals or term.note.strip():
+        return ""
+    head = _target_head(target)
+    if not head or _is_proper_name(target) or _is_mass_noun(head) or not _is_noun_head(target, head):
+        return ""
+    if _is_plural(target) or derive_plural(target) == target:
+        return ""  # already plural, or no plural to give
+    if plural_is_uncertain(target):
+        return f"its English plural is irregular or disputed (inflect gives {derive_plural(target)!r})"
+    return (
+        f"a dual or plural match would be translated with the derived plural {derive_plural(target)!r},"
+        " unreviewed"
+    )
 
 
 def _plural_issues(terms: Sequence[Term]) -> list[LintIssue]:
-    """Noun terms whose plural is probably missing: a lower-case (common noun) target with no
-    target plural and no source plural, whose English plural is irregular or disputed
-    (:func:`plural_is_uncertain`), and no note saying anything about number.  (Regular plurals
-    are derived safely, so a missing plural is only reported where derivation is a guess.)"""
+    """Noun terms whose plural is probably missing (:func:`plural_missing_reason`)."""
     issues: list[LintIssue] = []
     for t in terms:
-        target = t.target.strip()
-        if t.target_plural or t.source_plurals or not target[:1].islower():
-            continue
-        if _is_plural(target) or derive_plural(target) == target:
-            continue  # already plural, or no plural to give
-        if not plural_is_uncertain(target) or _NUMBER_NOTE.search(t.note):
-            continue
-        why = f"its English plural is irregular or disputed (inflect gives {derive_plural(target)!r})"
-        issues.append(
-            LintIssue(
-                "warning",
-                "plural-missing",
-                t.source,
-                f"No plural form, and {why}; add target_plural (and source_plurals for a broken "
-                "plural of the source), or a note saying how the term is used in the plural.",
+        why = plural_missing_reason(t)
+        if why:
+            issues.append(
+                LintIssue(
+                    "warning",
+                    "plural-missing",
+                    t.source,
+                    f"No plural form, and {why}; add target_plural (and source_plurals for a broken "
+                    "plural of the source), or a note saying how the term is used in the plural.",
+                )
             )
-        )
     return issues
 
 

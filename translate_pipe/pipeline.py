@@ -20,13 +20,14 @@ Nothing here reads a user's file, prints or knows the ``--json`` shape (:mod:`.r
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .align import AlignItem, align
-from .constrain import Constrainer
+from .constrain import Constrainer, RenderingCache
 from .engine import DEFAULT_THREADS, mark_words
 from .errors import ConstraintError, GlossaryError, InputError
 from .files import InputDoc, atomic_write
@@ -49,6 +50,7 @@ from .records import (
 )
 from .records import Constrainer as ConstrainerProtocol
 from .segment import iter_for_model
+from .stages import Stages
 from .store import SeenStore, SharedStore
 from .tm import Key, MemorySnapshot, Reuse, ReusePlanner, copy_translation
 
@@ -578,18 +580,66 @@ def _stored(store: SharedStore, run_id: int, document_id: int) -> StoredResults:
 
 @dataclass(frozen=True)
 class LocalDecoder:
-    """Decodes in this process, chunk after chunk (the default :class:`ChunkDecoder`)."""
+    """Decodes in this process (the default :class:`ChunkDecoder`).
+
+    With ``overlap`` (the default) the work is a pipeline of threads with bounded queues
+    (:mod:`.stages`): reading the chunks (segmentation, term matching, tokenisation), the beam
+    search of a chunk, and its enforcement and alignment each run in their own thread, while the
+    caller stores the chunk before; CTranslate2 releases the GIL, so Python work overlaps
+    decoding.  Results are the same and in the same order as without overlap (each stage
+    handles one chunk at a time, in order).  Whatever must happen in the caller's thread (the
+    constrainer's rendering cache, which is the SQLite store; progress) is handed to it."""
 
     engine: Engine
     options: DecodeOptions
     constrainer: ConstrainerProtocol | None
     align_method: str = "predict"
+    overlap: bool = True
 
     def decode_chunks(
         self, chunks: Iterable[Sequence[WorkItem]], on_decoded: Callable[[int], None] | None = None
     ) -> Iterator[list[Translated]]:
-        for chunk in chunks:
-            yield _translate_chunk(self.engine, chunk, self.options, self.constrainer, self.align_method, on_decoded) if chunk else []
+        if not self.overlap:
+            for chunk in chunks:
+                yield _translate_chunk(self.engine, chunk, self.options, self.constrainer, self.align_method, on_decoded) if chunk else []
+            return
+        engine, options, method = self.engine, self.options, self.align_method
+        stages: Stages[list[Translated]]
+        constrainer = self.constrainer
+        if isinstance(constrainer, Constrainer):
+            # its rendering cache is the store: read and written in the caller's thread
+            constrainer = copy.copy(constrainer)
+            constrainer.cache = _CallerCache(constrainer.cache, lambda fn: stages.call(fn))
+        progress = None
+        if on_decoded is not None:
+            report = on_decoded
+
+            def progress(n: int) -> None:
+                stages.post(lambda: report(n))
+
+        def decode(chunk: Sequence[WorkItem]) -> tuple[Sequence[WorkItem], list[list[Hypothesis]]]:
+            return chunk, _decode_chunk(engine, chunk, options, constrainer, method, progress) if chunk else []
+
+        def finish(decoded: tuple[Sequence[WorkItem], list[list[Hypothesis]]]) -> list[Translated]:
+            chunk, hyps = decoded
+            return _finish_chunk(engine, chunk, hyps, options, constrainer, method) if chunk else []
+
+        stages = Stages(chunks, [decode, finish])
+        yield from stages.run()
+
+
+class _CallerCache:
+    """A rendering cache whose reads and writes run in the thread that owns it (``call``)."""
+
+    def __init__(self, cache: RenderingCache, call: Callable[[Callable[[], object]], object]) -> None:
+        self.cache = cache
+        self.call = call
+
+    def get_renderings(self, model: str, sources: Sequence[str]) -> dict[str, list[str]]:
+        return self.call(lambda: self.cache.get_renderings(model, sources))  # type: ignore[return-value]
+
+    def put_renderings(self, model: str, renderings: Mapping[str, Sequence[str]]) -> None:
+        self.call(lambda: self.cache.put_renderings(model, renderings))
 
 
 def local_decoder(engine: Engine, settings: TranslateSettings, constrainer: ConstrainerProtocol | None) -> ChunkDecoder:
@@ -708,15 +758,25 @@ def _work(
 
 
 def _own_pieces(
-    engine: Engine, source: Sequence[str], marked: Sequence[str], target: Sequence[str]
-) -> Callable[[Sequence[Sequence[str]], Sequence[Sequence[str]]], list[list[float]]]:
-    """A scorer for :func:`align.align` on word-marked pieces: every source row it scores is
-    the marked source with some pieces replaced (by ``<unk>``), so the model gets its own
-    pieces back, position by position, and the segment's own target."""
+    engine: Engine, items: Sequence[tuple[Sequence[str], Sequence[str], Sequence[str]]]
+) -> Callable[[Sequence[int], Sequence[Sequence[str]]], list[list[float]]]:
+    """A scorer for :func:`align.align` on word-marked pieces, ``(own source pieces, marked
+    source pieces, own target pieces)`` per item: every source row it scores is the item's
+    marked source with some pieces replaced (by ``<unk>``), so the model gets its own pieces
+    back, position by position, and the item's own target.  All rows go to the model in one
+    call, sorted by length (little padding)."""
 
-    def score(sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]]) -> list[list[float]]:
-        rows = [[own if piece == mark else piece for piece, mark, own in zip(row, marked, source)] for row in sources]
-        return engine.score_tokens(rows, [list(target)] * len(targets))
+    def score(owner: Sequence[int], sources: Sequence[Sequence[str]]) -> list[list[float]]:
+        rows = []
+        for k, row in zip(owner, sources):
+            own, marked, _ = items[k]
+            rows.append([o if piece == m else piece for piece, m, o in zip(row, marked, own)])
+        order = sorted(range(len(rows)), key=lambda i: (len(items[owner[i]][2]), len(rows[i])))
+        scored = engine.score_tokens([rows[i] for i in order], [list(items[owner[i]][2]) for i in order])
+        out: list[list[float]] = [[] for _ in rows]
+        for i, lp in zip(order, scored):
+            out[i] = lp
+        return out
 
     return score
 
@@ -729,12 +789,26 @@ def _translate_chunk(
     align_method: str = "predict",
     on_decoded: Callable[[int], None] | None = None,
 ) -> list[tuple[SegmentTranslation, tuple[str, ...]]]:
+    hyps = _decode_chunk(engine, work, options, constrainer, align_method, on_decoded)
+    return _finish_chunk(engine, work, hyps, options, constrainer, align_method)
+
+
+def _decode_chunk(
+    engine: Engine,
+    work: Sequence[WorkItem],
+    options: DecodeOptions,
+    constrainer: ConstrainerProtocol | None,
+    align_method: str = "predict",
+    on_decoded: Callable[[int], None] | None = None,
+) -> list[list[Hypothesis]]:
+    """The beam search of a chunk: hypotheses per work item."""
     sources = [w.tokens.pieces for w in work]
     with_terms = [i for i, w in enumerate(work) if w.matches] if constrainer is not None else []
+    # attention only where it is used: the attention method, and segments with terms (the
+    # constrainer trusts it only where it is distinct)
     plain = replace(options, return_attention=align_method == "attention")
     if with_terms and constrainer is not None:
-        # segments with terms: attention (the constrainer trusts it only where it is distinct),
-        # and in soft mode the n-best list the constrainer chooses from
+        # segments with terms: attention, and in soft mode the n-best list the constrainer chooses from
         n = max(options.num_hypotheses, constrainer.n_best)
         term_opts = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n), return_attention=True)
         others = [i for i, w in enumerate(work) if not w.matches]
@@ -743,11 +817,23 @@ def _translate_chunk(
             decoded = engine.translate([sources[i] for i in idx], opts, on_batch=on_decoded) if idx else []
             for i, h in zip(idx, decoded):
                 hyps[i] = h
-    else:
-        hyps = engine.translate(sources, plain, on_batch=on_decoded)
+        return hyps
+    return engine.translate(sources, plain, on_batch=on_decoded)
+
+
+def _finish_chunk(
+    engine: Engine,
+    work: Sequence[WorkItem],
+    hyps: list[list[Hypothesis]],
+    options: DecodeOptions,
+    constrainer: ConstrainerProtocol | None,
+    align_method: str = "predict",
+) -> list[tuple[SegmentTranslation, tuple[str, ...]]]:
+    """Enforcement and word alignment of a decoded chunk."""
+    sources = [w.tokens.pieces for w in work]
     outcomes: list[list[TermOutcome]] = [[] for _ in work]
     best = [h[0] for h in hyps]
-    if constrainer is not None and with_terms:
+    if constrainer is not None and any(w.matches for w in work):
         best, outcomes = constrainer.apply(engine, work, hyps, options)
     if align_method == "attention":
         # enforced translations were not decoded as such: their attention comes from forcing them
@@ -757,16 +843,16 @@ def _translate_chunk(
             for i, att in zip(redo, forced):
                 best[i] = replace(best[i], attention=att)
     items = []
-    links = []
+    scorers = []
     for w, hyp in zip(work, best):
         text, tspans = engine.decode(hyp.tokens)
         # align groups pieces into words by SentencePiece's ▁; give it the package tokenizer's
         # word starts (▁ or BPE @@ joiners) in that form, and the model its own pieces
         src = mark_words(w.tokens.pieces, engine.word_starts(w.tokens.pieces, w.tokens.spans))
         tgt = mark_words(hyp.tokens, engine.word_starts(hyp.tokens, tspans))
-        item = AlignItem(src, w.tokens.spans, tgt, tspans, text, w.segment.start, hyp.attention)
-        items.append(item)
-        links.append(align([item], align_method, _own_pieces(engine, w.tokens.pieces, src, hyp.tokens))[0])
+        items.append(AlignItem(src, w.tokens.spans, tgt, tspans, text, w.segment.start, hyp.attention))
+        scorers.append((w.tokens.pieces, src, hyp.tokens))
+    links = align(items, align_method, _own_pieces(engine, scorers))
     out = []
     for w, hyp, alts, terms, item, seg_links in zip(work, best, hyps, outcomes, items, links):
         translation = SegmentTranslation(

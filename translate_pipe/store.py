@@ -70,9 +70,39 @@ from .records import (
 )
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     import sqlite_utils
 
     from .tm import Seen
+
+
+def _sqlite_utils() -> ModuleType:
+    """``sqlite_utils``, imported without numpy and pandas when nothing loaded them yet.
+
+    sqlite-utils imports numpy (and pandas) at import time only to map their scalar types to
+    column types; numpy alone was 60% of its import, and most of the start-up of a command
+    such as ``glossary list``.  The store never hands numpy or pandas values to sqlite-utils
+    (every value is turned into a Python one here), so while ``sqlite_utils.db`` is imported
+    the two are made unimportable (``sys.modules[name] = None``), then restored: anything
+    imported later (CTranslate2) gets numpy as usual.
+    """
+    import sys
+
+    if "sqlite_utils.db" not in sys.modules:
+        blocked = [name for name in ("numpy", "pandas") if name not in sys.modules]
+        for name in blocked:
+            sys.modules[name] = None  # type: ignore[assignment]
+        try:
+            import sqlite_utils.db  # noqa: F401
+        finally:
+            for name in blocked:
+                if sys.modules.get(name, 0) is None:
+                    del sys.modules[name]
+    import sqlite_utils
+
+    return sqlite_utils
+
 
 __all__ = [
     "MIGRATIONS",
@@ -445,7 +475,7 @@ class Store:
 
     def __init__(self, db: str | Path | sqlite_utils.Database, *, init: bool = False) -> None:
         """``init``: add our tables to a database that holds other tables (refused otherwise)."""
-        import sqlite_utils
+        sqlite_utils = _sqlite_utils()
 
         if isinstance(db, sqlite_utils.Database):
             self.db = db
@@ -1337,37 +1367,43 @@ class Store:
             by_doc: dict[int, list[tuple[SegmentTranslation, Sequence[str]]]] = {}
             for document_id, st, alts in items:
                 by_doc.setdefault(document_id, []).append((st, alts))
+            new: list[tuple[int, SegmentTranslation, Sequence[str]]] = []  # (segment id, ...) not stored yet
             for document_id, results in by_doc.items():
                 segment_ids = self.add_segments(document_id, [st.segment for st, _ in results])
+                have = self._run_translation_ids(run_id, segment_ids)
                 for segment_id, (st, alts) in zip(segment_ids, results):
-                    cursor = self.conn.execute(
-                        "INSERT OR IGNORE INTO translations (run_id, segment_id, segment_index, target, score, truncated, "
-                        "origin, tm_unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            run_id, segment_id, st.segment.index, st.target, st.score, int(st.truncated),
-                            st.origin, st.tm_unit_id,
-                        ),
+                    if segment_id not in have:  # already stored by this run: skipped
+                        have[segment_id] = 0
+                        new.append((segment_id, st, alts))
+            # one statement for the chunk's translations, one query for their ids
+            self.conn.executemany(
+                "INSERT INTO translations (run_id, segment_id, segment_index, target, score, truncated, "
+                "origin, tm_unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, segment_id, st.segment.index, st.target, st.score, int(st.truncated), st.origin, st.tm_unit_id)
+                    for segment_id, st, _ in new
+                ],
+            )
+            ids = self._run_translation_ids(run_id, [segment_id for segment_id, _, _ in new])
+            for segment_id, st, alts in new:
+                translation_id = ids[segment_id]
+                stored += 1
+                links.extend((translation_id, *link) for link in st.alignment)
+                terms.extend(
+                    (
+                        translation_id, o.match.term_id, glossary_version, o.match.source, o.match.target,
+                        o.match.start, o.match.end, o.target_start, o.target_end, o.method, o.status, o.reason,
                     )
-                    if cursor.rowcount == 0:
-                        continue  # already stored by this run
-                    translation_id = int(cursor.lastrowid or 0)
-                    stored += 1
-                    links.extend((translation_id, *link) for link in st.alignment)
-                    terms.extend(
-                        (
-                            translation_id, o.match.term_id, glossary_version, o.match.source, o.match.target,
-                            o.match.start, o.match.end, o.target_start, o.target_end, o.method, o.status, o.reason,
-                        )
-                        for o in st.terms
-                    )
-                    forms = [[o.match.number, o.match.target_form] for o in st.terms]
-                    extra: dict[str, object] = {}
-                    if alts:
-                        extra["alternatives"] = list(alts)
-                    if any(f != ["singular", "approved"] for f in forms):
-                        extra["forms"] = forms
-                    if extra:
-                        extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
+                    for o in st.terms
+                )
+                forms = [[o.match.number, o.match.target_form] for o in st.terms]
+                extra: dict[str, object] = {}
+                if alts:
+                    extra["alternatives"] = list(alts)
+                if any(f != ["singular", "approved"] for f in forms):
+                    extra["forms"] = forms
+                if extra:
+                    extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
             self.conn.executemany(
                 "INSERT INTO alignments (translation_id, src_start, src_end, tgt_start, tgt_end) VALUES (?, ?, ?, ?, ?)",
                 links,
@@ -1385,6 +1421,18 @@ class Store:
                 (_now(), done, run_id),
             )
         return stored
+
+    def _run_translation_ids(self, run_id: int, segment_ids: Sequence[int]) -> dict[int, int]:
+        """segment id -> translation id of the run's translations of these segments (one range
+        query over the segment ids, filtered)."""
+        if not segment_ids:
+            return {}
+        wanted = set(segment_ids)
+        rows = self.conn.execute(
+            "SELECT segment_id, id FROM translations WHERE run_id = ? AND segment_id BETWEEN ? AND ?",
+            (run_id, min(wanted), max(wanted)),
+        )
+        return {int(sid): int(tid) for sid, tid in rows if sid in wanted}
 
     def segments_done(self, run_id: int) -> int:
         """Segments of the run processed and committed (0 for a run never claimed)."""
