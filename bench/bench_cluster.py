@@ -65,6 +65,7 @@ def one_run(tmp: Path, packages: Path, text_file: Path, label: str, threads: int
     )
     wall = time.perf_counter() - start
     steady = (clock.last - clock.first) if clock.first is not None else wall
+    print(f"  {label}: {wall:.1f} s", flush=True)
     return {"label": label, "wall": wall, "rate": n / wall, "steady": steady}
 
 

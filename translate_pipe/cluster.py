@@ -126,10 +126,12 @@ def connect(
                 configure_logging=True,
             )
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
-            where = "no running Ray cluster found (start one with `ray start --head`)" if address == "auto" else (
-                f"cannot join the Ray cluster at {address}"
-            )
-            raise ClusterError(f"{where}: {_first_line(exc)}") from None
+            if address == "auto" and isinstance(exc, ConnectionError):
+                raise ClusterError(
+                    "no running Ray cluster found: start one with `ray start --head`, or give --ray HOST:PORT "
+                    "(or set RAY_ADDRESS)"
+                ) from None
+            raise ClusterError(f"cannot join the Ray cluster at {address}: {_first_line(exc)}") from None
     try:
         cpus = int(ray.cluster_resources().get("CPU", 0))
     except Exception as exc:  # a broken connection: close what we opened
@@ -407,7 +409,10 @@ class RayDecoder:
     def _start(self) -> list[Any]:
         ray, c = self.cluster.ray, self.cluster
         remote = ray.remote(DecoderActor).options(
-            num_cpus=c.threads_per_actor, max_restarts=c.max_restarts, max_task_retries=-1
+            num_cpus=c.threads_per_actor,
+            num_gpus=1 if self.settings.device == "cuda" else 0,
+            max_restarts=c.max_restarts,
+            max_task_retries=-1,
         )
         spec = self._spec()
         # the package's bytes, put once; an actor fetches them only when its node lacks the package
