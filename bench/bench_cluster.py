@@ -8,11 +8,12 @@
    never emits ``</s>``, so every segment decodes ``--max-length`` 48 tokens: the same work on
    every path), beam 4, ``--align predict``, storage included, through ``api.translate``:
 
-   * local, 1 thread;  local, ``--actors`` threads (the same cores as the cluster);
-   * Ray, 1 actor x 1 thread (the cluster's overhead against local 1 thread);
-   * Ray, ``--actors`` actors x 1 thread.
+   * local, 1 thread, then Ray, 1 actor x 1 thread (the cluster's overhead);
+   * local, ``--actors`` threads, then Ray, ``--actors`` actors x 1 thread (the same cores).
 
-   A local Ray instance with ``--actors`` CPUs is started here (its start is timed apart).
+   A local Ray instance with ``--actors`` CPUs is started first (its start is timed apart);
+   the runs alternate between local and Ray so that the load of a shared machine weighs on
+   both alike.
    Each Ray run's wall time includes starting its actors (each loads the model once); the
    steady rate is counted from the first decoded block to the end.
 
@@ -83,18 +84,20 @@ def bench_throughput(args: argparse.Namespace, tmp: Path) -> None:
     n = len(lines)
     print(f"{n} segments, 48 target tokens each, beam 4, align predict")
 
-    results = [one_run(tmp, packages, text_file, "local-1", 1, None, n)]
-    results.append(one_run(tmp, packages, text_file, f"local-{args.actors}threads", args.actors, None, n))
     start = time.perf_counter()
     temp = tempfile.mkdtemp(prefix="tp-ray-")
     ray.init(num_cpus=args.actors, include_dashboard=False, log_to_driver=False, _temp_dir=temp,
              logging_level=logging.ERROR)
     print(f"ray.init (local instance, {args.actors} CPUs): {time.perf_counter() - start:.1f} s")
+    results = []
     try:
         address = str(ray.get_runtime_context().gcs_address)
-        for actors in sorted({1, args.actors}):
-            opts = api.ClusterOptions(address, actors=actors, threads_per_actor=1)
-            results.append(one_run(tmp, packages, text_file, f"ray-{actors}x1", 1, opts, n))
+        # local and Ray runs interleaved, so that a shared machine's load drifts over both alike
+        for n_cores in sorted({1, args.actors}):
+            label = "local-1" if n_cores == 1 else f"local-{n_cores}threads"
+            results.append(one_run(tmp, packages, text_file, label, n_cores, None, n))
+            opts = api.ClusterOptions(address, actors=n_cores, threads_per_actor=1)
+            results.append(one_run(tmp, packages, text_file, f"ray-{n_cores}x1", 1, opts, n))
     finally:
         ray.shutdown()
         shutil.rmtree(temp, ignore_errors=True)
