@@ -6,16 +6,17 @@
 1. **Local vs Ray-local throughput**, same machine, same segments, same model
    (``bench/make_bench_model.py``'s realistic random package: 6+6 layers, d512, int8; it
    never emits ``</s>``, so every segment decodes ``--max-length`` 48 tokens: the same work on
-   every path), beam 4, ``--align predict``, storage included, through ``api.translate``:
+   every path), beam 4, ``--align predict``, storage included, through ``pipeline.translate``
+   (what ``api.translate`` calls); wall time, and CPU time (this process, plus the actors'
+   processes: less sensitive to a shared machine's load than wall time):
 
    * local, 1 thread, then Ray, 1 actor x 1 thread (the cluster's overhead);
    * local, ``--actors`` threads, then Ray, ``--actors`` actors x 1 thread (the same cores).
 
-   A local Ray instance with ``--actors`` CPUs is started first (its start is timed apart);
-   the runs alternate between local and Ray so that the load of a shared machine weighs on
+   A local Ray instance with ``--actors`` CPUs is started first (its start is timed apart;
+   its own daemons' CPU is not counted); the runs alternate between local and Ray so that the load of a shared machine weighs on
    both alike.
-   Each Ray run's wall time includes starting its actors (each loads the model once); the
-   steady rate is counted from the first decoded block to the end.
+   Each Ray run's wall time includes starting its actors (each loads the model once).
 
 2. **SQLite single-writer inserts** through ``Store.write_chunk`` (what the driver does with
    every chunk that comes back): realistic rows (a ~25-word segment and translation, one word
@@ -41,39 +42,40 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # -- 1. local vs Ray-local --------------------------------------------------------------------
-class Clock:
-    """Progress callback: when the first segment and the last one were decoded."""
+def one_run(tmp: Path, packages: Path, text_file: Path, label: str, threads: int, joined: Any, n: int) -> dict[str, Any]:
+    """One run through ``pipeline.translate`` (as ``api.translate`` calls it), locally or on
+    ``joined``; wall time, and CPU time of this process plus (Ray) the actors' processes."""
+    from translate_pipe import api, cluster, pipeline
+    from translate_pipe.files import InputDoc
+    from translate_pipe.models import find_package
+    from translate_pipe.records import DecodeOptions
+    from translate_pipe.store import Store
 
-    def __init__(self) -> None:
-        self.first: float | None = None
-        self.last = 0.0
+    package = find_package(packages, "ar", "en")
+    settings = pipeline.TranslateSettings(decode=DecodeOptions(max_length=48), intra_threads=threads)
+    made: list[cluster.RayDecoder] = []
 
-    def __call__(self, done: int, total: int) -> None:
-        if done > 0 and self.first is None:
-            self.first = time.perf_counter()
-        self.last = time.perf_counter()
+    def factory(engine: Any, s: Any, constrainer: Any) -> cluster.RayDecoder:
+        made.append(cluster.RayDecoder(joined, engine, s, constrainer))
+        return made[-1]
 
-
-def one_run(tmp: Path, packages: Path, text_file: Path, label: str, threads: int, cluster: Any, n: int) -> dict[str, Any]:
-    from translate_pipe import api
-
-    db = tmp / f"{label}.db"
-    clock = Clock()
-    start = time.perf_counter()
-    api.translate(
-        [str(text_file)], db=db, packages_dir=packages, output_dir=tmp / f"{label}-out", max_length=48,
-        threads=threads, progress=clock, cluster=cluster, translation_memory=False,
-    )
-    wall = time.perf_counter() - start
-    steady = (clock.last - clock.first) if clock.first is not None else wall
-    print(f"  {label}: {wall:.1f} s", flush=True)
-    return {"label": label, "wall": wall, "rate": n / wall, "steady": steady}
+    start, cpu = time.perf_counter(), time.process_time()
+    with Store(tmp / f"{label}.db") as store:
+        pipeline.translate(
+            store, lambda f, t: api.load_engine(package, threads=threads),
+            [InputDoc(str(text_file), text_file.read_text(encoding="utf-8"))], from_code="ar", to_code="en",
+            settings=settings, decoder=factory if joined is not None else None,
+        )
+    wall, driver_cpu = time.perf_counter() - start, time.process_time() - cpu
+    actors_cpu = made[0].stats.actor_cpu if made else 0.0
+    print(f"  {label}: {wall:.1f} s, CPU {driver_cpu:.1f} s here + {actors_cpu:.1f} s in actors", flush=True)
+    return {"label": label, "wall": wall, "rate": n / wall, "cpu": driver_cpu, "actors": actors_cpu}
 
 
 def bench_throughput(args: argparse.Namespace, tmp: Path) -> None:
     import ray
 
-    from translate_pipe import api
+    from translate_pipe import cluster
 
     pkg = Path(args.package) if args.package else build_package(tmp)
     packages = tmp / "packages"
@@ -96,15 +98,18 @@ def bench_throughput(args: argparse.Namespace, tmp: Path) -> None:
         for n_cores in sorted({1, args.actors}):
             label = "local-1" if n_cores == 1 else f"local-{n_cores}threads"
             results.append(one_run(tmp, packages, text_file, label, n_cores, None, n))
-            opts = api.ClusterOptions(address, actors=n_cores, threads_per_actor=1)
-            results.append(one_run(tmp, packages, text_file, f"ray-{n_cores}x1", 1, opts, n))
+            joined = cluster.connect(address, actors=n_cores, threads_per_actor=1)
+            results.append(one_run(tmp, packages, text_file, f"ray-{n_cores}x1", 1, joined, n))
     finally:
         ray.shutdown()
         shutil.rmtree(temp, ignore_errors=True)
     base = results[0]["wall"]
-    print(f"{'run':<18} {'wall s':>8} {'seg/s':>8} {'x local-1':>10} {'decoding s':>11}")
+    print(f"{'run':<16} {'wall s':>8} {'seg/s':>7} {'x local-1':>9} {'CPU s driver+actors':>20}")
     for r in results:
-        print(f"{r['label']:<18} {r['wall']:8.1f} {r['rate']:8.2f} {base / r['wall']:10.2f} {r['steady']:11.1f}")
+        print(
+            f"{r['label']:<16} {r['wall']:8.1f} {r['rate']:7.2f} {base / r['wall']:9.2f} "
+            f"{r['cpu']:9.1f} + {r['actors']:8.1f}"
+        )
 
 
 # -- 2. SQLite single writer --------------------------------------------------------------------
