@@ -440,11 +440,12 @@ class RayDecoder:
             self.stats.loaded_from.append(source)
         return actors
 
+    def _actor_cpu(self) -> None:
+        """What the actors cost (for benchmarks); asked only when no block is queued on them."""
+        with contextlib.suppress(Exception):  # an actor gone: no figure
+            self.stats.actor_cpu = sum(self.cluster.ray.get([a.cpu.remote() for a in self.actors], timeout=30))
+
     def _stop(self) -> None:
-        with contextlib.suppress(Exception):  # what the actors cost (for benchmarks); none when they are gone
-            self.stats.actor_cpu = sum(
-                self.cluster.ray.get([a.cpu.remote() for a in self.actors], timeout=30)
-            )
         for actor in self.actors:
             with contextlib.suppress(Exception):  # already gone
                 self.cluster.ray.kill(actor, no_restart=True)
@@ -458,6 +459,7 @@ class RayDecoder:
         try:
             live = self._start()
             yield from self._dispatch(live, iter(chunks), on_decoded)
+            self._actor_cpu()
         finally:
             self._stop()
 
