@@ -179,6 +179,6 @@ def test_predict_alignment_scores_the_models_own_bpe_pieces() -> None:
     src_marked = mark_words(source, [True, False, True, False])
     tgt_marked = mark_words(target, [True, False, True, False])
     item = AlignItem(src_marked, spans, tgt_marked, tspans, "Ceasefire Homs.", 0, ())
-    links = align([item], "predict", _own_pieces(Scorer(), source, src_marked, target))  # type: ignore[arg-type]
+    links = align([item], "predict", _own_pieces(Scorer(), [(source, src_marked, target)]))  # type: ignore[arg-type]
     assert seen == [source, ["<unk>", "<unk>", "حمص", "."], ["وق@@", "ف", "<unk>", "."]]
     assert links == [[(0, 3, 0, 9), (4, 7, 10, 14)]]

@@ -285,24 +285,34 @@ def test_cluster_options_need_ray(setup: dict[str, Any], args: list[str]) -> Non
 
 
 BLOCKS = [
-    # (piece counts, segments with terms, terms apart, budget, blocks)
-    ([3, 1, 2], [], False, 10, [[1, 2, 0]]),
-    ([3, 1, 2], [], False, 4, [[1, 2], [0]]),
-    ([3, 1, 2, 5], [0, 3], True, 100, [[0, 3], [1, 2]]),
-    ([4, 4, 4], [], False, 4, [[0], [1], [2]]),
-    ([0, 2], [], False, 1, [[0], [1]]),
+    # (piece counts, segments with terms, constrainer's n-best (None: no constrainer), batch tokens, blocks)
+    ([3, 1, 2], [], None, 10, [[1, 2, 0]]),
+    ([3, 1, 2], [], None, 4, [[1, 2], [0]]),
+    ([3, 1, 2, 5], [0, 3], 1, 100, [[0, 3], [1, 2]]),
+    ([4, 4, 4], [], None, 4, [[0], [1], [2]]),
+    ([0, 2], [], None, 1, [[0], [1]]),
 ]
 
 
-@pytest.mark.parametrize(("lengths", "with_terms", "apart", "budget", "expected"), BLOCKS)
+@pytest.mark.parametrize(("lengths", "with_terms", "n_best", "budget", "expected"), BLOCKS)
 def test_blocks_are_the_engine_batches(
-    lengths: list[int], with_terms: list[int], apart: bool, budget: int, expected: list[list[int]]
+    lengths: list[int], with_terms: list[int], n_best: int | None, budget: int, expected: list[list[int]]
 ) -> None:
-    from translate_pipe.records import Segment, TermMatch, Tokens, WorkItem
+    from translate_pipe.records import DecodeOptions, Segment, TermMatch, Tokens, WorkItem
 
     match = (TermMatch("س", "S", 0, 1, "س"),)
     work = [
         WorkItem(0, Segment(i, 0, 1, "س"), Tokens(("x",) * n, ((0, 1),) * n), match if i in with_terms else ())
         for i, n in enumerate(lengths)
     ]
-    assert cluster.blocks(work, budget, apart) == expected
+    assert cluster.blocks(work, DecodeOptions(max_batch_tokens=budget), n_best) == expected
+
+
+def test_blocks_follow_the_work_bound_and_the_wider_beam_of_segments_with_terms() -> None:
+    """Soft mode decodes segments with terms with a 4-best beam: their blocks are smaller."""
+    from translate_pipe.records import DecodeOptions, Segment, TermMatch, Tokens, WorkItem
+
+    match = (TermMatch("س", "S", 0, 1, "س"),)
+    work = [WorkItem(0, Segment(i, 0, 1, "س"), Tokens(("x",) * 10, ((0, 1),) * 10), match if i < 4 else ()) for i in range(8)]
+    options = DecodeOptions(beam_size=1, max_batch_tokens=1000, max_batch_work=90)  # bound(10) = 30 tokens
+    assert cluster.blocks(work, options, 4) == [[0], [1], [2], [3], [4, 5, 6], [7]]

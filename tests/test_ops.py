@@ -148,3 +148,79 @@ def test_unsplittable_word_is_refused_before_the_run(env: dict[str, Any]) -> Non
     assert "is a single word of 3000 characters" in r.output and "--max-source-tokens 200" in r.output
     with Store(env["db"]) as store:
         assert store.runs() == []
+
+
+@pytest.mark.parametrize("also_stdout", [False, True], ids=["file-only", "file-and-stdout"])
+def test_json_file_holds_the_json_result(env: dict[str, Any], also_stdout: bool) -> None:
+    """--json-file PATH writes what --json prints (byte for byte), and the report stays on
+    stderr; with --json as well, both get it."""
+    reference = cli(env, "translate", str(env["doc"]), "-o", str(env["out"]), "--json")
+    target = env["tmp"] / "reports" / "run.json"
+    r = cli(env, "translate", str(env["doc"]), "-o", str(env["out"]), "--json-file", str(target),
+            *(["--json"] if also_stdout else []))
+    assert r.exit_code == 0, r.output
+    data = json.loads(target.read_text(encoding="utf-8"))
+    expected = json.loads(reference.stdout)
+    assert data["run_id"] == expected["run_id"] + 1
+    assert target.read_text(encoding="utf-8") == reference.stdout.replace(
+        f'"run_id": {expected["run_id"]},', f'"run_id": {data["run_id"]},', 1)
+    if also_stdout:
+        assert r.stdout == target.read_text(encoding="utf-8")
+    else:
+        assert not r.stdout.strip().startswith("{")
+        assert f"-> {target}" in r.stderr
+
+
+# The tables schema 5 databases got on first use (store.py before schema 6), as they were made.
+SCHEMA5_LAZY = """
+CREATE TABLE IF NOT EXISTS run_processes (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS translation_extras (
+    translation_id INTEGER PRIMARY KEY REFERENCES translations(id) ON DELETE CASCADE,
+    data TEXT NOT NULL
+);
+CREATE TABLE [term_renderings] ([model] TEXT, [source] TEXT, [renderings] TEXT, PRIMARY KEY ([model], [source]));
+INSERT INTO documents VALUES (1, 'x', 'ar', 'a.txt', 'أ ب', 'now');
+INSERT INTO segments VALUES (1, 1, 0, 3, 0, 'أ ب');
+INSERT INTO runs (id, model_name, model_version, model_checksum, source_lang, target_lang, settings, started_at, status)
+    VALUES (1, 'm', '1', 'c', 'ar', 'en', '{}', 'now', 'running');
+INSERT INTO translations (id, run_id, segment_id, segment_index, target) VALUES (1, 1, 1, 0, 'A B');
+INSERT INTO run_processes VALUES (1, 999999999, 'elsewhere', '2000-01-01T00:00:00+00:00', 1);
+INSERT INTO translation_extras VALUES (1, '{"alternatives": ["A C"]}');
+INSERT INTO term_renderings VALUES ('c', 'أ', '["A"]');
+"""
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["never-translated", "with-first-use-tables"])
+def test_migration_from_schema_5(tmp_path: Path, lazy: bool) -> None:
+    """A schema-5 database, with or without the tables earlier versions made on first use,
+    migrates to schema 6: backed up first, those tables and their rows kept, the new ones added."""
+    from translate_pipe.store import BROWSING, SCHEMA_VERSION
+
+    db = tmp_path / "v5.db"
+    with sqlite3.connect(db) as conn:
+        for version in range(1, 6):
+            conn.executescript(MIGRATIONS[version])
+        conn.executescript(BROWSING + ";" + (SCHEMA5_LAZY if lazy else ""))
+        conn.execute("PRAGMA user_version = 5")
+    with Store(db) as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (6,)
+        assert {"term_renderings", "run_processes", "translation_extras", "run_document_files"} <= set(
+            store.db.table_names())
+        assert store.check() == []
+        if lazy:
+            assert store.run(1).status == "interrupted"  # its process (on another host) went quiet
+            assert store.segments_done(1) == 1
+            assert store.get_renderings("c", ["أ"]) == {"أ": ["A"]}
+            assert [alts for _, alts in store.iter_translations(1, 1)] == [("A C",)]
+        else:
+            assert store.segments_done(1) == 0 and store.get_renderings("c", ["أ"]) == {}
+        store.put_renderings("c", {"ب": ["B"]})
+        assert store.get_renderings("c", ["ب"]) == {"ب": ["B"]}
+    with sqlite3.connect(tmp_path / "v5.db.schema-5.bak") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (5,)

@@ -111,7 +111,8 @@ def test_kill_and_resume(setup: dict[str, Any], kill_at: int, tmp_path: Path) ->
     with Store(db) as store:
         status = store.run(1).status
         committed = store.segments_done(1)
-    if killed:
+    if killed and status != "completed":  # (a kill that lands after the run was closed, as the
+        # process exits, leaves it completed: nothing to resume)
         # (a kill after the last chunk but before the run is closed leaves every segment committed)
         assert status == "interrupted" and committed % int(CHUNK) == 0 and committed <= N_SEGMENTS
         assert committed >= kill_at
@@ -163,3 +164,55 @@ def test_two_concurrent_translations_share_the_database(setup: dict[str, Any], t
     for i in range(2):
         for ref in sorted(setup["ref_out"].iterdir()):
             assert (tmp_path / f"out{i}" / ref.name).read_bytes() == ref.read_bytes()
+
+
+# -- formatted documents: a resumed run writes them too --------------------------------------
+HTML = (
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>t</title></head><body>\n"
+    + "".join(f"<p><b>{SENTENCES[i % 3].split()[0]}</b> {' '.join(SENTENCES[i % 3].split()[1:])}</p>\n" for i in range(12))
+    + "</body></html>\n"
+)
+
+
+@pytest.fixture(scope="module")
+def html_setup(setup: dict[str, Any]) -> dict[str, Any]:
+    root = setup["root"]
+    src = root / "bulletin.ar.html"
+    src.write_text(HTML, encoding="utf-8")
+    ref_db, ref_out = root / "html-ref.db", root / "html-ref-out"
+    done = subprocess.run(
+        [*_base(setup["packages"], ref_db), "translate", str(src), "-o", str(ref_out), *OPTIONS, "--json"],
+        env=_env(), capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in ref_out.iterdir()] == ["bulletin.en.html"]
+    return {**setup, "src": src, "ref_out": ref_out, "ref_json": _without_outputs(done.stdout)}
+
+
+@pytest.mark.parametrize("kill_at", [0, 6])
+def test_resume_writes_the_formatted_document(html_setup: dict[str, Any], kill_at: int, tmp_path: Path) -> None:
+    """kill -9 during a run on an .html input, then --resume: the same .en.html file as a run
+    that was never interrupted (its bytes were stored with the run)."""
+    db, out = tmp_path / "t.db", tmp_path / "out"
+    proc = subprocess.Popen(
+        [*_base(html_setup["packages"], db), "translate", str(html_setup["src"]), "-o", str(out), *OPTIONS],
+        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and _done(db) < kill_at and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "bulletin.en.html").exists()
+    html_setup["src"].rename(tmp_path / "moved.html")  # the stored bytes are used, not the file
+    try:
+        resumed = subprocess.run(
+            [*_base(html_setup["packages"], db), "translate", "--resume", "1", "--json"],
+            env=_env(), capture_output=True, text=True,
+        )
+    finally:
+        (tmp_path / "moved.html").rename(html_setup["src"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert _without_outputs(resumed.stdout) == html_setup["ref_json"]
+    assert (out / "bulletin.en.html").read_bytes() == (html_setup["ref_out"] / "bulletin.en.html").read_bytes()

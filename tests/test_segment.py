@@ -538,3 +538,27 @@ def test_renumber(indices: list[int], expected: list[int]) -> None:
     result = renumber(segments)
     assert [s.index for s in result] == expected
     assert [s.start for s in result] == list(range(len(indices)))
+
+
+# -- one line of megabytes (issue 14): cut into blocks first, same guarantees ------------------
+_WORDS = ["سوريا", "في", "الجولة", "الخامسة", "من", "المحادثات", "حول"]
+HUGE_LINES = [
+    # (case, text, max tokens)
+    ("words without punctuation", " ".join(_WORDS[i % 7] for i in range(60_000)), 50),
+    ("with clause marks", " ".join(_WORDS[i % 7] + ("،" if i % 97 == 0 else "") for i in range(60_000)), 50),
+    ("a word longer than a block amid words", "كلمة " * 30_000 + "ب" * 50_000 + " كلمة" * 30_000, 40),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "max_tokens"), HUGE_LINES, ids=[c[0] for c in HUGE_LINES])
+def test_a_line_of_megabytes_is_split_into_whole_words_that_fit(case: str, text: str, max_tokens: int) -> None:
+    def count(piece: str) -> int:
+        return len(piece.split())
+
+    segments = split_for_model(text, "ar", max_tokens, count)
+    assert [s.index for s in segments] == list(range(len(segments)))
+    assert all(text[s.start : s.end] == s.text and s.text == s.text.strip() for s in segments)
+    assert all(count(s.text) <= max_tokens for s in segments)
+    assert all(a.end <= b.start for a, b in zip(segments, segments[1:]))
+    assert [w for s in segments for w in s.text.split()] == text.split()  # no word cut or lost
+    assert len(segments) <= 2 * count(text) // max_tokens + 2  # pieces are not needlessly small

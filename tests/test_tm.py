@@ -82,3 +82,57 @@ def test_read_tmx(tmp_path: Path, case: str, body: str, units: list[tuple[str, s
     path.write_text(TMX_HEAD + body + "</body></tmx>", encoding="utf-8")
     data = read_tmx(path, "ar", "en")
     assert (data.units, data.skipped) == (units, skipped)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 100])
+@pytest.mark.parametrize("index", ["dict", "temporary database"])
+def test_planning_chunk_by_chunk_is_planning_at_once(chunk: int, index: str) -> None:
+    """The pipeline plans a chunk at a time against an index of the texts met so far (in a
+    temporary database, so memory stays bounded): the same plan as all segments at once."""
+    from translate_pipe.store import SeenStore
+    from translate_pipe.tm import DictIndex, ReusePlanner
+
+    texts = ["أ ب", "ج د", "أ ب", "هـ و", "ج د", "أَ ب", "أ ب", "ز"]
+    with _store_with([("هـ و", "E F")]) as store:
+        docs, pos = [[], []], 0
+        for k, text in enumerate(texts):
+            docs[k % 2].append(_seg(k // 2, text, pos))
+            pos += len(text) + 1
+        memory = TranslationMemory(store, "ar", "en")
+        expected = plan_reuse(docs, memory, {})
+        seen = SeenStore() if index == "temporary database" else DictIndex()
+        planner = ReusePlanner(seen, memory)
+        items = [((d, s.index), s, []) for d, segs in enumerate(docs) for s in segs]
+        plan = {}
+        for i in range(0, len(items), chunk):
+            plan.update(planner.plan(items[i : i + chunk]))
+        assert plan == expected
+        assert sorted(r.origin for r in plan.values()) == ["repeat", "repeat", "repeat", "tm"]
+
+
+def test_planning_in_another_thread_with_a_copy_of_the_memory() -> None:
+    """A decoder may read a run's chunks (and so plan them) in a thread of its own: the
+    planner then looks the translation memory up in the run's copy of it, not the store."""
+    import threading
+
+    from translate_pipe.store import SeenStore
+    from translate_pipe.tm import MemorySnapshot, ReusePlanner
+
+    units = [("هـ و", "E F"), ("هـ و", "E G"), ("ز", "Z")]
+    texts = ["أ ب", "هـ و", "أ ب", "هـ و", "ز", "ح"]
+    with _store_with(units) as store:
+        segs, pos = [], 0
+        for k, text in enumerate(texts):
+            segs.append(_seg(k, text, pos))
+            pos += len(text) + 1
+        expected = plan_reuse([segs], TranslationMemory(store, "ar", "en"), {})
+        seen = SeenStore()
+        seen.copy_memory(store, "ar", "en")
+        planner = ReusePlanner(seen, MemorySnapshot(seen, "ar"))
+        got: dict = {}
+        worker = threading.Thread(target=lambda: got.update(planner.plan([((0, s.index), s, []) for s in segs])))
+        worker.start()
+        worker.join()
+        assert got == expected
+        assert [got[(0, k)].origin if (0, k) in got else None for k in range(len(texts))] == [
+            None, "tm", "repeat", "tm", "tm", None]

@@ -110,11 +110,24 @@ def test_serialized_proto_decoder_matches_sentencepiece_pb2(sp_dir: Path, text: 
         (["▁Cease", "fire", "▁in", "▁Homs", "."], "Ceasefire in Homs.", [(0, 5), (5, 9), (10, 12), (13, 17), (17, 18)]),
         (["▁a", "▁", "<0xC3>", "<0xA9>"], "a é", [(0, 1), (2, 2), (2, 2), (2, 3)]),
         ([], "", []),
+        (["<0xE2>", "<0x80>", "<0x9C>", "▁x", "▁"], "“ x", [(0, 0), (0, 0), (0, 1), (2, 3), (3, 3)]),
+        (["▁", "▁a", "<0x20>"], "a", [(0, 0), (0, 1), (1, 1)]),
+        (["<0x"], "<0x", [(0, 3)]),
     ],
-    ids=["words", "byte-fallback", "empty"],
+    ids=["words", "byte-fallback", "empty", "leading-byte-pieces", "spaces-trimmed", "not-a-byte-piece"],
 )
 def test_sentencepiece_decode(pieces: list[str], text: str, spans: list[tuple[int, int]]) -> None:
     assert detokenize(pieces) == (text, spans)
+
+
+@pytest.mark.parametrize("text", ["", "plain ascii", "وقف إطلاق النار", "é 4-5 ✓ 😀 end", "a\u0301b"])
+def test_byte_offsets_to_characters(text: str) -> None:
+    """The lazy byte -> character map of encode agrees with the full table, at every byte."""
+    from translate_pipe.engine import _byte_to_char, _CharOffsets
+
+    table = _byte_to_char(text)
+    offsets = _CharOffsets(text)
+    assert [offsets(b) for b in range(len(table) + 2)] == table + [len(text), len(text)]
 
 
 @pytest.mark.parametrize("text", [t for _, t in TINY_PAIRS] + ["x  y", "é 4-5"])

@@ -11,8 +11,9 @@ clear: at least ``min_drop`` nats and ``min_ratio`` times the next largest drop.
 model writes from the target context alone ("of fire" once "stopping" is written) show no
 clear drop and stay unlinked: the method prefers no link to a wrong one.  It needs no
 trained attention, so it works on models trained without guided alignment (every real Argos
-package); it costs one extra teacher-forced pass per source word.  Every segment is scored in
-its own call, so its links do not depend on what else is in the batch.
+package); it costs one extra teacher-forced pass per source word.  The rows of all segments given
+at once are scored in one call (the scorer batches them by length); a row's scores do not
+depend on the other rows, so a segment's links do not depend on what else is in the batch.
 
 ``attention``: each target token is linked to the source token with the highest attention
 from the model's alignment head (argmax).  Cheap, and good on models trained with guided
@@ -27,6 +28,7 @@ segment's offset is added), target offsets into the translation.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -36,11 +38,15 @@ SPACE = "\u2581"
 UNK = "<unk>"
 METHODS = ("predict", "attention")
 
-Scorer = Callable[[Sequence[Sequence[str]], Sequence[Sequence[str]]], list[list[float]]]
-"""(sources, targets) -> log-probability of every target token (then of ``</s>``)."""
+Scorer = Callable[[Sequence[int], Sequence[Sequence[str]]], list[list[float]]]
+"""(item of each row, source rows) -> log-probability of every token of that item's target
+(then of ``</s>``) given the row, for each row."""
 
 
+@functools.lru_cache(maxsize=65536)
 def is_punct(piece: str) -> bool:
+    """The piece has characters and none is a letter or digit (``▁`` aside); cached, as
+    pieces come from a vocabulary."""
     s = piece.replace(SPACE, "")
     return bool(s) and not any(ch.isalnum() for ch in s)
 
@@ -188,13 +194,15 @@ def align(items: Sequence[AlignItem], method: str, score: Scorer) -> list[list[L
     """Links for every item by ``method`` (``predict`` or ``attention``)."""
     if method == "attention":
         return [attention_links(it) for it in items]
-    out: list[list[Link]] = []
-    for it in items:
-        if not it.src_pieces or not it.tgt_pieces:
-            out.append([])
-            continue
-        variants = masked_sources(it.src_pieces)
-        # one call per segment: its links never depend on the other segments of the batch
-        scored = score([list(it.src_pieces), *variants], [list(it.tgt_pieces)] * (len(variants) + 1))
-        out.append(predict_links(it, scored[0], scored[1:]))
-    return out
+    rows: list[list[str]] = []
+    owner: list[int] = []
+    ranges: list[tuple[int, int]] = []  # each item's rows: the full source, then one per word
+    for k, it in enumerate(items):
+        start = len(rows)
+        if it.src_pieces and it.tgt_pieces:
+            variants = [list(it.src_pieces), *masked_sources(it.src_pieces)]
+            rows.extend(variants)
+            owner.extend([k] * len(variants))
+        ranges.append((start, len(rows)))
+    scored = score(owner, rows) if rows else []
+    return [predict_links(it, scored[a], scored[a + 1 : b]) if b > a else [] for it, (a, b) in zip(items, ranges)]

@@ -149,7 +149,7 @@ def translate(
         raise InputError("standard input (-) can be given only once")
     from . import documents  # issue 13: .html/.docx/.odt/.pdf inputs, written back after the run
 
-    docs, formatted = documents.read_inputs(inputs, stdin, max_input_bytes)
+    docs, formatted, originals = documents.read_inputs(inputs, stdin, max_input_bytes)
     outputs = plan_outputs([d.name for d in docs], output_dir, from_code, to_code)
     outputs, doc_outputs = documents.plan_outputs(inputs, outputs, formatted, from_code, to_code)
     package = find_package(packages_dir, from_code, to_code)
@@ -182,9 +182,21 @@ def translate(
             outputs=outputs,
             progress=progress,
             decoder=decoder,
+            files={i: (originals[i], str(out)) for i, out in doc_outputs.items()},  # for --resume
         )
         run = documents.write_outputs(run, formatted, doc_outputs)  # issue 13
         return TranslateResult(run if store is not None else materialize(run))
+
+
+def write_run_json(result: TranslateResult, path: Path) -> None:
+    """Write the ``translate --json`` result to ``path``, segment by segment (a run of any
+    size is never held), atomically: the file appears whole or not at all."""
+    from itertools import chain
+
+    from . import report
+    from .files import atomic_write
+
+    atomic_write(Path(path), chain(report.iter_run_json(result.run), ["\n"]))
 
 
 def resume(
@@ -209,6 +221,9 @@ def resume(
             progress=progress,
             decoder=decoder,
         )
+        from . import documents
+
+        run = documents.rewrite_outputs(run, opened.run_files(run_id))  # formatted documents
         return TranslateResult(run if store is not None else materialize(run))
 
 

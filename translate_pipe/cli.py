@@ -342,6 +342,15 @@ def translate(
     from_code: Annotated[str, typer.Option("--from", help="Source language")] = "ar",
     to_code: Annotated[str, typer.Option("--to", help="Target language")] = "en",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")] = False,
+    json_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--json-file",
+            metavar="PATH",
+            help="Write the --json result to PATH (streamed, written atomically; for huge inputs), "
+            "and report as without --json",
+        ),
+    ] = None,
     output_dir: Annotated[
         Path, typer.Option("--output-dir", "-o", help="Where NAME.en.txt files are written")
     ] = DEFAULT_OUTPUT_DIR,
@@ -442,7 +451,7 @@ def translate(
             result = api.resume(
                 resume, db=paths.db, packages_dir=paths.packages_dir, progress=bar, store=store, cluster=cluster
             )
-            _report_run(result, as_json)
+            _report_run(result, as_json, json_file)
         return
     with _open_store(paths) as store, _progress("Segments", enabled=True) as bar:
         result = api.translate(
@@ -472,7 +481,7 @@ def translate(
             store=store,
             cluster=cluster,
         )
-        _report_run(result, as_json)
+        _report_run(result, as_json, json_file)
 
 
 @app.command("retranslate")
@@ -516,7 +525,10 @@ def retranslate(
         _print_lines(report.retranslate_lines(result, glossary))
 
 
-def _report_run(result: api.TranslateResult, as_json: bool) -> None:
+def _report_run(result: api.TranslateResult, as_json: bool, json_file: Path | None = None) -> None:
+    if json_file is not None:
+        api.write_run_json(result, json_file)
+        typer.echo(f"JSON result -> {json_file}", err=True)
     warning = report.truncation_warning(result.run)
     if warning:
         typer.echo(f"translate-pipe: {warning}", err=True)

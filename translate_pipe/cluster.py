@@ -12,7 +12,7 @@ has the same rows, provenance and ``--json`` as a local one.  Here:
   (``package="auto"``; ``"shared"`` and ``"ship"`` force one way);
 * each chunk's segments go out in length-sorted *blocks*, cut exactly as
   :meth:`translate_pipe.engine.Engine.translate` cuts its batches (segments with glossary terms
-  apart from the others, then by length, ``max_batch_tokens`` per block): every CTranslate2
+  apart from the others, then :func:`translate_pipe.engine.batches`): every CTranslate2
   batch is the one a local run decodes, so the output is the same.  An actor runs the local
   per-chunk code (:func:`translate_pipe.pipeline._translate_chunk`: decode, enforce, align) on
   its block with its own copy of the constrainer, whose rendering cache is actor-local and
@@ -40,12 +40,13 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .constrain import Constrainer, MemoryRenderingCache, RenderingCache
 from .engine import Engine as LoadedEngine
+from .engine import batches
 from .errors import ClusterError, ModelError, PipeError
 from .models import PackageInfo, read_package
 from .pipeline import DecoderFactory, TranslateSettings, _translate_chunk
@@ -171,28 +172,23 @@ def _first_line(exc: BaseException) -> str:
 
 
 # -- blocks -----------------------------------------------------------------------------------
-def blocks(work: Sequence[WorkItem], max_batch_tokens: int, terms_apart: bool) -> list[list[int]]:
-    """Indices of ``work`` in length-sorted blocks, cut where :meth:`Engine.translate` cuts
-    its batches; with ``terms_apart`` (a constrainer is used), segments with glossary matches
-    and the others are blocked separately, as ``_translate_chunk`` decodes them."""
-    groups = (
-        [[i for i, w in enumerate(work) if w.matches], [i for i, w in enumerate(work) if not w.matches]]
-        if terms_apart
-        else [list(range(len(work)))]
-    )
+def blocks(work: Sequence[WorkItem], options: DecodeOptions, n_best: int | None) -> list[list[int]]:
+    """Indices of ``work`` in length-sorted blocks, cut where :meth:`Engine.translate` cuts its
+    batches (:func:`translate_pipe.engine.batches`).  With a constrainer (``n_best``, the
+    hypotheses it wants), the segments with glossary matches are blocked apart from the others,
+    with the beam they are decoded with, as ``_decode_chunk`` decodes them."""
+    if n_best is None:
+        groups = [(list(range(len(work))), options)]
+    else:
+        n = max(options.num_hypotheses, n_best)
+        term_opts = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n))
+        groups = [
+            ([i for i, w in enumerate(work) if w.matches], term_opts),
+            ([i for i, w in enumerate(work) if not w.matches], options),
+        ]
     out: list[list[int]] = []
-    for group in groups:
-        block: list[int] = []
-        tokens = 0
-        for i in sorted(group, key=lambda i: len(work[i].tokens.pieces)):
-            n = max(len(work[i].tokens.pieces), 1)
-            if block and tokens + n > max_batch_tokens:
-                out.append(block)
-                block, tokens = [], 0
-            block.append(i)
-            tokens += n
-        if block:
-            out.append(block)
+    for group, opts in groups:
+        out.extend([group[k] for k in batch] for batch in batches([len(work[i].tokens.pieces) for i in group], opts))
     return out
 
 
@@ -478,7 +474,7 @@ class RayDecoder:
         flying: dict[Any, tuple[_Block, Any]] = {}  # ObjectRef -> (block, actor)
         next_read = next_out = 0
         exhausted = False
-        terms_apart = self.constrainer is not None
+        n_best = self.constrainer.n_best if self.constrainer is not None else None
         model = self.engine.package.checksum
 
         def submit(block: _Block) -> None:
@@ -507,7 +503,7 @@ class RayDecoder:
                     next_read += 1
                     held[position] = _Chunk(chunk, [None] * len(chunk), len(chunk))
                     queue.extend(
-                        _Block(position, b) for b in blocks(chunk, self.options.max_batch_tokens, terms_apart)
+                        _Block(position, b) for b in blocks(chunk, self.options, n_best)
                     )
                     continue
                 submit(queue.popleft())

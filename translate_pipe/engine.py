@@ -23,8 +23,10 @@ A package with separate vocabularies carries the target side's model too (``targ
 ``target.bpe``); :meth:`Tokenizer.encode_target` uses it.
 
 All segments handed to :meth:`Engine.translate` are decoded together: sorted by length and
-cut into batches of at most ``max_batch_tokens`` source tokens, so short and long segments
-are not padded against each other.  The output length of every batch is bounded
+cut into batches of at most ``max_batch_tokens`` source tokens and at most ``max_batch_work``
+decoding work (segments x beam x output length bound, what the beam search holds in memory:
+many short segments no longer decode together), so short and long segments are not padded
+against each other.  The output length of every batch is bounded
 (``max_length``, or by default ``length_ratio * longest source + length_slack``) so a
 degenerate model cannot loop to CTranslate2's 256-token default.
 """
@@ -32,6 +34,7 @@ degenerate model cannot loop to CTranslate2's 256-token default.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -174,6 +177,25 @@ def _byte_to_char(text: str) -> list[int]:
     return out
 
 
+class _CharOffsets:
+    """Byte offset -> character offset in one text, for the few offsets a tokenisation needs
+    (the character a byte falls in: the number of whole characters before it)."""
+
+    def __init__(self, text: str) -> None:
+        self.data = text.encode("utf-8")
+        self.ascii = len(self.data) == len(text)
+        self.memo: dict[int, int] = {}
+
+    def __call__(self, byte: int) -> int:
+        byte = min(byte, len(self.data))
+        if self.ascii:
+            return byte
+        found = self.memo.get(byte)
+        if found is None:
+            found = self.memo[byte] = len(self.data[:byte].decode("utf-8", errors="ignore"))
+        return found
+
+
 def detokenize(pieces: Sequence[str]) -> tuple[str, list[Span]]:
     """SentencePiece pieces -> text, with each piece's character span in that text.
 
@@ -201,22 +223,26 @@ def detokenize(pieces: Sequence[str]) -> tuple[str, list[Span]]:
         pending_bytes.clear()
 
     for i, piece in enumerate(pieces):
-        m = _BYTE_PIECE.match(piece)
-        spans.append((pos, pos))
-        if m:
-            pending.append(i)
-            pending_bytes.append(int(m.group(1), 16))
-            continue
-        flush()
+        if piece.startswith("<0x"):
+            m = _BYTE_PIECE.match(piece)
+            if m:
+                spans.append((pos, pos))
+                pending.append(i)
+                pending_bytes.append(int(m.group(1), 16))
+                continue
+        if pending:
+            flush()
         surface = piece.replace(SPACE, " ")
         parts.append(surface)
-        lead = 1 if piece.startswith(SPACE) else 0  # the word's space is not part of the word
-        spans[i] = (pos + lead, pos + len(surface))
-        pos += len(surface)
+        end = pos + len(surface)
+        spans.append((pos + 1 if piece.startswith(SPACE) else pos, end))  # a word's space is not part of it
+        pos = end
     flush()
     text = "".join(parts)
     lead = len(text) - len(text.lstrip(" "))
     trail = len(text.rstrip(" "))
+    if lead == 0 and trail == len(text):
+        return text, spans
     text = text[lead:trail]
     n = len(text)
     spans = [(min(max(s - lead, 0), n), min(max(e - lead, 0), n)) for s, e in spans]
@@ -242,11 +268,11 @@ class SentencePieceTokenizer:
         self.target_sp = _load_sentencepiece(target_model) if target_model is not None else self.sp
 
     def encode(self, text: str) -> Tokens:
-        b2c = _byte_to_char(text)
+        b2c = _CharOffsets(text)
         pieces = []
         spans = []
         for piece, begin, end in sentencepiece_text_pieces(self.sp.encode(text, out_type="serialized_proto")):
-            start, stop = b2c[min(begin, len(b2c) - 1)], b2c[min(end, len(b2c) - 1)]
+            start, stop = b2c(begin), b2c(end)
             while start < stop and text[start].isspace():  # the space a word-initial piece covers
                 start += 1
             pieces.append(piece)
@@ -441,6 +467,7 @@ def mark_words(pieces: Sequence[str], starts: Sequence[bool]) -> list[str]:
 
 
 PROBE = "test"
+_DECODED_KEPT = 4096  # decodings an Engine keeps (a few chunks' hypotheses)
 
 
 def check_loads(package: PackageInfo) -> None:
@@ -460,6 +487,28 @@ def check_loads(package: PackageInfo) -> None:
         translator.translate_batch([list(pieces)], beam_size=1, max_decoding_length=4, target_prefix=prefix)
     except (RuntimeError, ValueError, OSError) as exc:
         raise ModelError(f"cannot load the model in {package.model_dir}: {exc}") from exc
+
+
+def batches(lengths: Sequence[int], options: DecodeOptions) -> list[list[int]]:
+    """How :meth:`Engine.translate` batches sources of these lengths (in pieces): indices
+    sorted by length, cut at ``max_batch_tokens`` source tokens and ``max_batch_work``.  (The
+    Ray decoder cuts its blocks with it, so that every batch is the one a local run decodes.)"""
+    out: list[list[int]] = []
+    batch: list[int] = []
+    batch_tokens = 0
+    beam = max(options.beam_size, options.num_hypotheses)
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        n = max(lengths[i], 1)
+        # sorted by length: the new source is the batch's longest, and sets its length bound
+        work = (len(batch) + 1) * beam * options.bound(n)
+        if batch and (batch_tokens + n > options.max_batch_tokens or work > options.max_batch_work):
+            out.append(batch)
+            batch, batch_tokens = [], 0
+        batch.append(i)
+        batch_tokens += n
+    if batch:
+        out.append(batch)
+    return out
 
 
 class Engine:
@@ -494,6 +543,8 @@ class Engine:
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"cannot load the model in {package.model_dir}: {exc}") from exc
         self.target_prefix_token: str = package.target_prefix
+        self._decoded: dict[tuple[str, ...], tuple[str, list[Span]]] = {}
+        self._decoded_lock = threading.Lock()
 
     # -- tokenisation (the package's Tokenizer) ---------------------------------------------
     def tokenize(self, text: str) -> Tokens:
@@ -504,8 +555,17 @@ class Engine:
         return self.tokenizer.count(text)
 
     def decode(self, pieces: Sequence[str]) -> tuple[str, list[Span]]:
-        """Target pieces -> (text, span of each piece in it)."""
-        return self.tokenizer.decode(pieces)
+        """Target pieces -> (text, span of each piece in it).  The last decodings are kept
+        (a hypothesis is decoded by the beam search, then by enforcement and alignment)."""
+        key = tuple(pieces)
+        found = self._decoded.get(key)
+        if found is None:
+            found = self.tokenizer.decode(key)
+            with self._decoded_lock:  # the overlapped decoder decodes in two threads
+                if len(self._decoded) >= _DECODED_KEPT:
+                    self._decoded.pop(next(iter(self._decoded)))  # the oldest
+                self._decoded[key] = found
+        return found[0], list(found[1])
 
     def word_starts(self, pieces: Sequence[str], spans: Sequence[Span]) -> list[bool]:
         return self.tokenizer.word_starts(pieces, spans)
@@ -537,20 +597,8 @@ class Engine:
         """Decode token sequences; returns ``options.num_hypotheses`` hypotheses per source.
         ``on_batch(n)`` is called after each decoded batch of ``n`` sources."""
         results: list[list[Hypothesis]] = [[] for _ in sources]
-        order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
         prefixes = self._prefixes(len(sources), target_prefix)
-        batch: list[int] = []
-        batch_tokens = 0
-        for i in order:
-            n = max(len(sources[i]), 1)
-            if batch and (batch_tokens + n > options.max_batch_tokens):
-                self._run_batch(batch, sources, prefixes, options, results)
-                if on_batch is not None:
-                    on_batch(len(batch))
-                batch, batch_tokens = [], 0
-            batch.append(i)
-            batch_tokens += n
-        if batch:
+        for batch in batches([len(s) for s in sources], options):
             self._run_batch(batch, sources, prefixes, options, results)
             if on_batch is not None:
                 on_batch(len(batch))
@@ -589,7 +637,7 @@ class Engine:
             hyps = []
             for k, tokens in enumerate(res.hypotheses):
                 tokens = list(tokens)[skip:]
-                text, _ = self.tokenizer.decode(tokens)
+                text, _ = self.decode(tokens)
                 attention: Sequence[Sequence[float]] = ()
                 if options.return_attention and res.attention:
                     attention = res.attention[k][skip : skip + len(tokens)]

@@ -61,13 +61,18 @@ _READ_BLOCK = 1 << 20
 def read_limited(
     handle: BinaryIO, name: object, limit: int | None, error: type[PipeError] = InputError
 ) -> bytes:
-    """All bytes of an open stream, but no more than ``limit`` (None: no limit)."""
+    """All bytes of an open stream, but no more than ``limit`` (None: no limit).  A regular
+    file is read in one piece of its size (no second copy to join the pieces)."""
     if limit is None:
         return handle.read()
+    try:
+        first = os.fstat(handle.fileno()).st_size + 1  # one more: to see it did not grow
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        first = _READ_BLOCK
     parts: list[bytes] = []
     size = 0
     while True:
-        block = handle.read(min(_READ_BLOCK, limit + 1 - size))
+        block = handle.read(min(max(first, _READ_BLOCK) if not parts else _READ_BLOCK, limit + 1 - size))
         if not block:
             return b"".join(parts)
         parts.append(block)
@@ -142,11 +147,11 @@ def decode_input(name: str, data: bytes) -> str:
     """Bytes of an input document -> text, or an InputError saying what is wrong.
 
     UTF-8 (a BOM is removed) and UTF-16 with a BOM are decoded."""
-    if not data.strip():
+    if _blank(data):
         raise InputError(f"{name}: empty input; nothing to translate")
     utf16 = _utf16(data)
     if utf16 is not None:
-        if not utf16.strip():
+        if _blank(utf16):
             raise InputError(f"{name}: empty input; nothing to translate")
         return utf16
     if b"\x00" in data:
@@ -160,9 +165,14 @@ def decode_input(name: str, data: bytes) -> str:
             "convert it first, e.g. `iconv -f cp1256 -t utf-8`"
         ) from exc
     text = text.removeprefix("\ufeff")
-    if not text.strip():
+    if _blank(text):
         raise InputError(f"{name}: empty input; nothing to translate")
     return text
+
+
+def _blank(data: bytes | str) -> bool:
+    """``not data.strip()`` without the copy ``strip`` makes (inputs may be large)."""
+    return not data or data.isspace()
 
 
 def read_input(

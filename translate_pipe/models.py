@@ -34,8 +34,6 @@ import os
 import shutil
 import stat
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -499,6 +497,8 @@ MAX_INDEX_BYTES = 64 << 20
 
 
 def _open(url: str, timeout: float) -> Any:
+    import urllib.request  # here: http.client and friends are a good part of a command's start-up
+
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - http(s) checked by caller
 
@@ -515,7 +515,7 @@ def fetch_index(index_url: str, timeout: float = 30.0) -> list[AvailablePackage]
     try:
         with _open(url, timeout) as response:
             raw = response.read(MAX_INDEX_BYTES + 1)
-    except (urllib.error.URLError, OSError) as exc:
+    except OSError as exc:  # urllib's URLError is an OSError
         reason = getattr(exc, "reason", exc)
         raise PackageError(
             f"cannot read the package index {url}: {reason}; without network, install a package "
@@ -577,7 +577,7 @@ def download(
         if total is not None and done != total:
             raise PackageError(f"download of {url} stopped after {done} of {total} bytes")
         tmp.replace(dest)
-    except (urllib.error.URLError, OSError) as exc:
+    except OSError as exc:  # urllib's URLError is an OSError
         tmp.unlink(missing_ok=True)
         reason = getattr(exc, "reason", exc)
         raise PackageError(f"cannot download {url}: {reason}") from exc

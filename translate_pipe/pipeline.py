@@ -19,13 +19,14 @@ Nothing here reads a user's file, prints or knows the ``--json`` shape (:mod:`.r
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import copy
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .align import AlignItem, align
-from .constrain import Constrainer
+from .constrain import Constrainer, RenderingCache
 from .engine import DEFAULT_THREADS, mark_words
 from .errors import ConstraintError, GlossaryError, InputError
 from .files import InputDoc, atomic_write
@@ -42,13 +43,15 @@ from .records import (
     TermFinder,
     TermMatch,
     TermOutcome,
+    Tokens,
     Translated,
     WorkItem,
 )
 from .records import Constrainer as ConstrainerProtocol
 from .segment import iter_for_model
-from .store import Store
-from .tm import Reuse, TranslationMemory, copy_translation, plan_reuse
+from .stages import Stages
+from .store import SeenStore, Store
+from .tm import Key, MemorySnapshot, Reuse, ReusePlanner, copy_translation
 
 Progress = Callable[[int, int], None]
 EngineLoader = Callable[[str, str], Engine]  # (from_code, to_code) -> a loaded engine
@@ -177,11 +180,14 @@ def translate(
     outputs: Sequence[Path | None] | None = None,
     progress: Progress | None = None,
     decoder: DecoderFactory | None = None,
+    files: Mapping[int, tuple[bytes, str]] | None = None,
 ) -> RunResult:
     """Translate documents as one run stored in ``store``; write each translation to its
     output (None: not written).  With ``settings.glossary``, its current version is matched
     and enforced (checked before the engine is loaded).  ``decoder`` says where the chunks
-    are decoded (default: in this process, :class:`LocalDecoder`)."""
+    are decoded (default: in this process, :class:`LocalDecoder`).  ``files``: the original
+    bytes of formatted documents (by position) and where their translations go, stored with
+    the run's documents (the caller writes them; :func:`resume` gives them back)."""
     outputs = list(outputs) if outputs is not None else [None] * len(docs)
     matcher: TermFinder | None = None
     glossary_id = None
@@ -219,6 +225,7 @@ def translate(
         glossary_id=glossary_id,
         progress=progress,
         decoder=decoder,
+        files=files,
     )
 
 
@@ -435,6 +442,7 @@ def _run(
     parent_run_id: int | None = None,
     resume_run: int | None = None,
     decoder: DecoderFactory | None = None,
+    files: Mapping[int, tuple[bytes, str]] | None = None,
 ) -> RunResult:
     """Translate ``chunk_segments`` segments at a time and commit each chunk as it completes
     (its translations, links, term outcomes and the count of segments done, in one
@@ -445,7 +453,6 @@ def _run(
     constrainer: ConstrainerProtocol | None = (
         Constrainer(soft=settings.soft, cache=store) if matcher is not None else None
     )
-    store.ensure_ops_tables()
     registered = [
         (d.text, pkg.from_code, None if d.is_stdin else d.name, str(o) if o else None) for d, o in zip(docs, outputs)
     ]
@@ -466,14 +473,25 @@ def _run(
             )
             store.claim_run(run_id)
             document_ids = store.register_run_documents(run_id, registered)
+            if files:
+                store.add_run_files(run_id, files)
     else:
         run_id = resume_run
         store.claim_run(run_id, reopen=True)
         document_ids = store.register_run_documents(run_id, registered)  # finds them again
+    del registered
+    _return_freed_memory()  # storing a long text used transient copies of it
+    seen = SeenStore()
     try:
-        # translation memory and repeats (tm.py): segments in ``plan`` are not decoded
-        again: list[Sequence[Segment]] = [_Again(source) for source in sources]  # type: ignore[misc]
-        plan = _reuse_plan(store, again, settings, matcher, pkg.from_code, pkg.to_code)
+        # translation memory and repeats (tm.py), planned chunk by chunk: planned segments
+        # are not decoded; the texts met so far, and a copy of the translation memory, are in
+        # a temporary database of the run's own (not here, and usable from the thread that
+        # reads the chunks, which may not be this one)
+        memory = None
+        if settings.translation_memory:
+            seen.copy_memory(store, pkg.from_code, pkg.to_code)
+            memory = MemorySnapshot(seen, pkg.from_code)
+        planner = ReusePlanner(seen, memory)
         counts = [sum(1 for _ in source()) for source in sources]
         total = sum(counts)
         done = skipped = store.segments_done(run_id) if resume_run is not None else 0
@@ -481,7 +499,8 @@ def _run(
             progress(done, total)
         first_failure = ""
         chunk_decoder = (decoder or local_decoder)(engine, settings, constrainer)
-        chunks = _chunks(sources, engine, settings.chunk_segments, matcher, skip=skipped)
+        chunks = _chunks(sources, engine, settings.chunk_segments, matcher, planner, skip=skipped)
+        originals = _Originals(store, run_id, document_ids)
         partial = [done]
 
         def decoded(n: int) -> None:  # the bar moves per decoded batch
@@ -489,8 +508,8 @@ def _run(
             if progress:
                 progress(min(partial[0], total), total)
 
-        for chunk, fresh in _with_chunks(chunks, plan, chunk_decoder, decoded):
-            translated = _chunk_results(store, run_id, chunk, plan, document_ids, fresh)
+        for chunk, plan, fresh in _with_chunks(chunks, chunk_decoder, decoded):
+            translated = _chunk_results(chunk, plan, fresh, originals)
             items = []
             for w, (st, alts) in zip(chunk, translated):
                 items.append((document_ids[w.doc_index], st, alts))
@@ -533,38 +552,93 @@ def _run(
     except BaseException as exc:
         store.finish_run(run_id, "failed", str(exc) or type(exc).__name__)
         raise
+    finally:
+        seen.close()
     store.finish_run(run_id, "completed")
     return RunResult(run_id, pkg.name, pkg.package_version, results, settings.glossary, resumed_from=skipped)
+
+
+def _return_freed_memory() -> None:
+    """Give the memory freed so far back to the system where the C library can (glibc's
+    ``malloc_trim``; elsewhere nothing): the run's steady state then starts lower."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        trim = None
+    if trim is not None:
+        trim(0)
 
 
 def _stored(store: Store, run_id: int, document_id: int) -> StoredResults:
     return lambda: store.iter_translations(run_id, document_id)
 
 
-class _Again:
-    """The segments of a document, iterable any number of times (for tm.plan_reuse)."""
-
-    def __init__(self, source: SegmentSource) -> None:
-        self.source = source
-
-    def __iter__(self) -> Iterator[Segment]:
-        return self.source()
-
-
 @dataclass(frozen=True)
 class LocalDecoder:
-    """Decodes in this process, chunk after chunk (the default :class:`ChunkDecoder`)."""
+    """Decodes in this process (the default :class:`ChunkDecoder`).
+
+    With ``overlap`` (the default) the work is a pipeline of threads with bounded queues
+    (:mod:`.stages`): reading the chunks (segmentation, term matching, tokenisation), the beam
+    search of a chunk, and its enforcement and alignment each run in their own thread, while the
+    caller stores the chunk before; CTranslate2 releases the GIL, so Python work overlaps
+    decoding.  Results are the same and in the same order as without overlap (each stage
+    handles one chunk at a time, in order).  Whatever must happen in the caller's thread (the
+    constrainer's rendering cache, which is the SQLite store; progress) is handed to it."""
 
     engine: Engine
     options: DecodeOptions
     constrainer: ConstrainerProtocol | None
     align_method: str = "predict"
+    overlap: bool = True
 
     def decode_chunks(
         self, chunks: Iterable[Sequence[WorkItem]], on_decoded: Callable[[int], None] | None = None
     ) -> Iterator[list[Translated]]:
-        for chunk in chunks:
-            yield _translate_chunk(self.engine, chunk, self.options, self.constrainer, self.align_method, on_decoded) if chunk else []
+        if not self.overlap:
+            for chunk in chunks:
+                yield _translate_chunk(self.engine, chunk, self.options, self.constrainer, self.align_method, on_decoded) if chunk else []
+            return
+        engine, options, method = self.engine, self.options, self.align_method
+        stages: Stages[list[Translated]]
+        constrainer = self.constrainer
+        if isinstance(constrainer, Constrainer):
+            # its rendering cache is the store: read and written in the caller's thread
+            constrainer = copy.copy(constrainer)
+            constrainer.cache = _CallerCache(constrainer.cache, lambda fn: stages.call(fn))
+        progress = None
+        if on_decoded is not None:
+            report = on_decoded
+
+            def progress(n: int) -> None:
+                stages.post(lambda: report(n))
+
+        def decode(chunk: Sequence[WorkItem]) -> tuple[Sequence[WorkItem], list[list[Hypothesis]]]:
+            return chunk, _decode_chunk(engine, chunk, options, constrainer, method, progress) if chunk else []
+
+        def finish(decoded: tuple[Sequence[WorkItem], list[list[Hypothesis]]]) -> list[Translated]:
+            chunk, hyps = decoded
+            return _finish_chunk(engine, chunk, hyps, options, constrainer, method) if chunk else []
+
+        stages = Stages(chunks, [decode, finish])
+        yield from stages.run()
+
+
+class _CallerCache:
+    """A rendering cache whose reads and writes run in the thread that owns it (``call``)."""
+
+    def __init__(self, cache: RenderingCache, call: Callable[[Callable[[], object]], object]) -> None:
+        self.cache = cache
+        self.call = call
+
+    def get_renderings(self, model: str, sources: Sequence[str]) -> dict[str, list[str]]:
+        return self.call(lambda: self.cache.get_renderings(model, sources))  # type: ignore[return-value]
+
+    def put_renderings(self, model: str, renderings: Mapping[str, Sequence[str]]) -> None:
+        self.call(lambda: self.cache.put_renderings(model, renderings))
 
 
 def local_decoder(engine: Engine, settings: TranslateSettings, constrainer: ConstrainerProtocol | None) -> ChunkDecoder:
@@ -572,34 +646,54 @@ def local_decoder(engine: Engine, settings: TranslateSettings, constrainer: Cons
 
 
 def _with_chunks(
-    chunks: Iterable[list[WorkItem]],
-    plan: dict[tuple[int, int], Reuse],
+    chunks: Iterable[tuple[list[WorkItem], dict[Key, Reuse]]],
     decoder: ChunkDecoder,
     on_decoded: Callable[[int], None] | None,
-) -> Iterator[tuple[list[WorkItem], dict[tuple[int, int], Translated]]]:
-    """Each chunk with the translations of its segments that had to be decoded (not reused),
-    keyed by (document, segment).  The decoder may read ahead; the chunks it has taken wait
-    here, in order, for their results."""
-    waiting: deque[tuple[list[WorkItem], list[WorkItem]]] = deque()
+) -> Iterator[tuple[list[WorkItem], dict[Key, Reuse], dict[Key, Translated]]]:
+    """Each chunk with its reuse plan and the translations of its segments that had to be
+    decoded (not reused), keyed by (document, segment).  The decoder may read ahead; the
+    chunks it has taken wait here, in order, for their results."""
+    waiting: deque[tuple[list[WorkItem], dict[Key, Reuse], list[WorkItem]]] = deque()
 
     def to_decode() -> Iterator[list[WorkItem]]:
-        for chunk in chunks:
+        for chunk, plan in chunks:
             fresh = [w for w in chunk if (w.doc_index, w.segment.index) not in plan]
-            waiting.append((chunk, fresh))
+            waiting.append((chunk, plan, fresh))
             yield fresh
 
     for results in decoder.decode_chunks(to_decode(), on_decoded):
-        chunk, fresh = waiting.popleft()
-        yield chunk, {(w.doc_index, w.segment.index): r for w, r in zip(fresh, results)}
+        chunk, plan, fresh = waiting.popleft()
+        yield chunk, plan, {(w.doc_index, w.segment.index): r for w, r in zip(fresh, results)}
+
+
+class _Originals:
+    """Translations of the run's segments that later ones repeat: the ``size`` most recently
+    used in memory, the others read back from the store (they were committed with their
+    chunk), so a run of any size holds a bounded number."""
+
+    def __init__(self, store: Store, run_id: int, document_ids: Sequence[int], size: int = 256) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.document_ids = document_ids
+        self.size = size
+        self.recent: OrderedDict[Key, Translated] = OrderedDict()
+
+    def get(self, key: Key, start: int | None, decoded: dict[Key, Translated]) -> Translated:
+        found = decoded.get(key) or self.recent.get(key)
+        if found is None:
+            found = self.store.run_translation(self.run_id, self.document_ids[key[0]], key[1], start)
+        self.recent[key] = found
+        self.recent.move_to_end(key)
+        if len(self.recent) > self.size:
+            self.recent.popitem(last=False)
+        return found
 
 
 def _chunk_results(
-    store: Store,
-    run_id: int,
     chunk: Sequence[WorkItem],
-    plan: dict[tuple[int, int], Reuse],
-    document_ids: Sequence[int],
-    decoded: dict[tuple[int, int], Translated],
+    plan: dict[Key, Reuse],
+    decoded: dict[Key, Translated],
+    originals: _Originals,
 ) -> list[Translated]:
     """Translations of a chunk: ``decoded``, from the translation memory, or copies of an
     earlier identical segment of the run (this chunk's, or one already stored)."""
@@ -612,11 +706,14 @@ def _chunk_results(
         elif reuse.origin == "tm" and reuse.translation is not None:
             out.append((reuse.translation, ()))
         elif reuse.of is not None:
-            original = decoded.get(reuse.of) or store.run_translation(run_id, document_ids[reuse.of[0]], reuse.of[1])
+            original = originals.get(reuse.of, reuse.of_start, decoded)
             out.append((copy_translation(original[0], w.segment), original[1]))
         else:
             raise RuntimeError(f"no translation planned for segment {key}")
     return out
+
+
+_NO_TOKENS = Tokens((), ())  # a reused segment is not decoded, so not tokenized
 
 
 def _chunks(
@@ -624,40 +721,61 @@ def _chunks(
     engine: Engine,
     chunk_segments: int,
     matcher: TermFinder | None,
+    planner: ReusePlanner,
     skip: int = 0,
-) -> Iterator[list[WorkItem]]:
-    """Work items of all documents, ``chunk_segments`` at a time; match offsets index the
-    document.  The first ``skip`` segments (whole chunks already committed) are passed over."""
-    chunk: list[WorkItem] = []
+) -> Iterator[tuple[list[WorkItem], dict[Key, Reuse]]]:
+    """Work items of all documents, ``chunk_segments`` at a time, with each chunk's reuse plan
+    (only the segments to decode are tokenized); match offsets index the document.  The
+    first ``skip`` segments (whole chunks already committed) are only planned (the planner
+    must meet them) and passed over."""
+    batch: list[tuple[int, Segment, tuple[TermMatch, ...]]] = []
     position = 0
+    # matches of committed segments matter only to the translation-memory check
+    match_skipped = planner.memory is not None
     for d, source in enumerate(sources):
         for seg in source():
             position += 1
-            if position <= skip:
-                continue
-            matches = (
-                tuple(replace(m, start=m.start + seg.start, end=m.end + seg.start) for m in matcher.find(seg.text))
-                if matcher is not None
-                else ()
-            )
-            chunk.append(WorkItem(d, seg, engine.tokenize(seg.text), matches))
-            if len(chunk) >= chunk_segments:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
+            passed = position <= skip
+            batch.append((d, seg, match_segment(matcher, seg) if match_skipped or not passed else ()))
+            if len(batch) >= chunk_segments or position == skip:
+                plan = planner.plan([((d, seg.index), seg, m) for d, seg, m in batch])
+                if not passed:
+                    yield _work(batch, plan, engine), plan
+                batch = []
+    if batch:
+        plan = planner.plan([((d, seg.index), seg, m) for d, seg, m in batch])
+        yield _work(batch, plan, engine), plan
+
+
+def _work(
+    batch: Sequence[tuple[int, Segment, tuple[TermMatch, ...]]], plan: dict[Key, Reuse], engine: Engine
+) -> list[WorkItem]:
+    return [
+        WorkItem(d, seg, _NO_TOKENS if (d, seg.index) in plan else engine.tokenize(seg.text), matches)
+        for d, seg, matches in batch
+    ]
 
 
 def _own_pieces(
-    engine: Engine, source: Sequence[str], marked: Sequence[str], target: Sequence[str]
-) -> Callable[[Sequence[Sequence[str]], Sequence[Sequence[str]]], list[list[float]]]:
-    """A scorer for :func:`align.align` on word-marked pieces: every source row it scores is
-    the marked source with some pieces replaced (by ``<unk>``), so the model gets its own
-    pieces back, position by position, and the segment's own target."""
+    engine: Engine, items: Sequence[tuple[Sequence[str], Sequence[str], Sequence[str]]]
+) -> Callable[[Sequence[int], Sequence[Sequence[str]]], list[list[float]]]:
+    """A scorer for :func:`align.align` on word-marked pieces, ``(own source pieces, marked
+    source pieces, own target pieces)`` per item: every source row it scores is the item's
+    marked source with some pieces replaced (by ``<unk>``), so the model gets its own pieces
+    back, position by position, and the item's own target.  All rows go to the model in one
+    call, sorted by length (little padding)."""
 
-    def score(sources: Sequence[Sequence[str]], targets: Sequence[Sequence[str]]) -> list[list[float]]:
-        rows = [[own if piece == mark else piece for piece, mark, own in zip(row, marked, source)] for row in sources]
-        return engine.score_tokens(rows, [list(target)] * len(targets))
+    def score(owner: Sequence[int], sources: Sequence[Sequence[str]]) -> list[list[float]]:
+        rows = []
+        for k, row in zip(owner, sources):
+            own, marked, _ = items[k]
+            rows.append([o if piece == m else piece for piece, m, o in zip(row, marked, own)])
+        order = sorted(range(len(rows)), key=lambda i: (len(items[owner[i]][2]), len(rows[i])))
+        scored = engine.score_tokens([rows[i] for i in order], [list(items[owner[i]][2]) for i in order])
+        out: list[list[float]] = [[] for _ in rows]
+        for i, lp in zip(order, scored):
+            out[i] = lp
+        return out
 
     return score
 
@@ -670,12 +788,26 @@ def _translate_chunk(
     align_method: str = "predict",
     on_decoded: Callable[[int], None] | None = None,
 ) -> list[tuple[SegmentTranslation, tuple[str, ...]]]:
+    hyps = _decode_chunk(engine, work, options, constrainer, align_method, on_decoded)
+    return _finish_chunk(engine, work, hyps, options, constrainer, align_method)
+
+
+def _decode_chunk(
+    engine: Engine,
+    work: Sequence[WorkItem],
+    options: DecodeOptions,
+    constrainer: ConstrainerProtocol | None,
+    align_method: str = "predict",
+    on_decoded: Callable[[int], None] | None = None,
+) -> list[list[Hypothesis]]:
+    """The beam search of a chunk: hypotheses per work item."""
     sources = [w.tokens.pieces for w in work]
     with_terms = [i for i, w in enumerate(work) if w.matches] if constrainer is not None else []
+    # attention only where it is used: the attention method, and segments with terms (the
+    # constrainer trusts it only where it is distinct)
     plain = replace(options, return_attention=align_method == "attention")
     if with_terms and constrainer is not None:
-        # segments with terms: attention (the constrainer trusts it only where it is distinct),
-        # and in soft mode the n-best list the constrainer chooses from
+        # segments with terms: attention, and in soft mode the n-best list the constrainer chooses from
         n = max(options.num_hypotheses, constrainer.n_best)
         term_opts = replace(options, num_hypotheses=n, beam_size=max(options.beam_size, n), return_attention=True)
         others = [i for i, w in enumerate(work) if not w.matches]
@@ -684,11 +816,23 @@ def _translate_chunk(
             decoded = engine.translate([sources[i] for i in idx], opts, on_batch=on_decoded) if idx else []
             for i, h in zip(idx, decoded):
                 hyps[i] = h
-    else:
-        hyps = engine.translate(sources, plain, on_batch=on_decoded)
+        return hyps
+    return engine.translate(sources, plain, on_batch=on_decoded)
+
+
+def _finish_chunk(
+    engine: Engine,
+    work: Sequence[WorkItem],
+    hyps: list[list[Hypothesis]],
+    options: DecodeOptions,
+    constrainer: ConstrainerProtocol | None,
+    align_method: str = "predict",
+) -> list[tuple[SegmentTranslation, tuple[str, ...]]]:
+    """Enforcement and word alignment of a decoded chunk."""
+    sources = [w.tokens.pieces for w in work]
     outcomes: list[list[TermOutcome]] = [[] for _ in work]
     best = [h[0] for h in hyps]
-    if constrainer is not None and with_terms:
+    if constrainer is not None and any(w.matches for w in work):
         best, outcomes = constrainer.apply(engine, work, hyps, options)
     if align_method == "attention":
         # enforced translations were not decoded as such: their attention comes from forcing them
@@ -698,16 +842,16 @@ def _translate_chunk(
             for i, att in zip(redo, forced):
                 best[i] = replace(best[i], attention=att)
     items = []
-    links = []
+    scorers = []
     for w, hyp in zip(work, best):
         text, tspans = engine.decode(hyp.tokens)
         # align groups pieces into words by SentencePiece's ▁; give it the package tokenizer's
         # word starts (▁ or BPE @@ joiners) in that form, and the model its own pieces
         src = mark_words(w.tokens.pieces, engine.word_starts(w.tokens.pieces, w.tokens.spans))
         tgt = mark_words(hyp.tokens, engine.word_starts(hyp.tokens, tspans))
-        item = AlignItem(src, w.tokens.spans, tgt, tspans, text, w.segment.start, hyp.attention)
-        items.append(item)
-        links.append(align([item], align_method, _own_pieces(engine, w.tokens.pieces, src, hyp.tokens))[0])
+        items.append(AlignItem(src, w.tokens.spans, tgt, tspans, text, w.segment.start, hyp.attention))
+        scorers.append((w.tokens.pieces, src, hyp.tokens))
+    links = align(items, align_method, _own_pieces(engine, scorers))
     out = []
     for w, hyp, alts, terms, item, seg_links in zip(work, best, hyps, outcomes, items, links):
         translation = SegmentTranslation(
@@ -743,24 +887,3 @@ def translate_segments(
     nothing stored.  Returns (translation, alternatives) per item."""
     work = [WorkItem(0, seg, engine.tokenize(seg.text), tuple(matches)) for seg, matches in items]
     return _translate_chunk(engine, work, options, constrainer, align_method) if work else []
-
-# -- translation memory and repeats (issue 12, tm.py) ------------------------------------------
-def _reuse_plan(
-    store: Store,
-    segmented: Sequence[Sequence[Segment]],
-    settings: TranslateSettings,
-    matcher: TermFinder | None,
-    source_lang: str,
-    target_lang: str,
-) -> dict[tuple[int, int], Reuse]:
-    """Segments not to decode: repeats inside the run, and exact translation-memory matches
-    when ``settings.translation_memory`` (see tm.py)."""
-    memory = TranslationMemory(store, source_lang, target_lang) if settings.translation_memory else None
-    matches: dict[tuple[int, int], list[TermMatch]] = {}
-    if matcher is not None and memory is not None:
-        for d, segs in enumerate(segmented):
-            for seg in segs:
-                matches[(d, seg.index)] = [
-                    replace(m, start=m.start + seg.start, end=m.end + seg.start) for m in matcher.find(seg.text)
-                ]
-    return plan_reuse(segmented, memory, matches)

@@ -96,6 +96,9 @@ class DecodeOptions:
     length_penalty: float = 0.2  # as argostranslate
     max_batch_tokens: int = 1024
     return_attention: bool = True
+    # decoding work of a batch: segments x beam x output length bound (what the beam search
+    # holds in memory); 6144 = 32 segments x beam 4 x 48 tokens
+    max_batch_work: int = 6144
 
     def bound(self, source_len: int) -> int:
         if self.max_length is not None:

@@ -36,7 +36,9 @@ Rules (see ``tests/test_segment.py`` for one example of each):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import accumulate
 from dataclasses import dataclass, replace
 
 from translate_pipe.arabic import INVISIBLE, is_arabic
@@ -76,6 +78,22 @@ _TRAILERS = _CLOSERS | frozenset("'’")
 _OPENERS_TO_SKIP = frozenset(_PAIRS) | frozenset("'‘")
 
 _TATWEEL = "\u0640"
+
+# The same tests as the character loops they replace, as regular expressions (a paragraph or
+# a segment may be megabytes long): ``\s`` is exactly ``str.isspace``, as in _is_blank.
+_BLANK = "[\\s" + "".join(re.escape(c) for c in sorted(INVISIBLE)) + "]"
+_NON_BLANK = "[^" + _BLANK[1:]
+_DELIMITER = re.compile("[" + "".join(re.escape(c) for c in sorted(set(_PAIRS) | _CLOSERS)) + "]")
+# after clause punctuation or a dash followed by a blank; a hyphen only with a blank before it
+_CLAUSE_POINT = re.compile(f"(?:[,،;؛:—–]|(?<={_BLANK})-)(?={_BLANK})")
+_SPACE_POINT = re.compile(f"(?<={_NON_BLANK}){_BLANK}")
+_TERMINATOR_PATTERNS: dict[frozenset[str], re.Pattern[str]] = {}
+
+
+def _terminator_pattern(terminators: frozenset[str]) -> re.Pattern[str]:
+    if terminators not in _TERMINATOR_PATTERNS:
+        _TERMINATOR_PATTERNS[terminators] = re.compile("[" + "".join(re.escape(c) for c in sorted(terminators)) + "]")
+    return _TERMINATOR_PATTERNS[terminators]
 
 # Abbreviations seen in English (and in Arabic text quoting Latin names), matched exactly,
 # without their final dot.  "etc." is left out on purpose: it usually ends a sentence.
@@ -127,14 +145,12 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _paragraph_spans(text: str) -> list[tuple[int, int]]:
-    spans = []
+def _paragraph_spans(text: str) -> Iterator[tuple[int, int]]:
     pos = 0
     for m in _LINE_BREAK.finditer(text):
-        spans.append((pos, m.start()))
+        yield pos, m.start()
         pos = m.end()
-    spans.append((pos, len(text)))
-    return spans
+    yield pos, len(text)
 
 
 def _nesting_depth(text: str, start: int, end: int) -> dict[int, int]:
@@ -146,8 +162,8 @@ def _nesting_depth(text: str, start: int, end: int) -> dict[int, int]:
     """
     stack: list[tuple[str, int]] = []  # (expected closer, position of opener)
     changes: dict[int, int] = {}
-    for i in range(start, end):
-        ch = text[i]
+    for m in _DELIMITER.finditer(text, start, end):  # other characters change nothing
+        i, ch = m.start(), m.group()
         if ch == '"':
             # Straight quote: closes the innermost open straight quote, else opens one.
             found = _find_open(stack, '"')
@@ -180,14 +196,19 @@ def _close(stack: list[tuple[str, int]], k: int, close_pos: int, changes: dict[i
     changes[close_pos] = changes.get(close_pos, 0) - 1
 
 
-def _depth_table(changes: dict[int, int], start: int, end: int) -> list[int]:
-    """depth[i - start] = nesting depth after the character at position i."""
-    table = []
-    depth = 0
-    for i in range(start, end):
-        depth += changes.get(i, 0)
-        table.append(depth)
-    return table
+class _Depth:
+    """``depth[i - start]`` = nesting depth after the character at position i, read from the
+    sparse changes of :func:`_nesting_depth` (a bisection per read, no table as long as the
+    text: a paragraph may be megabytes long)."""
+
+    def __init__(self, changes: dict[int, int], start: int) -> None:
+        self.positions = sorted(changes)
+        self.levels = list(accumulate(changes[p] for p in self.positions))
+        self.start = start
+
+    def __getitem__(self, i: int) -> int:
+        k = bisect_right(self.positions, self.start + i)
+        return self.levels[k - 1] if k else 0
 
 
 def _word_before(text: str, start: int, dot: int) -> str:
@@ -228,18 +249,17 @@ def _sentence_ends(
     text: str, start: int, end: int, rules: Rules, *, respect_nesting: bool = True
 ) -> list[int]:
     """Positions (exclusive ends) where sentences end within ``text[start:end]``."""
-    depth = (
-        _depth_table(_nesting_depth(text, start, end), start, end)
-        if respect_nesting
-        else [0] * (end - start)
-    )
+    depth = _Depth(_nesting_depth(text, start, end) if respect_nesting else {}, start)
     ends: list[int] = []
     sentence_start = start
     i = start
+    terminator = _terminator_pattern(rules.terminators)
     while i < end:
         if text[i] not in rules.terminators:
-            i += 1
-            continue
+            found = terminator.search(text, i, end)  # the next one
+            if found is None:
+                break
+            i = found.start()
         run_start = i
         while i < end and text[i] in rules.terminators:
             i += 1
@@ -312,8 +332,6 @@ def iter_document(text: str, lang: str = "ar") -> Iterator[Segment]:
 
 # --- splitting segments that are too long for the model --------------------------------
 
-_CLAUSE_PUNCT = frozenset(",،;؛:")
-_DASHES = frozenset("—–-")
 
 
 def _clause_points(text: str) -> list[int]:
@@ -323,31 +341,76 @@ def _clause_points(text: str) -> list[int]:
     comma, so "و" opens the next piece.  A hyphen counts only when it stands alone between
     spaces (" - "), so "4-5" is never split.
     """
-    points = []
-    n = len(text)
-    for i, ch in enumerate(text):
-        nxt_blank = i + 1 < n and _is_blank(text[i + 1])
-        if ch in _CLAUSE_PUNCT and nxt_blank or ch in _DASHES and nxt_blank and (ch != "-" or (i > 0 and _is_blank(text[i - 1]))):
-            points.append(i + 1)
-    return points
+    return [m.end() for m in _CLAUSE_POINT.finditer(text)]
 
 
 def _space_points(text: str) -> list[int]:
-    return [i for i in range(1, len(text)) if _is_blank(text[i]) and not _is_blank(text[i - 1])]
+    """Starts of the blank runs that follow a word."""
+    return [m.start() for m in _SPACE_POINT.finditer(text)]
 
 
-def _pieces(
-    text: str,
-    start: int,
-    end: int,
-    max_tokens: int,
-    count_tokens: Callable[[str], int],
-) -> list[tuple[int, int]]:
-    """Spans of ``text[start:end]`` (already stripped) that each fit, or cannot be split."""
+# A segment longer than this many characters (and than _BLOCK_TOKENS_CHARS per allowed token)
+# is first cut into blocks of about that size, each then split as below: the search for the
+# point nearest the middle is then never made over megabytes (one line of 10 MB, no
+# punctuation), and pieces this long are too long for any tokenizer without counting them.
+_BLOCK_CHARS = 20_000
+_BLOCK_CHARS_PER_TOKEN = 64
+
+
+def _block_size(max_tokens: int) -> int:
+    return max(_BLOCK_CHARS, _BLOCK_CHARS_PER_TOKEN * max_tokens)
+
+
+_SENTENCE_GAP = re.compile(r"[.?!…؟؛][\"»”›)\]}'’]*\s+")
+_CLAUSE_GAP = re.compile(r"[,،;؛:—–-]\s+")
+_GAP = re.compile(r"\s+")
+
+
+def _blocks(text: str, start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
+    """Stripped spans of ``text[start:end]``, each about ``size`` characters or less, cut in
+    the second half of each ``size`` window after the last sentence end, else clause mark,
+    else space (a word longer than the window ends its block at its own end)."""
+    pos = start
+    while end - pos > size:
+        window = text[pos + size // 2 : pos + size]
+        cut = None
+        for gap in (_SENTENCE_GAP, _CLAUSE_GAP, _GAP):
+            found = list(gap.finditer(window))[-1:]  # the last one
+            if found:
+                cut = pos + size // 2 + found[0].start() + len(found[0].group().rstrip())
+                break
+        if cut is None:  # one long word: its end (never cut inside it)
+            m = _GAP.search(text, pos + size, end)
+            cut = m.start() if m else end
+        s, e = _strip_span(text, pos, cut)
+        if s < e:
+            yield s, e
+        pos = cut
+    s, e = _strip_span(text, pos, end)
+    if s < e:
+        yield s, e
+
+
+def _nearest(points: Sequence[int], middle: float) -> Iterator[int]:
+    """``points`` (ascending) by distance to ``middle``, the leftmost first on a tie."""
+    right = bisect_left(points, middle)
+    left = right - 1
+    while left >= 0 or right < len(points):
+        if right >= len(points) or (left >= 0 and middle - points[left] <= points[right] - middle):
+            yield points[left]
+            left -= 1
+        else:
+            yield points[right]
+            right += 1
+
+
+def _split_point(
+    text: str, start: int, end: int
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The two stripped halves (local spans) ``text[start:end]`` is split into, or None
+    (one word).  Its own function, so that nothing it builds outlives the choice."""
     local = text[start:end]
-    if count_tokens(local) <= max_tokens:
-        return [(start, end)]
-    depth = _depth_table(_nesting_depth(local, 0, len(local)), 0, len(local))
+    depth = _Depth(_nesting_depth(local, 0, len(local)), 0)
     finders: tuple[Callable[[str], list[int]], ...] = (
         lambda s: _sentence_ends(s, 0, len(s), _ARABIC_RULES, respect_nesting=False),
         _clause_points,
@@ -360,21 +423,45 @@ def _pieces(
     middle = len(local) / 2
     for only_shallow in (True, False):
         for level_points in points:
-            candidates = []
-            for point in level_points:
+            for point in _nearest(level_points, middle):
                 if only_shallow and depth[point - 1] != shallowest:
                     continue
                 left = _strip_span(local, 0, point)
                 right = _strip_span(local, point, len(local))
                 if left[0] < left[1] and right[0] < right[1]:
-                    candidates.append((abs(point - middle), point, left, right))
-            if not candidates:
-                continue
-            *_, left, right = min(candidates)
-            return _pieces(
-                text, start + left[0], start + left[1], max_tokens, count_tokens
-            ) + _pieces(text, start + right[0], start + right[1], max_tokens, count_tokens)
-    return [(start, end)]  # a single word longer than max_tokens: never cut
+                    return left, right
+    return None
+
+
+def _fits(text: str, start: int, end: int, max_tokens: int, count_tokens: Callable[[str], int]) -> bool:
+    """Whether ``text[start:end]`` has at most ``max_tokens`` tokens.  A long text is first
+    judged by its words in the first ``_BLOCK_CHARS_PER_TOKEN * max_tokens`` characters
+    (tokenizers split words apart): too many there, and the whole is not tokenized."""
+    bound = _BLOCK_CHARS_PER_TOKEN * max_tokens
+    if end - start > bound:
+        gap = text.rfind(" ", start, start + bound)
+        if gap > start and count_tokens(text[start:gap]) > max_tokens:
+            return False
+    return count_tokens(text[start:end]) <= max_tokens
+
+
+def _pieces(
+    text: str,
+    start: int,
+    end: int,
+    max_tokens: int,
+    count_tokens: Callable[[str], int],
+) -> list[tuple[int, int]]:
+    """Spans of ``text[start:end]`` (already stripped) that each fit, or cannot be split."""
+    if _fits(text, start, end, max_tokens, count_tokens):
+        return [(start, end)]
+    halves = _split_point(text, start, end)
+    if halves is None:
+        return [(start, end)]  # a single word longer than max_tokens: never cut
+    left, right = halves
+    return _pieces(text, start + left[0], start + left[1], max_tokens, count_tokens) + _pieces(
+        text, start + right[0], start + right[1], max_tokens, count_tokens
+    )
 
 
 def split_long(
@@ -397,19 +484,32 @@ def split_long(
     lo, hi = _strip_span(text, 0, len(text))
     if lo == hi:
         return [segment]
-    spans = _pieces(text, lo, hi, max_tokens, count_tokens)
-    if spans == [(0, len(text))]:
-        return [segment]
-    return [
-        Segment(
-            index=segment.index + k,
-            start=segment.start + s,
-            end=segment.start + e,
-            text=text[s:e],
-            paragraph=segment.paragraph,
-        )
-        for k, (s, e) in enumerate(spans)
-    ]
+    return list(_iter_split(segment, lo, hi, max_tokens, count_tokens))
+
+
+def _iter_split(
+    segment: Segment, lo: int, hi: int, max_tokens: int, count_tokens: Callable[[str], int]
+) -> Iterator[Segment]:
+    """:func:`split_long`'s pieces one at a time (a segment of megabytes is cut into blocks
+    of :func:`_block_size` characters first, and each block split when it is reached)."""
+    text = segment.text
+    size = _block_size(max_tokens)
+    blocks = _blocks(text, lo, hi, size) if hi - lo > size else iter([(lo, hi)])
+    k = 0
+    for b_lo, b_hi in blocks:
+        spans = _pieces(text, b_lo, b_hi, max_tokens, count_tokens)
+        if spans == [(0, len(text))]:
+            yield segment
+            return
+        for s, e in spans:
+            yield Segment(
+                index=segment.index + k,
+                start=segment.start + s,
+                end=segment.start + e,
+                text=text[s:e],
+                paragraph=segment.paragraph,
+            )
+            k += 1
 
 
 def renumber(segments: Iterable[Segment]) -> list[Segment]:
@@ -436,7 +536,11 @@ def iter_for_model(
     """:func:`split_for_model` one segment at a time: the same segments, numbered 0..n-1,
     without holding the list (long inputs are streamed through the pipeline)."""
     index = 0
+    if max_tokens < 1:
+        raise SegmentationError(f"max_tokens must be at least 1, got {max_tokens}")
     for segment in iter_document(text, lang):
-        for piece in split_long(segment, max_tokens, count_tokens):
+        lo, hi = _strip_span(segment.text, 0, len(segment.text))
+        pieces = _iter_split(segment, lo, hi, max_tokens, count_tokens) if lo < hi else iter([segment])
+        for piece in pieces:
             yield replace(piece, index=index) if piece.index != index else piece
             index += 1

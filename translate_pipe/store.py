@@ -29,6 +29,8 @@ Schema overview (see ``MIGRATIONS``)::
     scores           stored metric values with their signatures
     score_references which reference sets a stored score used (schema 5)
     review_imports, post_edits, tm_units   the review loop and translation memory (schema 5)
+    term_renderings  the constrainer's cache of the model's renderings of terms (schema 6)
+    run_processes, translation_extras, run_document_files   resume and bookkeeping (schema 6)
 
 Schema 5 also adds browsing views and an index on every foreign key; see ``docs/database.md``.
 """
@@ -62,7 +64,39 @@ from .records import (
 )
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     import sqlite_utils
+
+    from .tm import Seen
+
+
+def _sqlite_utils() -> ModuleType:
+    """``sqlite_utils``, imported without numpy and pandas when nothing loaded them yet.
+
+    sqlite-utils imports numpy (and pandas) at import time only to map their scalar types to
+    column types; numpy alone was 60% of its import, and most of the start-up of a command
+    such as ``glossary list``.  The store never hands numpy or pandas values to sqlite-utils
+    (every value is turned into a Python one here), so while ``sqlite_utils.db`` is imported
+    the two are made unimportable (``sys.modules[name] = None``), then restored: anything
+    imported later (CTranslate2) gets numpy as usual.
+    """
+    import sys
+
+    if "sqlite_utils.db" not in sys.modules:
+        blocked = [name for name in ("numpy", "pandas") if name not in sys.modules]
+        for name in blocked:
+            sys.modules[name] = None  # type: ignore[assignment]
+        try:
+            import sqlite_utils.db  # noqa: F401
+        finally:
+            for name in blocked:
+                if sys.modules.get(name, 0) is None:
+                    del sys.modules[name]
+    import sqlite_utils
+
+    return sqlite_utils
+
 
 __all__ = [
     "MIGRATIONS",
@@ -70,6 +104,7 @@ __all__ = [
     "GlossaryInfo",
     "RunDocument",
     "RunInfo",
+    "SeenStore",
     "Store",
     "StoredTerm",
     "StoredTranslation",
@@ -79,7 +114,7 @@ __all__ = [
 
 Row = dict[str, Any]  # a row as sqlite-utils returns it
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -265,8 +300,15 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
+_PIECE = 1 << 20  # characters encoded at a time (a document may be tens of megabytes)
+
+
 def text_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """SHA-256 of the UTF-8 text, encoded a piece at a time (no second copy of the text)."""
+    digest = hashlib.sha256()
+    for i in range(0, len(text), _PIECE):
+        digest.update(text[i : i + _PIECE].encode("utf-8"))
+    return digest.hexdigest()
 
 
 class Store:
@@ -274,7 +316,7 @@ class Store:
 
     def __init__(self, db: str | Path | sqlite_utils.Database, *, init: bool = False) -> None:
         """``init``: add our tables to a database that holds other tables (refused otherwise)."""
-        import sqlite_utils
+        sqlite_utils = _sqlite_utils()
 
         if isinstance(db, sqlite_utils.Database):
             self.db = db
@@ -406,9 +448,30 @@ class Store:
         found = self._value("SELECT id FROM documents WHERE sha256 = ? AND source_lang = ?", (sha, source_lang))
         if found is not None:
             return int(found)
-        return self._insert(
-            "documents", {"sha256": sha, "source_lang": source_lang, "path": path, "text": text, "created_at": _now()}
-        )
+        # Never the str itself as a parameter: Python would keep a UTF-8 copy inside it for as
+        # long as the text lives (the whole run).  Where SQLite's incremental I/O is available
+        # (Python 3.11), a text of the right length is made and written a piece at a time;
+        # else the UTF-8 bytes are bound and stored as TEXT.
+        blobopen = getattr(self.conn, "blobopen", None)
+        with self.transaction():
+            if blobopen is None:
+                cursor = self.conn.execute(
+                    "INSERT INTO documents (sha256, source_lang, path, text, created_at) "
+                    "VALUES (?, ?, ?, CAST(? AS TEXT), ?)",
+                    (sha, source_lang, path, text.encode("utf-8"), _now()),
+                )
+                return int(cursor.lastrowid or 0)
+            size = sum(len(text[i : i + _PIECE].encode("utf-8")) for i in range(0, len(text), _PIECE))
+            cursor = self.conn.execute(
+                "INSERT INTO documents (sha256, source_lang, path, text, created_at) "
+                "VALUES (?, ?, ?, CAST(zeroblob(?) AS TEXT), ?)",
+                (sha, source_lang, path, size, _now()),
+            )
+            document_id = int(cursor.lastrowid or 0)
+            with blobopen("documents", "text", document_id) as blob:
+                for i in range(0, len(text), _PIECE):
+                    blob.write(text[i : i + _PIECE].encode("utf-8"))
+            return document_id
 
     def document_text(self, document_id: int) -> str:
         import sqlite_utils.db
@@ -567,6 +630,26 @@ class Store:
                 terms,
             )
         return document_id
+
+    def add_run_files(self, run_id: int, files: Mapping[int, tuple[bytes, str]]) -> None:
+        """The original bytes of a run's formatted documents (by position in the run) and the
+        file each one's translation is written to, stored before anything is translated, so
+        that a resumed run writes them too (schema 6)."""
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO run_document_files (run_id, position, data, output_path) VALUES (?, ?, ?, ?)",
+                [(run_id, position, data, output) for position, (data, output) in sorted(files.items())],
+            )
+
+    def run_files(self, run_id: int) -> dict[int, tuple[bytes, str]]:
+        """:meth:`add_run_files`' files of a run: position -> (original bytes, output path)."""
+        return {
+            int(position): (bytes(data), str(output))
+            for position, data, output in self.conn.execute(
+                "SELECT position, data, output_path FROM run_document_files WHERE run_id = ? ORDER BY position",
+                (run_id,),
+            )
+        }
 
     def run_documents(self, run_id: int) -> list[RunDocument]:
         """The documents of a run, in order."""
@@ -1000,13 +1083,12 @@ class Store:
         return sorted(self.db.view_names())
 
     # -- the model's own renderings of glossary terms (a cache for the constrainer) -----------
-    # A cache, not a record: the table is made on first write, so reading never changes a
-    # database, and it can be dropped at any time.
+    # A cache, not a record (schema 6): its rows can be deleted at any time.
     RENDERINGS = "term_renderings"
 
     def get_renderings(self, model: str, sources: Sequence[str]) -> dict[str, list[str]]:
         """Cached n-best renderings of term sources by the model with this checksum."""
-        if not sources or not self.db[self.RENDERINGS].exists():
+        if not sources:
             return {}
         marks = ", ".join("?" for _ in sources)
         rows = self._rows(
@@ -1027,30 +1109,8 @@ class Store:
             )
 
     # -- operations (issue 14): chunked writes, resume, liveness, checks, backups -------------
-    # Two tables of run bookkeeping, made on the first run that needs them (like the renderings
-    # cache above), so read-only commands never change a database:
-    #   run_processes             the process (pid, host) running a run and its last heartbeat
-    #   translation_extras        what term_alignments/translations have no column for: the other
-    #                             hypotheses (--n-best) and each term's number and target form
-    OPS_TABLES = """
-CREATE TABLE IF NOT EXISTS run_processes (
-    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    heartbeat_at TEXT NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS translation_extras (
-    translation_id INTEGER PRIMARY KEY REFERENCES translations(id) ON DELETE CASCADE,
-    data TEXT NOT NULL
-)
-"""
+    # run_processes and translation_extras: see schema 6 (OPS_SQL below)
     STALE_HEARTBEAT_SECONDS = 600  # a run on another host without a heartbeat this long is interrupted
-
-    def ensure_ops_tables(self) -> None:
-        with self.transaction():
-            for statement in _split_sql(self.OPS_TABLES):
-                self.db.execute(statement)
 
     def claim_run(self, run_id: int, reopen: bool = False) -> None:
         """Record this process as the one running ``run_id`` (refused while another live
@@ -1058,7 +1118,6 @@ CREATE TABLE IF NOT EXISTS translation_extras (
         import os
         import socket
 
-        self.ensure_ops_tables()
         with self.transaction():
             claimed = self._value("SELECT count(*) FROM run_processes WHERE run_id = ?", (run_id,))
             if claimed and self.run(run_id).status == "running":
@@ -1083,7 +1142,7 @@ CREATE TABLE IF NOT EXISTS translation_extras (
         import os
         import socket
 
-        if info.status != "running" or not self.db["run_processes"].exists():
+        if info.status != "running":
             return info
         rows = self._rows("SELECT pid, host, heartbeat_at FROM run_processes WHERE run_id = ?", (info.id,))
         if not rows:
@@ -1138,37 +1197,43 @@ CREATE TABLE IF NOT EXISTS translation_extras (
             by_doc: dict[int, list[tuple[SegmentTranslation, Sequence[str]]]] = {}
             for document_id, st, alts in items:
                 by_doc.setdefault(document_id, []).append((st, alts))
+            new: list[tuple[int, SegmentTranslation, Sequence[str]]] = []  # (segment id, ...) not stored yet
             for document_id, results in by_doc.items():
                 segment_ids = self.add_segments(document_id, [st.segment for st, _ in results])
+                have = self._run_translation_ids(run_id, segment_ids)
                 for segment_id, (st, alts) in zip(segment_ids, results):
-                    cursor = self.conn.execute(
-                        "INSERT OR IGNORE INTO translations (run_id, segment_id, segment_index, target, score, truncated, "
-                        "origin, tm_unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            run_id, segment_id, st.segment.index, st.target, st.score, int(st.truncated),
-                            st.origin, st.tm_unit_id,
-                        ),
+                    if segment_id not in have:  # already stored by this run: skipped
+                        have[segment_id] = 0
+                        new.append((segment_id, st, alts))
+            # one statement for the chunk's translations, one query for their ids
+            self.conn.executemany(
+                "INSERT INTO translations (run_id, segment_id, segment_index, target, score, truncated, "
+                "origin, tm_unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, segment_id, st.segment.index, st.target, st.score, int(st.truncated), st.origin, st.tm_unit_id)
+                    for segment_id, st, _ in new
+                ],
+            )
+            ids = self._run_translation_ids(run_id, [segment_id for segment_id, _, _ in new])
+            for segment_id, st, alts in new:
+                translation_id = ids[segment_id]
+                stored += 1
+                links.extend((translation_id, *link) for link in st.alignment)
+                terms.extend(
+                    (
+                        translation_id, o.match.term_id, glossary_version, o.match.source, o.match.target,
+                        o.match.start, o.match.end, o.target_start, o.target_end, o.method, o.status, o.reason,
                     )
-                    if cursor.rowcount == 0:
-                        continue  # already stored by this run
-                    translation_id = int(cursor.lastrowid or 0)
-                    stored += 1
-                    links.extend((translation_id, *link) for link in st.alignment)
-                    terms.extend(
-                        (
-                            translation_id, o.match.term_id, glossary_version, o.match.source, o.match.target,
-                            o.match.start, o.match.end, o.target_start, o.target_end, o.method, o.status, o.reason,
-                        )
-                        for o in st.terms
-                    )
-                    forms = [[o.match.number, o.match.target_form] for o in st.terms]
-                    extra: dict[str, object] = {}
-                    if alts:
-                        extra["alternatives"] = list(alts)
-                    if any(f != ["singular", "approved"] for f in forms):
-                        extra["forms"] = forms
-                    if extra:
-                        extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
+                    for o in st.terms
+                )
+                forms = [[o.match.number, o.match.target_form] for o in st.terms]
+                extra: dict[str, object] = {}
+                if alts:
+                    extra["alternatives"] = list(alts)
+                if any(f != ["singular", "approved"] for f in forms):
+                    extra["forms"] = forms
+                if extra:
+                    extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
             self.conn.executemany(
                 "INSERT INTO alignments (translation_id, src_start, src_end, tgt_start, tgt_end) VALUES (?, ?, ?, ?, ?)",
                 links,
@@ -1187,22 +1252,36 @@ CREATE TABLE IF NOT EXISTS translation_extras (
             )
         return stored
 
+    def _run_translation_ids(self, run_id: int, segment_ids: Sequence[int]) -> dict[int, int]:
+        """segment id -> translation id of the run's translations of these segments (one range
+        query over the segment ids, filtered)."""
+        if not segment_ids:
+            return {}
+        wanted = set(segment_ids)
+        rows = self.conn.execute(
+            "SELECT segment_id, id FROM translations WHERE run_id = ? AND segment_id BETWEEN ? AND ?",
+            (run_id, min(wanted), max(wanted)),
+        )
+        return {int(sid): int(tid) for sid, tid in rows if sid in wanted}
+
     def segments_done(self, run_id: int) -> int:
         """Segments of the run processed and committed (0 for a run never claimed)."""
-        if not self.db["run_processes"].exists():
-            return 0
         return int(self._value("SELECT coalesce(max(done), 0) FROM run_processes WHERE run_id = ?", (run_id,)) or 0)
 
     def run_translation(
-        self, run_id: int, document_id: int, segment_index: int
+        self, run_id: int, document_id: int, segment_index: int, start: int | None = None
     ) -> tuple[SegmentTranslation, tuple[str, ...]]:
-        """One stored translation of a run, by document and segment index."""
-        start = self._value(
-            "SELECT s.start FROM translations t JOIN segments s ON s.id = t.segment_id "
-            "WHERE t.run_id = ? AND s.document_id = ? AND t.segment_index = ?",
-            (run_id, document_id, segment_index),
-        )
+        """One stored translation of a run, by document and segment index (``start``, where
+        the segment starts, when known, finds it through the segments' index)."""
+        if start is None:
+            start = self._value(
+                "SELECT s.start FROM translations t JOIN segments s ON s.id = t.segment_id "
+                "WHERE t.run_id = ? AND s.document_id = ? AND t.segment_index = ?",
+                (run_id, document_id, segment_index),
+            )
         found = None if start is None else next(self.iter_translations(run_id, document_id, 1, int(start) - 1), None)
+        if found is not None and found[0].segment.index != segment_index:
+            found = None
         if found is None:
             raise StoreError(f"run {run_id} has no translation of segment {segment_index} of document {document_id}")
         return found
@@ -1213,7 +1292,6 @@ CREATE TABLE IF NOT EXISTS translation_extras (
         """The stored translations of one document of a run, in document order (segments
         starting after character ``after``), with their word links, term outcomes and
         alternatives, read ``page`` segments at a time."""
-        has_extras = self.db["translation_extras"].exists()
         while True:
             rows = self._rows(
                 # CROSS JOIN: walk the document's segments in order (their index), so that each
@@ -1249,14 +1327,12 @@ CREATE TABLE IF NOT EXISTS translation_extras (
                 outcomes.setdefault(o["translation_id"], []).append(
                     TermOutcome(match, o["tgt_start"], o["tgt_end"], o["status"], o["method"], o["reason"])
                 )
-            extras: dict[int, dict[str, Any]] = {}
-            if has_extras:
-                extras = {
-                    int(a[0]): json.loads(a[1])
-                    for a in self.conn.execute(
-                        f"SELECT translation_id, data FROM translation_extras WHERE translation_id IN ({marks})", ids
-                    )
-                }
+            extras = {
+                int(a[0]): json.loads(a[1])
+                for a in self.conn.execute(
+                    f"SELECT translation_id, data FROM translation_extras WHERE translation_id IN ({marks})", ids
+                )
+            }
             for r in rows:
                 tid = int(r["translation_id"])
                 st = _stored_translation(r)
@@ -1352,6 +1428,77 @@ _TRANSLATION_COLUMNS = (
     't.id AS translation_id, t.run_id, s.document_id, t.segment_index, s.start, s."end" AS "end", '
     "s.text, s.paragraph, t.target, t.truncated"
 )
+
+
+class SeenStore:
+    """The texts a run has met (a :class:`translate_pipe.tm.SeenIndex`), by digest, in a
+    private temporary database of its own (SQLite keeps it in a temporary file, with a
+    bounded page cache), so planning the reuse of a run of any size takes bounded memory.
+    Its own connection: usable from whichever thread iterates the run's chunks."""
+
+    BATCH = 500  # digests per lookup (SQLite's bound on parameters is far higher)
+
+    def __init__(self) -> None:
+        self.conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        self.conn.execute(
+            "CREATE TABLE seen (digest BLOB PRIMARY KEY, doc INTEGER NOT NULL, idx INTEGER NOT NULL, "
+            "start INTEGER NOT NULL, tm_unit_id INTEGER, tm_target TEXT) WITHOUT ROWID"
+        )
+        self.conn.execute(
+            "CREATE TABLE memory (source_norm TEXT PRIMARY KEY, id INTEGER NOT NULL, source TEXT NOT NULL, "
+            "target TEXT NOT NULL, origin TEXT NOT NULL, author TEXT NOT NULL, created_at TEXT NOT NULL)"
+        )
+
+    def copy_memory(self, store: Store, source_lang: str, target_lang: str) -> None:
+        """Copy the newest translation-memory unit of each normalised source of a language
+        pair from ``store`` (read a page at a time), so that exact lookups during the run
+        (:meth:`memory_exact`) need neither the store's connection nor memory."""
+        rows = store.conn.execute(
+            "SELECT source_norm, id, source, target, origin, author, created_at FROM tm_units "
+            "WHERE source_lang = ? AND target_lang = ? ORDER BY source_norm, created_at DESC, id DESC",
+            (source_lang, target_lang),
+        )
+        self.conn.execute("BEGIN")
+        while True:
+            page = rows.fetchmany(self.BATCH)
+            if not page:
+                break
+            self.conn.executemany("INSERT OR IGNORE INTO memory VALUES (?, ?, ?, ?, ?, ?, ?)", page)  # newest first
+        self.conn.execute("COMMIT")
+
+    def memory_exact(self, source_norm: str) -> dict[str, Any] | None:
+        """The copied unit (:meth:`copy_memory`) of a normalised source, or None."""
+        row = self.conn.execute(
+            "SELECT id, source, source_norm, target, origin, author, created_at FROM memory WHERE source_norm = ?",
+            (source_norm,),
+        ).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("id", "source", "source_norm", "target", "origin", "author", "created_at"), row))
+
+    def lookup(self, digests: Sequence[bytes]) -> dict[bytes, Seen]:
+        from .tm import Seen
+
+        found: dict[bytes, Seen] = {}
+        for i in range(0, len(digests), self.BATCH):
+            part = digests[i : i + self.BATCH]
+            marks = ", ".join("?" for _ in part)
+            for digest, doc, idx, start, unit, target in self.conn.execute(
+                f"SELECT digest, doc, idx, start, tm_unit_id, tm_target FROM seen WHERE digest IN ({marks})", part
+            ):
+                found[bytes(digest)] = Seen(doc, idx, start, unit, target)
+        return found
+
+    def add(self, entries: Sequence[tuple[bytes, Seen]]) -> None:
+        self.conn.execute("BEGIN")
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO seen (digest, doc, idx, start, tm_unit_id, tm_target) VALUES (?, ?, ?, ?, ?, ?)",
+            [(d, e.doc, e.index, e.start, e.tm_unit_id, e.tm_target) for d, e in entries],
+        )
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _run_info(r: Row) -> RunInfo:
@@ -1503,6 +1650,46 @@ ALTER TABLE translations ADD COLUMN tm_unit_id INTEGER REFERENCES tm_units(id) O
 
 if MIGRATIONS.setdefault(REVIEW_SCHEMA, _REVIEW_SQL) is not _REVIEW_SQL:  # a merge gave two steps one number
     raise StoreError(f"schema step {REVIEW_SCHEMA} is defined twice; renumber the review loop's step (store.py)")
+
+# == schema 6 (issue 14): operations ===========================================================
+# Tables that earlier versions made on first use (so a database may already hold them, hence
+# IF NOT EXISTS; their columns are the same), and the original files of formatted documents.
+#   term_renderings      the model's own renderings of glossary terms (the constrainer's cache)
+#   run_processes        the process (pid, host) running a run, its heartbeat and segments done
+#   translation_extras   what translations/term_alignments have no column for: the other
+#                        hypotheses (--n-best) and each term's number and target form (JSON)
+#   run_document_files   a run's formatted documents (.docx, .odt, .html, ...) as read, and where
+#                        each translation is written: a resumed run writes them again
+OPS_SCHEMA = 6
+_OPS_SQL = """
+CREATE TABLE IF NOT EXISTS term_renderings (
+    model TEXT,
+    source TEXT,
+    renderings TEXT,
+    PRIMARY KEY (model, source)
+);
+CREATE TABLE IF NOT EXISTS run_processes (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS translation_extras (
+    translation_id INTEGER PRIMARY KEY REFERENCES translations(id) ON DELETE CASCADE,
+    data TEXT NOT NULL
+);
+CREATE TABLE run_document_files (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    output_path TEXT NOT NULL,
+    PRIMARY KEY (run_id, position)
+);
+"""
+
+if MIGRATIONS.setdefault(OPS_SCHEMA, _OPS_SQL) is not _OPS_SQL:  # a merge gave two steps one number
+    raise StoreError(f"schema step {OPS_SCHEMA} is defined twice; renumber the operations step (store.py)")
 
 # Indexes on every foreign key and the views people browse (docs/database.md): made after
 # the last migration step (see Store._migrate), so later steps may rebuild the tables.

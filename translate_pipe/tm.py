@@ -24,6 +24,12 @@ Reuse at translation time (:func:`plan_reuse`)
   target of every glossary term matched in the segment (else it is decoded as usual);
 * every other segment is decoded.
 
+The pipeline plans a chunk at a time (:class:`ReusePlanner`): what each text became the first
+time it was met (decoded at which segment, or taken from which unit) is kept in a
+:class:`SeenIndex` by a 16-byte digest of the text -- in a temporary database for a run
+(``store.SeenStore``), so the plan of a run of any size takes bounded memory -- and the
+translation a repeat copies is read back from the store when its chunk is already committed.
+
 TMX
 ---
 :func:`write_tmx` writes TMX 1.4b (one ``<tu>`` per unit, sorted by source then target, no
@@ -35,13 +41,14 @@ language are skipped and counted.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .arabic import normalise_text
 from .errors import TMError
@@ -178,9 +185,110 @@ class Reuse:
     origin: str  # "tm" | "repeat"
     translation: SegmentTranslation | None = None  # for "tm"
     of: tuple[int, int] | None = None  # for "repeat": (document position, segment index) decoded
+    of_start: int | None = None  # for "repeat": where that segment starts in its document
 
 
 Key = tuple[int, int]  # (document position in the run, segment index)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the first occurrence of a text in a run became: decoded (``doc``, ``index``,
+    ``start``), or taken from the translation memory (``tm_unit_id``, ``tm_target``)."""
+
+    doc: int
+    index: int
+    start: int
+    tm_unit_id: int | None = None
+    tm_target: str | None = None
+
+
+class ExactMemory(Protocol):
+    """What reuse planning asks of a translation memory."""
+
+    def exact(self, text: str) -> TMUnit | None: ...
+
+
+class MemorySnapshot:
+    """Exact lookups in a copy of a translation memory taken when a run starts (in the run's
+    temporary database, ``store.SeenStore.copy_memory``): usable from whichever thread reads
+    the run's chunks, and the same answers throughout the run."""
+
+    def __init__(self, copy: Any, source_lang: str) -> None:
+        self.copy = copy
+        self.source_lang = source_lang
+
+    def exact(self, text: str) -> TMUnit | None:
+        row = self.copy.memory_exact(source_key(text, self.source_lang))
+        return TMUnit(**row) if row is not None else None
+
+
+class SeenIndex(Protocol):
+    """The texts a run has met so far, by digest (:func:`text_digest`); bounded in memory
+    (:class:`translate_pipe.store.SeenStore` keeps it in a private temporary database)."""
+
+    def lookup(self, digests: Sequence[bytes]) -> dict[bytes, Seen]: ...
+
+    def add(self, entries: Sequence[tuple[bytes, Seen]]) -> None: ...
+
+
+class DictIndex:
+    """A :class:`SeenIndex` in a dict (small inputs and tests)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[bytes, Seen] = {}
+
+    def lookup(self, digests: Sequence[bytes]) -> dict[bytes, Seen]:
+        return {d: self.entries[d] for d in digests if d in self.entries}
+
+    def add(self, entries: Sequence[tuple[bytes, Seen]]) -> None:
+        self.entries.update(entries)
+
+
+def text_digest(text: str) -> bytes:
+    """The key of a segment's text in a :class:`SeenIndex` (16 bytes of BLAKE2b)."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class ReusePlanner:
+    """:func:`plan_reuse` one chunk at a time: the run's earlier texts are looked up in
+    ``index`` instead of being held, so planning a run of any size takes bounded memory.
+    Chunks must be given in run order, each once (a resumed run gives the committed ones
+    too, to :meth:`plan` as well, and ignores their plan)."""
+
+    def __init__(self, index: SeenIndex, memory: ExactMemory | None) -> None:
+        self.index = index
+        self.memory = memory
+
+    def plan(self, items: Sequence[tuple[Key, Segment, Sequence[TermMatch]]]) -> dict[Key, Reuse]:
+        """Which of these segments (key, segment, glossary matches with document offsets)
+        need no decoding."""
+        digests = [text_digest(seg.text) for _, seg, _ in items]
+        known = self.index.lookup(list(dict.fromkeys(digests)))
+        new: dict[bytes, Seen] = {}
+        plan: dict[Key, Reuse] = {}
+        for (key, seg, matches), digest in zip(items, digests):
+            seen = known.get(digest) or new.get(digest)
+            if seen is not None:
+                if seen.tm_unit_id is not None and seen.tm_target is not None:
+                    hit = SegmentTranslation(seg, seen.tm_target, origin="tm", tm_unit_id=seen.tm_unit_id)
+                    plan[key] = _tm_reuse(seg, hit, list(matches))
+                else:
+                    plan[key] = Reuse("repeat", of=(seen.doc, seen.index), of_start=seen.start)
+                continue
+            terms: list[TermOutcome] | None = None
+            unit = self.memory.exact(seg.text) if self.memory is not None else None
+            if unit is not None:
+                terms = term_outcomes_in(unit.target, list(matches), "tm")
+            if unit is not None and terms is not None:
+                hit = SegmentTranslation(seg, unit.target, terms=tuple(terms), origin="tm", tm_unit_id=unit.id)
+                plan[key] = Reuse("tm", translation=hit)
+                new[digest] = Seen(key[0], key[1], seg.start, unit.id, unit.target)
+            else:
+                new[digest] = Seen(key[0], key[1], seg.start)
+        if new:
+            self.index.add(list(new.items()))
+        return plan
 
 
 def plan_reuse(
@@ -189,36 +297,14 @@ def plan_reuse(
     matches: dict[Key, list[TermMatch]],
 ) -> dict[Key, Reuse]:
     """Which segments need no decoding (see the module docstring); ``matches`` are the
-    glossary matches of each segment (document offsets)."""
-    plan: dict[Key, Reuse] = {}
-    first: dict[str, Key] = {}
-    tm_cache: dict[str, SegmentTranslation | None] = {}
-    for d, segments in enumerate(segmented):
-        for seg in segments:
-            key = (d, seg.index)
-            if seg.text in tm_cache and tm_cache[seg.text] is not None:
-                plan[key] = _tm_reuse(seg, tm_cache[seg.text], matches.get(key, []))
-                continue
-            if seg.text in first:
-                plan[key] = Reuse("repeat", of=first[seg.text])
-                continue
-            hit: SegmentTranslation | None = None
-            if memory is not None:
-                unit = memory.exact(seg.text)
-                if unit is not None:
-                    terms = term_outcomes_in(unit.target, matches.get(key, []), "tm")
-                    if terms is not None:
-                        hit = SegmentTranslation(seg, unit.target, terms=tuple(terms), origin="tm", tm_unit_id=unit.id)
-            tm_cache[seg.text] = hit
-            if hit is not None:
-                plan[key] = Reuse("tm", translation=hit)
-            else:
-                first[seg.text] = key
-    return plan
+    glossary matches of each segment (document offsets).  All at once, in memory (the
+    pipeline plans a chunk at a time with :class:`ReusePlanner`)."""
+    planner = ReusePlanner(DictIndex(), memory)
+    items = [((d, seg.index), seg, matches.get((d, seg.index), [])) for d, segments in enumerate(segmented) for seg in segments]
+    return planner.plan(items)
 
 
-def _tm_reuse(seg: Segment, hit: SegmentTranslation | None, matches: list[TermMatch]) -> Reuse:
-    assert hit is not None
+def _tm_reuse(seg: Segment, hit: SegmentTranslation, matches: list[TermMatch]) -> Reuse:
     terms = term_outcomes_in(hit.target, matches, "tm") or []
     return Reuse("tm", translation=replace(hit, segment=seg, terms=tuple(terms)))
 

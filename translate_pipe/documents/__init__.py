@@ -133,8 +133,9 @@ def output_name(name: str, from_code: str, to_code: str, doc: FormattedDocument)
 
 
 # -- the `translate` command's files ----------------------------------------------------------
-def read_file(name: str) -> FormattedDocument:
-    """Read a formatted document from disk (an InputError names what is wrong)."""
+def read_file(name: str) -> tuple[FormattedDocument, bytes]:
+    """Read a formatted document from disk (an InputError names what is wrong); returns it
+    with the bytes read."""
     path = Path(name)
     if not path.exists():
         raise InputError(f"{name}: no such file")
@@ -146,7 +147,7 @@ def read_file(name: str) -> FormattedDocument:
         raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
     doc = read_document(name, data)
     check_translatable(name, doc)
-    return doc
+    return doc, data
 
 
 def write_file(path: Path, doc: FormattedDocument, segments: Sequence[SegmentTranslation]) -> None:
@@ -158,17 +159,26 @@ def write_file(path: Path, doc: FormattedDocument, segments: Sequence[SegmentTra
 
 def read_inputs(
     names: Sequence[str], stdin: Callable[[], BinaryIO | bytes] | None, limit: int | None = DEFAULT_MAX_INPUT_BYTES
-) -> tuple[list[InputDoc], dict[int, FormattedDocument]]:
+) -> tuple[list[InputDoc], dict[int, FormattedDocument], dict[int, bytes]]:
     """The `translate` command's inputs: formatted documents become their blocks' text (one
-    block per line); other names are read as plain text.  Returns (inputs, formatted by index)."""
+    block per line); other names are read as plain text.  Returns (inputs, formatted by
+    index, the formatted documents' bytes as read, by index)."""
     from ..files import InputDoc, read_input
 
-    formatted = {i: read_file(n) for i, n in enumerate(names) if n != "-" and is_formatted(n)}
+    read = {i: read_file(n) for i, n in enumerate(names) if n != "-" and is_formatted(n)}
+    formatted = {i: doc for i, (doc, _) in read.items()}
     docs = [
         InputDoc(n, document_text(formatted[i].blocks)[0]) if i in formatted else read_input(n, stdin, limit)
         for i, n in enumerate(names)
     ]
-    return docs, formatted
+    return docs, formatted, {i: data for i, (_, data) in read.items()}
+
+
+def rewrite_outputs(run: RunResult, files: dict[int, tuple[bytes, str]]) -> RunResult:
+    """Write the formatted documents of a run from their stored bytes (``Store.run_files``):
+    what a resumed run does, as :func:`write_outputs` after the first attempt."""
+    formatted = {i: read_document(run.documents[i].name, data) for i, (data, _) in files.items()}
+    return write_outputs(run, formatted, {i: Path(out) for i, (_, out) in files.items()})
 
 
 def plan_outputs(
