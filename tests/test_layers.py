@@ -76,6 +76,17 @@ def test_argostranslate_settings_only_lazily_in_models(module: str) -> None:
             assert module == "translate_pipe.models" and not top_level, f"{module} imports {target}"
 
 
+@pytest.mark.parametrize("module", sorted(MODULES), ids=sorted(MODULES))
+def test_ray_only_lazily_in_cluster(module: str) -> None:
+    """Ray (issue 15) is imported only when a command asks for a cluster: inside functions of
+    cluster.py, which is itself imported only lazily."""
+    for target, top_level in imports(MODULES[module]):
+        if target == "ray" or target.startswith("ray."):
+            assert module == "translate_pipe.cluster" and not top_level, f"{module} imports {target}"
+        if target == "translate_pipe.cluster":
+            assert not top_level, f"{module} imports {target} at module level"
+
+
 # -- nothing outside the project --------------------------------------------------------------
 CSV = "source,target\nأستانا,Astana\nموسكو,Moscow\n"
 DOC = "قال في أستانا.\n"

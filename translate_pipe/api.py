@@ -27,7 +27,7 @@ from .files import DEFAULT_MAX_INPUT_BYTES, read_input
 from .formats import dumps_glossary, read_glossary, write_glossary
 from .glossary import LintIssue, Matcher, TermChange, diff_terms, entry_problem, lint
 from .models import Installed, PackageInfo, find_package
-from .pipeline import RetranslateResult, RunResult, TranslateSettings, materialize
+from .pipeline import DecoderFactory, RetranslateResult, RunResult, TranslateSettings, materialize
 from .pipeline import resume as _resume
 from .pipeline import glossary_matcher as _glossary_matcher
 from .pipeline import retranslate as _retranslate
@@ -137,6 +137,7 @@ def translate(
     progress: Callable[[int, int], None] | None = None,
     max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
     store: SharedStore | None = None,
+    cluster: ClusterOptions | None = None,
 ) -> TranslateResult:
     """Translate files (``"-"`` is standard input) as one run, stored in ``db``.
 
@@ -144,7 +145,8 @@ def translate(
     outputs, the installed package, then the glossary.  Each input is read up to
     ``max_input_bytes``.  With an open ``store`` (then ``db`` is not opened), the result's
     translations are read from it when asked (streaming; keep it open meanwhile); without
-    one they are read before the database is closed.
+    one they are read before the database is closed.  With ``cluster``, the segments are
+    decoded on that Ray cluster (:mod:`.cluster`), joined before anything is stored.
     """
     from .files import plan_outputs
 
@@ -176,7 +178,7 @@ def translate(
         translation_memory=translation_memory,
         align=align,
     )
-    with _store_for(db, store) as opened:
+    with _cluster(cluster) as decoder, _store_for(db, store) as opened:
         run = _translate(
             opened,
             _engine_loader(packages_dir, device, threads, compute_type, package),
@@ -186,6 +188,7 @@ def translate(
             settings=settings,
             outputs=outputs,
             progress=progress,
+            decoder=decoder,
             files={i: (originals[i], str(out)) for i, out in doc_outputs.items()},  # for --resume
         )
         run = documents.write_outputs(run, formatted, doc_outputs)  # issue 13
@@ -210,10 +213,12 @@ def resume(
     packages_dir: Path,
     progress: Callable[[int, int], None] | None = None,
     store: SharedStore | None = None,
+    cluster: ClusterOptions | None = None,
 ) -> TranslateResult:
     """Continue an interrupted translate run from its last committed chunk (see
-    :func:`pipeline.resume`); ``store`` as in :func:`translate`."""
-    with _store_for(db, store, create=False) as opened:
+    :func:`pipeline.resume`); ``store`` and ``cluster`` as in :func:`translate` (a run
+    started locally may be resumed on a cluster, and the other way round)."""
+    with _store_for(db, store, create=False) as opened, _cluster(cluster) as decoder:
         info = opened.run(run_id)
         saved = TranslateSettings.from_stored(info.settings)
         run = _resume(
@@ -221,11 +226,37 @@ def resume(
             _engine_loader(packages_dir, saved.device, saved.intra_threads, saved.compute_type),
             run_id,
             progress=progress,
+            decoder=decoder,
         )
         from . import documents
 
         run = documents.rewrite_outputs(run, opened.run_files(run_id))  # formatted documents
         return TranslateResult(run if store is not None else materialize(run))
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where and how to decode on a Ray cluster (``--ray``; see :mod:`.cluster`)."""
+
+    address: str = "auto"  # "auto" or the head node's HOST:PORT
+    actors: int | None = None  # default: the cluster's CPUs / threads_per_actor
+    threads_per_actor: int = 1
+    package: str = "auto"  # how actors get the model: "auto" | "shared" | "ship"
+
+
+@contextmanager
+def _cluster(options: ClusterOptions | None) -> Iterator[DecoderFactory | None]:
+    """The decoder factory of a run: None (this process), or Ray actors on the cluster
+    (Ray is imported only then)."""
+    if options is None:
+        yield None
+        return
+    from .cluster import connect
+
+    with connect(
+        options.address, actors=options.actors, threads_per_actor=options.threads_per_actor, package=options.package
+    ) as joined:
+        yield joined.decoder()
 
 
 @contextmanager

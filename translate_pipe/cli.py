@@ -286,6 +286,12 @@ def _check_align(value: str) -> str:
     return value
 
 
+def _check_ray_package(value: str) -> str:
+    if value not in ("auto", "shared", "ship"):
+        raise typer.BadParameter(f"{value!r} is not one of auto, shared, ship")
+    return value
+
+
 def _check_device(value: str) -> str:
     if value not in {"cpu", "cuda", "auto"}:
         raise typer.BadParameter(f"{value!r} is not one of cpu, cuda, auto")
@@ -428,6 +434,32 @@ def translate(
         ),
     ] = None,
     max_input_size: MaxSizeOpt = DEFAULT_MAX_INPUT_SIZE,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Decode on a Ray cluster: auto (the one `ray start` runs here, or RAY_ADDRESS) or the head's "
+            "HOST:PORT; needs `pip install 'translate-pipe[ray]'` (README: on a cluster)",
+        ),
+    ] = None,
+    actors: Annotated[
+        int | None,
+        typer.Option("--actors", min=1, help="Ray actors, each loading the model once [default: cluster CPUs / threads]"),
+    ] = None,
+    threads_per_actor: Annotated[
+        int, typer.Option("--threads-per-actor", min=1, help="CPU threads (and Ray CPUs) per actor")
+    ] = 1,
+    ray_package: Annotated[
+        str,
+        typer.Option(
+            "--ray-package",
+            metavar="SOURCE",
+            help="How actors get the model: auto (the shared models directory when the same package is there, "
+            "else shipped), shared, or ship",
+            callback=_check_ray_package,
+        ),
+    ] = "auto",
 ) -> None:
     """Translate files (or - for stdin); store segments, translations and alignments."""
     inputs = inputs or []
@@ -437,11 +469,20 @@ def translate(
         raise typer.BadParameter("--resume continues a stored run: give no INPUTS", param_hint="INPUTS")
     if resume is None and not inputs:
         raise typer.BadParameter("give files to translate, - for standard input, or --resume RUN", param_hint="INPUTS")
+    if ray is None and (actors is not None or threads_per_actor != 1 or ray_package != "auto"):
+        raise typer.BadParameter("--actors, --threads-per-actor and --ray-package go with --ray", param_hint="--ray")
+    cluster = (
+        api.ClusterOptions(ray, actors=actors, threads_per_actor=threads_per_actor, package=ray_package)
+        if ray is not None
+        else None
+    )
     limit = _size(max_input_size)
     paths = _paths(ctx)
     if resume is not None:
         with _read_shared(paths) as store, _progress("Segments", enabled=True) as bar:
-            result = api.resume(resume, db=paths.db, packages_dir=paths.packages_dir, progress=bar, store=store)
+            result = api.resume(
+                resume, db=paths.db, packages_dir=paths.packages_dir, progress=bar, store=store, cluster=cluster
+            )
             _report_run(result, as_json, json_file)
         return
     with _open_shared(paths) as store, _progress("Segments", enabled=True) as bar:
@@ -470,6 +511,7 @@ def translate(
             progress=bar,
             max_input_bytes=limit,
             store=store,
+            cluster=cluster,
         )
         _report_run(result, as_json, json_file)
 

@@ -489,6 +489,28 @@ def check_loads(package: PackageInfo) -> None:
         raise ModelError(f"cannot load the model in {package.model_dir}: {exc}") from exc
 
 
+def batches(lengths: Sequence[int], options: DecodeOptions) -> list[list[int]]:
+    """How :meth:`Engine.translate` batches sources of these lengths (in pieces): indices
+    sorted by length, cut at ``max_batch_tokens`` source tokens and ``max_batch_work``.  (The
+    Ray decoder cuts its blocks with it, so that every batch is the one a local run decodes.)"""
+    out: list[list[int]] = []
+    batch: list[int] = []
+    batch_tokens = 0
+    beam = max(options.beam_size, options.num_hypotheses)
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        n = max(lengths[i], 1)
+        # sorted by length: the new source is the batch's longest, and sets its length bound
+        work = (len(batch) + 1) * beam * options.bound(n)
+        if batch and (batch_tokens + n > options.max_batch_tokens or work > options.max_batch_work):
+            out.append(batch)
+            batch, batch_tokens = [], 0
+        batch.append(i)
+        batch_tokens += n
+    if batch:
+        out.append(batch)
+    return out
+
+
 class Engine:
     """A loaded model.  Create it once per process; it is not cheap."""
 
@@ -575,23 +597,8 @@ class Engine:
         """Decode token sequences; returns ``options.num_hypotheses`` hypotheses per source.
         ``on_batch(n)`` is called after each decoded batch of ``n`` sources."""
         results: list[list[Hypothesis]] = [[] for _ in sources]
-        order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
         prefixes = self._prefixes(len(sources), target_prefix)
-        batch: list[int] = []
-        batch_tokens = 0
-        beam = max(options.beam_size, options.num_hypotheses)
-        for i in order:
-            n = max(len(sources[i]), 1)
-            # sorted by length: the new source is the batch's longest, and sets its length bound
-            work = (len(batch) + 1) * beam * options.bound(n)
-            if batch and (batch_tokens + n > options.max_batch_tokens or work > options.max_batch_work):
-                self._run_batch(batch, sources, prefixes, options, results)
-                if on_batch is not None:
-                    on_batch(len(batch))
-                batch, batch_tokens = [], 0
-            batch.append(i)
-            batch_tokens += n
-        if batch:
+        for batch in batches([len(s) for s in sources], options):
             self._run_batch(batch, sources, prefixes, options, results)
             if on_batch is not None:
                 on_batch(len(batch))

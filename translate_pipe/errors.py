@@ -59,3 +59,8 @@ class ReviewError(PipeError):
 
 class TMError(PipeError):
     """A translation-memory (TMX) file is malformed, or a translation memory operation failed."""
+
+
+class ClusterError(PipeError):
+    """A run cannot use the Ray cluster (Ray not installed, cluster unreachable or too small,
+    every actor lost)."""
