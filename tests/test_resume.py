@@ -169,7 +169,11 @@ def test_two_concurrent_translations_share_the_database(setup: dict[str, Any], t
 # -- formatted documents: a resumed run writes them too --------------------------------------
 HTML = (
     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>t</title></head><body>\n"
-    + "".join(f"<p><b>{SENTENCES[i % 3].split()[0]}</b> {' '.join(SENTENCES[i % 3].split()[1:])}</p>\n" for i in range(12))
+    # 48 distinct paragraphs (a number makes each one new: no repeats copied), so that the run
+    # is still far from its end when the kill lands, even with decoding overlapped
+    + "".join(
+        f"<p><b>{SENTENCES[i % 3].split()[0]}</b> {' '.join(SENTENCES[i % 3].split()[1:])} {i}</p>\n" for i in range(48)
+    )
     + "</body></html>\n"
 )
 
