@@ -224,3 +224,60 @@ def test_migration_from_schema_5(tmp_path: Path, lazy: bool) -> None:
         assert store.get_renderings("c", ["ب"]) == {"ب": ["B"]}
     with sqlite3.connect(tmp_path / "v5.db.schema-5.bak") as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (5,)
+
+
+OPENER = """
+import sys, time
+from pathlib import Path
+from translate_pipe.store import Store
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.001)
+with Store(sys.argv[1]) as store:
+    print(store.count("runs"))
+"""
+
+
+def test_processes_that_create_one_database_at_once_all_open_it(tmp_path: Path) -> None:
+    """Four processes released together on a database that does not exist yet: one creates
+    and migrates it, the others wait for it (none fails with "database is locked", as the
+    switch to WAL did when it came before the busy timeout)."""
+    import os
+    import subprocess
+    import sys
+
+    db, go = tmp_path / "new.db", tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", OPENER, str(db), str(go)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    go.touch()
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [(p.returncode, out.strip(), err) for p, (out, err) in zip(procs, results)] == [(0, "0", "")] * 4
+    with Store(db) as store:
+        assert store.check() == []
+
+
+def test_opening_waits_for_another_process_that_holds_the_database(tmp_path: Path) -> None:
+    """A database still in rollback-journal mode (as when another process has just created it)
+    and locked for writing by another connection: opening it waits for the lock (busy timeout)
+    instead of failing at once with "database is locked" on the switch to WAL."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    db, go = tmp_path / "t.db", tmp_path / "go"
+    Store(db).close()
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("PRAGMA journal_mode = DELETE")
+    other.execute("BEGIN IMMEDIATE")  # a writer is busy (as a migration would be)
+    go.touch()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", OPENER, str(db), str(go)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # the opener has started and is waiting for the lock
+    other.execute("COMMIT")
+    other.close()
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, out.strip(), err) == (0, "0", "")

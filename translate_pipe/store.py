@@ -48,6 +48,7 @@ import datetime as _dt
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -494,14 +495,30 @@ class Store:
                 raise StoreError(f"cannot open database {self.path}: {exc}") from exc
         self.conn: sqlite3.Connection = self.db.conn
         try:
+            # first: another process may be creating or migrating this database right now, and
+            # every statement below (even the switch to WAL) must wait for it, not fail
+            self.db.execute("PRAGMA busy_timeout = 5000")
             self._check_ours(init)
             self.db.execute("PRAGMA foreign_keys = ON")
             if self.path not in (":memory:", "(injected)"):
-                self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA busy_timeout = 5000")
+                self._use_wal()
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+
+    def _use_wal(self, wait: float = 5.0) -> None:
+        """Switch to WAL.  The switch needs the database to itself, and SQLite does not wait
+        for that (no busy handler: the connection holds a read lock while asking), so while
+        another process creates or migrates the database it is retried, for up to ``wait`` s."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     @classmethod
     def open_existing(cls, path: str | Path, hint: str = "", *, init: bool = False) -> Store:
