@@ -42,8 +42,6 @@ from .records import (
     StoredTerm,
     StoredTranslation,
     Term,
-    TermMatch,
-    TermOutcome,
     VersionInfo,
 )
 from .store import (
@@ -56,6 +54,7 @@ from .store import (
     _now,
     _run_info,
     _stored_term,
+    _page_translations,
     _stored_translation,
     text_sha256,
 )
@@ -654,57 +653,26 @@ class PgStore:
             if not rows:
                 return
             ids = [int(r["translation_id"]) for r in rows]
-            links: dict[int, list[tuple[int, int, int, int]]] = {}
-            for a in self._rows(
-                "SELECT translation_id, src_start, src_end, tgt_start, tgt_end FROM alignments "
-                "WHERE translation_id = ANY(%s) ORDER BY rowid",
-                (ids,),
-            ):
-                links.setdefault(a["translation_id"], []).append((a["src_start"], a["src_end"], a["tgt_start"], a["tgt_end"]))
-            outcomes: dict[int, list[TermOutcome]] = {}
-            text_of = {int(r["translation_id"]): (int(r["start"]), str(r["text"])) for r in rows}
-            for o in self._rows(
-                "SELECT translation_id, term_id, source_term, target_term, src_start, src_end, tgt_start, tgt_end, "
-                "method, status, reason FROM term_alignments WHERE translation_id = ANY(%s) ORDER BY rowid",
-                (ids,),
-            ):
-                start, text = text_of[o["translation_id"]]
-                match = TermMatch(
-                    source=o["source_term"], target=o["target_term"], start=o["src_start"], end=o["src_end"],
-                    text=text[o["src_start"] - start : o["src_end"] - start], term_id=o["term_id"],
-                )
-                outcomes.setdefault(o["translation_id"], []).append(
-                    TermOutcome(match, o["tgt_start"], o["tgt_end"], o["status"], o["method"], o["reason"])
-                )
-            extras = {
-                int(a["translation_id"]): json.loads(a["data"])
-                for a in self._rows(
-                    "SELECT translation_id, data FROM translation_extras WHERE translation_id = ANY(%s)", (ids,)
-                )
-            }
-            for r in rows:
-                tid = int(r["translation_id"])
-                st = _stored_translation(r)
-                extra = extras.get(tid, {})
-                terms = tuple(outcomes.get(tid, ()))
-                if "forms" in extra:
-                    terms = tuple(
-                        replace(o, match=replace(o.match, number=f[0], target_form=f[1]))
-                        for o, f in zip(terms, extra["forms"])
+            yield from _page_translations(
+                rows,
+                (
+                    (a["translation_id"], a["src_start"], a["src_end"], a["tgt_start"], a["tgt_end"])
+                    for a in self._rows(
+                        "SELECT translation_id, src_start, src_end, tgt_start, tgt_end FROM alignments "
+                        "WHERE translation_id = ANY(%s) ORDER BY rowid",
+                        (ids,),
                     )
-                yield (
-                    SegmentTranslation(
-                        segment=st.segment,
-                        target=st.target,
-                        alignment=tuple(links.get(tid, ())),
-                        terms=terms,
-                        score=r["score"],
-                        truncated=st.truncated,
-                        origin=r["origin"],
-                        tm_unit_id=r["tm_unit_id"],
-                    ),
-                    tuple(extra.get("alternatives", ())),
-                )
+                ),
+                self._rows(
+                    "SELECT translation_id, term_id, source_term, target_term, src_start, src_end, tgt_start, tgt_end, "
+                    "method, status, reason FROM term_alignments WHERE translation_id = ANY(%s) ORDER BY rowid",
+                    (ids,),
+                ),
+                (
+                    (a["translation_id"], a["data"])
+                    for a in self._rows("SELECT translation_id, data FROM translation_extras WHERE translation_id = ANY(%s)", (ids,))
+                ),
+            )
             after = int(rows[-1]["start"])
 
     # -- glossaries -------------------------------------------------------------------------

@@ -1492,57 +1492,22 @@ class Store:
                 return
             ids = [int(r["translation_id"]) for r in rows]
             marks = ", ".join("?" for _ in ids)
-            links: dict[int, list[tuple[int, int, int, int]]] = {}
-            for a in self.conn.execute(
-                f"SELECT translation_id, src_start, src_end, tgt_start, tgt_end FROM alignments "
-                f"WHERE translation_id IN ({marks}) ORDER BY rowid",
-                ids,
-            ):
-                links.setdefault(a[0], []).append((a[1], a[2], a[3], a[4]))
-            outcomes: dict[int, list[TermOutcome]] = {}
-            text_of = {int(r["translation_id"]): (int(r["start"]), str(r["text"])) for r in rows}
-            for o in self.db.query(
-                "SELECT translation_id, term_id, source_term, target_term, src_start, src_end, tgt_start, tgt_end, "
-                f"method, status, reason FROM term_alignments WHERE translation_id IN ({marks}) ORDER BY rowid",
-                ids,
-            ):
-                start, text = text_of[o["translation_id"]]
-                match = TermMatch(
-                    source=o["source_term"], target=o["target_term"], start=o["src_start"], end=o["src_end"],
-                    text=text[o["src_start"] - start : o["src_end"] - start], term_id=o["term_id"],
-                )
-                outcomes.setdefault(o["translation_id"], []).append(
-                    TermOutcome(match, o["tgt_start"], o["tgt_end"], o["status"], o["method"], o["reason"])
-                )
-            extras = {
-                int(a[0]): json.loads(a[1])
-                for a in self.conn.execute(
+            yield from _page_translations(
+                rows,
+                self.conn.execute(
+                    f"SELECT translation_id, src_start, src_end, tgt_start, tgt_end FROM alignments "
+                    f"WHERE translation_id IN ({marks}) ORDER BY rowid",
+                    ids,
+                ),
+                self.db.query(
+                    "SELECT translation_id, term_id, source_term, target_term, src_start, src_end, tgt_start, tgt_end, "
+                    f"method, status, reason FROM term_alignments WHERE translation_id IN ({marks}) ORDER BY rowid",
+                    ids,
+                ),
+                self.conn.execute(
                     f"SELECT translation_id, data FROM translation_extras WHERE translation_id IN ({marks})", ids
-                )
-            }
-            for r in rows:
-                tid = int(r["translation_id"])
-                st = _stored_translation(r)
-                extra = extras.get(tid, {})
-                terms = tuple(outcomes.get(tid, ()))
-                if "forms" in extra:
-                    terms = tuple(
-                        replace(o, match=replace(o.match, number=f[0], target_form=f[1]))
-                        for o, f in zip(terms, extra["forms"])
-                    )
-                yield (
-                    SegmentTranslation(
-                        segment=st.segment,
-                        target=st.target,
-                        alignment=tuple(links.get(tid, ())),
-                        terms=terms,
-                        score=r["score"],
-                        truncated=st.truncated,
-                        origin=r["origin"],
-                        tm_unit_id=r["tm_unit_id"],
-                    ),
-                    tuple(extra.get("alternatives", ())),
-                )
+                ),
+            )
             after = int(rows[-1]["start"])
 
     # -- operations (issue 14): foreign databases, backups, checks ------------------------------
@@ -1730,6 +1695,55 @@ def _stored_translation(r: Row) -> StoredTranslation:
         target=r["target"],
         truncated=bool(r["truncated"]),
     )
+
+
+def _page_translations(
+    rows: Sequence[Row],
+    links: Iterable[Sequence[Any]],
+    outcomes: Iterable[Mapping[str, Any]],
+    extras: Iterable[Sequence[Any]],
+) -> Iterator[tuple[SegmentTranslation, tuple[str, ...]]]:
+    """A page of stored translations (``rows``: ``_TRANSLATION_COLUMNS`` and score, origin,
+    tm_unit_id), with their word links (translation_id, src_start, src_end, tgt_start,
+    tgt_end), term outcomes (term_alignments rows) and extras (translation_id, JSON data);
+    each store reads these in its own SQL dialect."""
+    linked: dict[int, list[tuple[int, int, int, int]]] = {}
+    for a in links:
+        linked.setdefault(int(a[0]), []).append((a[1], a[2], a[3], a[4]))
+    found: dict[int, list[TermOutcome]] = {}
+    text_of = {int(r["translation_id"]): (int(r["start"]), str(r["text"])) for r in rows}
+    for o in outcomes:
+        start, text = text_of[o["translation_id"]]
+        match = TermMatch(
+            source=o["source_term"], target=o["target_term"], start=o["src_start"], end=o["src_end"],
+            text=text[o["src_start"] - start : o["src_end"] - start], term_id=o["term_id"],
+        )
+        found.setdefault(int(o["translation_id"]), []).append(
+            TermOutcome(match, o["tgt_start"], o["tgt_end"], o["status"], o["method"], o["reason"])
+        )
+    extra_of = {int(a[0]): json.loads(a[1]) for a in extras}
+    for r in rows:
+        tid = int(r["translation_id"])
+        st = _stored_translation(r)
+        extra = extra_of.get(tid, {})
+        terms = tuple(found.get(tid, ()))
+        if "forms" in extra:
+            terms = tuple(
+                replace(o, match=replace(o.match, number=f[0], target_form=f[1])) for o, f in zip(terms, extra["forms"])
+            )
+        yield (
+            SegmentTranslation(
+                segment=st.segment,
+                target=st.target,
+                alignment=tuple(linked.get(tid, ())),
+                terms=terms,
+                score=r["score"],
+                truncated=st.truncated,
+                origin=r["origin"],
+                tm_unit_id=r["tm_unit_id"],
+            ),
+            tuple(extra.get("alternatives", ())),
+        )
 
 
 def _is_zombie(pid: int) -> bool:
