@@ -48,6 +48,7 @@ from .store import (
     _TERM_COLUMNS,
     _TRANSLATION_COLUMNS,
     SCHEMA_VERSION,
+    ChunkRows,
     DatabaseURL,
     Store,
     _is_zombie,
@@ -508,9 +509,7 @@ class PgStore:
     ) -> int:
         """As :meth:`Store.write_chunk`: one transaction, idempotent per (run, segment)."""
         with self.transaction():
-            links: list[tuple[int, int, int, int, int]] = []
-            terms: list[tuple[object, ...]] = []
-            extras: list[tuple[int, str]] = []
+            rows = ChunkRows(glossary_version)
             by_doc: dict[int, list[tuple[SegmentTranslation, Sequence[str]]]] = {}
             for document_id, st, alts in items:
                 by_doc.setdefault(document_id, []).append((st, alts))
@@ -537,30 +536,15 @@ class PgStore:
                     if translation_id is None:
                         continue  # already stored by this run
                     stored += 1
-                    links.extend((translation_id, *link) for link in st.alignment)
-                    terms.extend(
-                        (
-                            translation_id, o.match.term_id, glossary_version, o.match.source, o.match.target,
-                            o.match.start, o.match.end, o.target_start, o.target_end, o.method, o.status, o.reason,
-                        )
-                        for o in st.terms
-                    )
-                    forms = [[o.match.number, o.match.target_form] for o in st.terms]
-                    extra: dict[str, object] = {}
-                    if alts:
-                        extra["alternatives"] = list(alts)
-                    if any(f != ["singular", "approved"] for f in forms):
-                        extra["forms"] = forms
-                    if extra:
-                        extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
-            self._copy("alignments", ("translation_id", "src_start", "src_end", "tgt_start", "tgt_end"), links)
+                    rows.add(translation_id, st, alts)
+            self._copy("alignments", ("translation_id", "src_start", "src_end", "tgt_start", "tgt_end"), rows.links)
             self._copy(
                 "term_alignments",
                 ("translation_id", "term_id", "glossary_version", "source_term", "target_term", "src_start", "src_end",
                  "tgt_start", "tgt_end", "method", "status", "reason"),
-                terms,
+                rows.terms,
             )
-            self._copy("translation_extras", ("translation_id", "data"), extras)
+            self._copy("translation_extras", ("translation_id", "data"), rows.extras)
             self._execute(
                 "UPDATE run_processes SET heartbeat_at = %s, done = coalesce(%s, done) WHERE run_id = %s",
                 (_now(), done, run_id),

@@ -1378,9 +1378,7 @@ class Store:
         segment): a segment the run already holds is skipped.  Returns the number stored."""
         with self.transaction():
             stored = 0
-            links: list[tuple[int, int, int, int, int]] = []
-            terms: list[tuple[object, ...]] = []
-            extras: list[tuple[int, str]] = []
+            rows = ChunkRows(glossary_version)
             by_doc: dict[int, list[tuple[SegmentTranslation, Sequence[str]]]] = {}
             for document_id, st, alts in items:
                 by_doc.setdefault(document_id, []).append((st, alts))
@@ -1405,34 +1403,19 @@ class Store:
             for segment_id, st, alts in new:
                 translation_id = ids[segment_id]
                 stored += 1
-                links.extend((translation_id, *link) for link in st.alignment)
-                terms.extend(
-                    (
-                        translation_id, o.match.term_id, glossary_version, o.match.source, o.match.target,
-                        o.match.start, o.match.end, o.target_start, o.target_end, o.method, o.status, o.reason,
-                    )
-                    for o in st.terms
-                )
-                forms = [[o.match.number, o.match.target_form] for o in st.terms]
-                extra: dict[str, object] = {}
-                if alts:
-                    extra["alternatives"] = list(alts)
-                if any(f != ["singular", "approved"] for f in forms):
-                    extra["forms"] = forms
-                if extra:
-                    extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
+                rows.add(translation_id, st, alts)
             self.conn.executemany(
                 "INSERT INTO alignments (translation_id, src_start, src_end, tgt_start, tgt_end) VALUES (?, ?, ?, ?, ?)",
-                links,
+                rows.links,
             )
             self.conn.executemany(
                 "INSERT INTO term_alignments (translation_id, term_id, glossary_version, source_term, target_term, "
                 "src_start, src_end, tgt_start, tgt_end, method, status, reason) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                terms,
+                rows.terms,
             )
-            if extras:
-                self.conn.executemany("INSERT INTO translation_extras (translation_id, data) VALUES (?, ?)", extras)
+            if rows.extras:
+                self.conn.executemany("INSERT INTO translation_extras (translation_id, data) VALUES (?, ?)", rows.extras)
             self.conn.execute(
                 "UPDATE run_processes SET heartbeat_at = ?, done = coalesce(?, done) WHERE run_id = ?",
                 (_now(), done, run_id),
@@ -1744,6 +1727,35 @@ def _page_translations(
             ),
             tuple(extra.get("alternatives", ())),
         )
+
+
+class ChunkRows:
+    """The rows a chunk's new translations add besides their own (word links, term outcomes,
+    extras: alternatives and number forms), built once for both stores."""
+
+    def __init__(self, glossary_version: int | None) -> None:
+        self.glossary_version = glossary_version
+        self.links: list[tuple[int, int, int, int, int]] = []
+        self.terms: list[tuple[object, ...]] = []
+        self.extras: list[tuple[int, str]] = []
+
+    def add(self, translation_id: int, st: SegmentTranslation, alts: Sequence[str]) -> None:
+        self.links.extend((translation_id, *link) for link in st.alignment)
+        self.terms.extend(
+            (
+                translation_id, o.match.term_id, self.glossary_version, o.match.source, o.match.target,
+                o.match.start, o.match.end, o.target_start, o.target_end, o.method, o.status, o.reason,
+            )
+            for o in st.terms
+        )
+        forms = [[o.match.number, o.match.target_form] for o in st.terms]
+        extra: dict[str, object] = {}
+        if alts:
+            extra["alternatives"] = list(alts)
+        if any(f != ["singular", "approved"] for f in forms):
+            extra["forms"] = forms
+        if extra:
+            self.extras.append((translation_id, json.dumps(extra, ensure_ascii=False)))
 
 
 def _is_zombie(pid: int) -> bool:
