@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
-from .markup import Block, BlockBuilder
+from .markup import Block, BlockBuilder, path_ancestors, path_key
 
 INLINE = frozenset(
     ["a", "abbr", "b", "bdi", "bdo", "cite", "data", "dfn", "em", "font", "i", "kbd", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "tt", "u", "var", "del", "ins"]
@@ -102,27 +102,10 @@ class HtmlDocument:
             builder.add(child.tail or "", self._key(seq, path))
 
     def _key(self, seq: _Sequence, path: tuple[Any, ...]) -> int:
-        """The style key of a path; every prefix of the path gets a key too (its ancestors)."""
-        for i, p in enumerate(seq.paths):
-            if len(p) == len(path) and all(a is b for a, b in zip(p, path)):
-                return i
-        if path:
-            self._key(seq, path[:-1])
-        seq.paths.append(path)
-        return len(seq.paths) - 1
-
-    @staticmethod
-    def _ancestors(seq: _Sequence) -> tuple[tuple[int, ...], ...]:
-        out = []
-        for path in seq.paths:
-            chain = []
-            for n in range(len(path)):
-                chain.append(next(i for i, p in enumerate(seq.paths) if len(p) == n and all(a is b for a, b in zip(p, path))))
-            out.append(tuple(chain))
-        return tuple(out)
+        return path_key(seq.paths, path)
 
     def _finish(self, seq: _Sequence, builder: BlockBuilder) -> None:
-        block = builder.build(self._ancestors(seq))
+        block = builder.build(path_ancestors(seq.paths))
         if block.translatable:
             seq.block = block
             self._items.append(seq)

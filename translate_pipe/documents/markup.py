@@ -76,6 +76,41 @@ class BlockBuilder:
         return Block("".join(self.parts), tuple(self.runs), ancestors)
 
 
+def _path_index(paths: Sequence[tuple[object, ...]], path: tuple[object, ...]) -> int | None:
+    """Where ``path`` (a chain of element objects, compared by identity) is in ``paths``."""
+    for i, p in enumerate(paths):
+        if len(p) == len(path) and all(a is b for a, b in zip(p, path)):
+            return i
+    return None
+
+
+def path_key(paths: list[tuple[object, ...]], path: tuple[object, ...]) -> int:
+    """The style key of an element path in a block (its index in ``paths``, appended when
+    new); every prefix of the path gets a key too, so that its ancestors have keys."""
+    found = _path_index(paths, path)
+    if found is not None:
+        return found
+    if path:
+        path_key(paths, path[:-1])
+    paths.append(path)
+    return len(paths) - 1
+
+
+def path_ancestors(paths: Sequence[tuple[object, ...]]) -> tuple[tuple[int, ...], ...]:
+    """For each key of :func:`path_key`, the keys of its ancestors, outermost first (what
+    :meth:`BlockBuilder.build` takes)."""
+    out: list[tuple[int, ...]] = []
+    for path in paths:
+        chain = []
+        for n in range(len(path)):
+            key = _path_index(paths, path[:n])
+            if key is None:
+                raise ValueError("an element path without a key for its ancestor (use path_key)")
+            chain.append(key)
+        out.append(tuple(chain))
+    return tuple(out)
+
+
 def document_text(blocks: Sequence[Block]) -> tuple[str, list[int]]:
     """The text the pipeline translates (translatable blocks, one per line) and the offset of
     each block in it (-1 for a block left as it is)."""

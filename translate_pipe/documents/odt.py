@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
-from .markup import Block, BlockBuilder
+from .markup import Block, BlockBuilder, path_ancestors, path_key
 
 TEXTNS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 STYLENS = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
@@ -132,24 +132,10 @@ class OdtDocument:
             self._add(seq, builder, c, inner)
 
     def _key(self, seq: _Sequence, path: tuple[Any, ...]) -> int:
-        for i, p in enumerate(seq.paths):
-            if len(p) == len(path) and all(a is b for a, b in zip(p, path)):
-                return i
-        if path:
-            self._key(seq, path[:-1])
-        seq.paths.append(path)
-        return len(seq.paths) - 1
+        return path_key(seq.paths, path)
 
     def _finish(self, seq: _Sequence, builder: BlockBuilder) -> None:
-        ancestors = []
-        for path in seq.paths:
-            ancestors.append(
-                tuple(
-                    next(i for i, q in enumerate(seq.paths) if len(q) == n and all(a is b for a, b in zip(q, path)))
-                    for n in range(len(path))
-                )
-            )
-        block = builder.build(tuple(ancestors))
+        block = builder.build(path_ancestors(seq.paths))
         if block.translatable:
             self.blocks.append(block)
             self._seqs.append(seq)
