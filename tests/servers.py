@@ -8,11 +8,13 @@ sent the way LibreTranslate's other clients send them, through the client's own 
 from __future__ import annotations
 
 import contextlib
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +26,25 @@ from typing import Any
 from libretranslatepy import LibreTranslateAPI
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def static_files(root: Path) -> Iterator[str]:
+    """A real HTTP server of the files under ``root`` on a free 127.0.0.1 port (a package
+    index and its downloads); yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a, **k: _QuietFiles(*a, directory=str(root), **k))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port() -> int:

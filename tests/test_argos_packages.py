@@ -9,17 +9,16 @@ the converted OPUS-MT packages) and separate source/target SentencePiece models
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .servers import static_files
 from .tinymodel import TINY_PAIRS
 from .tinyvariants import BPE_PAIRS, build_bpe_package, build_separate_vocab_package, unpack
 
@@ -28,23 +27,12 @@ LAYOUTS = ["sentencepiece", "bpe", "separate-vocab"]
 PAIRS = {"sentencepiece": TINY_PAIRS, "bpe": BPE_PAIRS, "separate-vocab": TINY_PAIRS}
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "www"
     root.mkdir()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a, **k: _Quiet(*a, directory=str(root), **k))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", root
-    finally:
-        server.shutdown()
-        server.server_close()
+    with static_files(root) as base:
+        yield base, root
 
 
 def _package(layout: str, tiny_package: Path, out: Path) -> Path:

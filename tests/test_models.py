@@ -7,9 +7,7 @@ installation load-tests the model and the tokenizer.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,8 @@ from typer.testing import CliRunner
 from translate_pipe import models
 from translate_pipe.cli import app
 from translate_pipe.errors import ModelError, PackageError
+
+from .servers import static_files
 
 META = {
     "package_version": "1.0",
@@ -301,24 +301,12 @@ def test_missing_model_says_how_to_install(tmp_path: Path) -> None:
 
 
 # -- the online path, against a package index served on localhost --------------------------------
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:  # quiet
-        pass
-
-
 @pytest.fixture()
 def index_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "www"
     root.mkdir()
-    handler = lambda *a, **k: _Handler(*a, directory=str(root), **k)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", root
-    finally:
-        server.shutdown()
-        server.server_close()
+    with static_files(root) as base:
+        yield base, root
 
 
 def real_index_entry(base: str, file: str, **changes: str) -> dict:
